@@ -1,0 +1,191 @@
+//! A dataset: a folder with one file, or one folder of partition files, per table.
+//!
+//! ```text
+//! data/
+//!   creators.parquet          one file per table: <table>.parquet | .csv | .arrow | ...
+//!   touchpoints/              or a folder of partitions, read in path order as one table
+//!     date=2025-01/part-0.parquet
+//!     date=2025-02/part-0.parquet
+//!   truth.json                anything else is listed as ignored, never read as a table
+//! ```
+//!
+//! Files and folders whose names start with `.` or `_` (temporary files, `_SUCCESS`
+//! markers) are skipped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+
+use crate::conform::{ColumnPlan, Conformed, conform};
+use crate::error::{DataError, Reject};
+use crate::io::{FileReader, Format};
+use crate::schema::Table;
+
+/// The tables found in a dataset folder.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    root: PathBuf,
+    tables: BTreeMap<Table, Vec<PathBuf>>,
+    ignored: Vec<PathBuf>,
+}
+
+/// What one scan of a table read.
+#[derive(Debug, Default, Clone)]
+pub struct ScanSummary {
+    /// Rows read (rejected ones included).
+    pub rows: u64,
+    /// Files that could not be used at all (missing or mistyped columns): their rejects.
+    pub file_rejects: Vec<Reject>,
+}
+
+impl Dataset {
+    /// Discovers the tables in `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Dataset, DataError> {
+        let root = root.into();
+        let entries = std::fs::read_dir(&root).map_err(DataError::io(&root))?;
+        let mut found: Vec<PathBuf> = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(DataError::io(&root))?;
+            found.push(entry.path());
+        }
+        found.sort();
+        let mut tables: BTreeMap<Table, Vec<PathBuf>> = BTreeMap::new();
+        let mut ignored = Vec::new();
+        for path in found {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let (table, files) = if path.is_dir() {
+                match name.parse::<Table>() {
+                    Ok(t) => {
+                        let mut files = Vec::new();
+                        collect_partitions(&path, &mut files)?;
+                        (t, files)
+                    }
+                    Err(_) => {
+                        ignored.push(path);
+                        continue;
+                    }
+                }
+            } else {
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                match (stem.parse::<Table>(), Format::from_path(&path)) {
+                    (Ok(t), Some(_)) => (t, vec![path.clone()]),
+                    _ => {
+                        ignored.push(path);
+                        continue;
+                    }
+                }
+            };
+            if let Some(existing) = tables.get(&table) {
+                return Err(DataError::Ambiguous {
+                    dir: root,
+                    table,
+                    first: existing.first().cloned().unwrap_or_default(),
+                    second: path,
+                });
+            }
+            tables.insert(table, files);
+        }
+        Ok(Dataset { root, tables, ignored })
+    }
+
+    /// The dataset folder.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The files of `table`, if present.
+    #[must_use]
+    pub fn files(&self, table: Table) -> Option<&[PathBuf]> {
+        self.tables.get(&table).map(Vec::as_slice)
+    }
+
+    /// Whether `table` is present.
+    #[must_use]
+    pub fn has(&self, table: Table) -> bool {
+        self.tables.contains_key(&table)
+    }
+
+    /// Entries in the folder that are not tables (listed, never read).
+    #[must_use]
+    pub fn ignored(&self) -> &[PathBuf] {
+        &self.ignored
+    }
+
+    /// Reads `table` batch by batch, conformed to its canonical schema, calling `f` for
+    /// each. Files unusable as a whole are returned in the summary, not passed to `f`.
+    pub fn scan<E: From<DataError>>(
+        &self,
+        table: Table,
+        mut f: impl FnMut(&Path, Conformed) -> Result<(), E>,
+    ) -> Result<ScanSummary, E> {
+        let spec = table.spec();
+        let files = self.files(table).ok_or_else(|| DataError::MissingTable { dir: self.root.clone(), table })?;
+        let mut summary = ScanSummary::default();
+        for path in files {
+            let mut reader = FileReader::open(table, path)?;
+            let plan = match ColumnPlan::new(spec, &reader.schema(), path) {
+                Ok(plan) => plan,
+                Err(rejects) => {
+                    summary.file_rejects.extend(rejects);
+                    continue;
+                }
+            };
+            while let Some(raw) = reader.next_batch()? {
+                summary.rows += raw.batch.num_rows() as u64;
+                f(path, conform(spec, &plan, raw, path))?;
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Reads the whole of `table`, refusing it if any row is rejected (jobs use this:
+    /// they never run on a subset of what the user gave). Run `validate` for the full
+    /// list of rejects.
+    pub fn load(&self, table: Table) -> Result<Vec<RecordBatch>, DataError> {
+        let mut batches = Vec::new();
+        let mut rejects: Vec<Reject> = Vec::new();
+        let mut n_rejected = 0usize;
+        let summary = self.scan::<DataError>(table, |_, c| {
+            n_rejected += c.rejects.len();
+            if rejects.is_empty() {
+                rejects.extend(c.rejects.iter().take(1).cloned());
+            }
+            batches.push(c.batch);
+            Ok(())
+        })?;
+        n_rejected += summary.file_rejects.len();
+        let first = summary.file_rejects.into_iter().next().or_else(|| rejects.into_iter().next());
+        match first {
+            Some(first) => Err(DataError::Rejected { table, n_rejected, first: Box::new(first) }),
+            None => Ok(batches),
+        }
+    }
+}
+
+fn collect_partitions(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DataError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(DataError::io(dir))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(DataError::io(dir))?;
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        if path.is_dir() {
+            collect_partitions(&path, out)?;
+        } else if Format::from_path(&path).is_some() {
+            out.push(path);
+        } else {
+            return Err(DataError::UnknownFormat { path });
+        }
+    }
+    Ok(())
+}

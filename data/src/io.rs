@@ -1,0 +1,549 @@
+//! Reading and writing tables as Parquet, CSV and Arrow IPC, chosen by file extension.
+//!
+//! Readers stream record batches ([`BATCH_ROWS`] rows at a time) so memory stays bounded
+//! on large files. CSV is read as text and typed by [`crate::conform`], so that a bad value
+//! becomes a reject naming its row instead of failing the whole file. Every writer writes
+//! to a temporary file beside the target and renames it into place on
+//! [`TableWriter::finish`]: a failed or interrupted job leaves no partial file.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow_array::builder::StringBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{DateTime, SecondsFormat};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{DataError, Reject};
+use crate::schema::Table;
+
+/// Rows per batch when reading.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// A file format, chosen by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Apache Parquet (`.parquet`, `.pq`), Snappy-compressed when written.
+    Parquet,
+    /// Comma-separated values with a header row (`.csv`); empty field = null;
+    /// timestamps in RFC 3339.
+    Csv,
+    /// Arrow IPC file format (`.arrow`, `.ipc`, `.feather`).
+    Ipc,
+    /// Arrow IPC stream format (`.arrows`), read only.
+    IpcStream,
+}
+
+impl Format {
+    /// The format a path's extension names.
+    #[must_use]
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" | "pq" => Some(Format::Parquet),
+            "csv" => Some(Format::Csv),
+            "arrow" | "ipc" | "feather" => Some(Format::Ipc),
+            "arrows" => Some(Format::IpcStream),
+            _ => None,
+        }
+    }
+
+    /// The extension files of this format are written with.
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Ipc => "arrow",
+            Format::IpcStream => "arrows",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "parquet" => Ok(Format::Parquet),
+            "csv" => Ok(Format::Csv),
+            "arrow" | "ipc" => Ok(Format::Ipc),
+            other => Err(format!("unknown format `{other}`: expected parquet, csv or arrow")),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Atomic files
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A file written under a temporary name beside its target and renamed into place by
+/// [`AtomicFile::commit`]. Dropped without commit, the temporary file is removed.
+#[derive(Debug)]
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: PathBuf,
+    file: Option<File>,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file for `target` (its folder must exist).
+    pub fn create(target: impl Into<PathBuf>) -> Result<AtomicFile, DataError> {
+        let target = target.into();
+        let temp = temp_path(&target);
+        let file = File::create(&temp).map_err(DataError::io(&temp))?;
+        Ok(AtomicFile { target, temp, file: Some(file) })
+    }
+
+    /// The file to write to.
+    pub fn file(&mut self) -> &mut File {
+        self.file.as_mut().expect("file is present until commit")
+    }
+
+    /// Takes the open file out (for writers that own it); pass it back to
+    /// [`AtomicFile::commit_with`].
+    pub fn take(&mut self) -> File {
+        self.file.take().expect("file is present until commit")
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(mut self) -> Result<PathBuf, DataError> {
+        let file = self.take();
+        self.commit_with(file)
+    }
+
+    /// Like [`AtomicFile::commit`], with the file given back by the writer that owned it.
+    pub fn commit_with(mut self, file: File) -> Result<PathBuf, DataError> {
+        file.sync_all().map_err(DataError::io(&self.temp))?;
+        drop(file);
+        std::fs::rename(&self.temp, &self.target).map_err(DataError::io(&self.target))?;
+        self.temp = PathBuf::new();
+        Ok(self.target.clone())
+    }
+
+    /// The final path.
+    #[must_use]
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            self.file.take();
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// `dir/.name.tmp-PID-N`: hidden, so dataset discovery never mistakes it for a table.
+fn temp_path(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    target.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let mut f = AtomicFile::create(path)?;
+    f.file().write_all(bytes).map_err(DataError::io(path))?;
+    f.commit()?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing
+
+/// A streaming writer of one table file in any format, atomic on [`TableWriter::finish`].
+pub struct TableWriter {
+    inner: WriterInner,
+    path: PathBuf,
+    rows: u64,
+}
+
+enum WriterInner {
+    Parquet(AtomicFile, ArrowWriter<File>),
+    Ipc(AtomicFile, arrow_ipc::writer::FileWriter<BufWriter<File>>),
+    Csv(AtomicFile, csv::Writer<BufWriter<File>>),
+}
+
+impl std::fmt::Debug for TableWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableWriter").field("path", &self.path).field("rows", &self.rows).finish()
+    }
+}
+
+impl TableWriter {
+    /// Opens a writer for `path` (format from its extension) with `schema`.
+    pub fn create(path: impl Into<PathBuf>, schema: &SchemaRef) -> Result<TableWriter, DataError> {
+        let path = path.into();
+        let format = Format::from_path(&path).ok_or_else(|| DataError::UnknownFormat { path: path.clone() })?;
+        let mut atomic = AtomicFile::create(&path)?;
+        let inner = match format {
+            Format::Parquet => {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_created_by(format!("roicast {}", env!("CARGO_PKG_VERSION")))
+                    .build();
+                let w = ArrowWriter::try_new(atomic.take(), schema.clone(), Some(props))
+                    .map_err(|source| DataError::Parquet { path: path.clone(), source })?;
+                WriterInner::Parquet(atomic, w)
+            }
+            Format::Ipc | Format::IpcStream => {
+                let w = arrow_ipc::writer::FileWriter::try_new(BufWriter::new(atomic.take()), schema)
+                    .map_err(|source| DataError::Arrow { path: path.clone(), source })?;
+                WriterInner::Ipc(atomic, w)
+            }
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new().from_writer(BufWriter::new(atomic.take()));
+                w.write_record(schema.fields().iter().map(|f| f.name().as_str()))
+                    .map_err(|source| DataError::Csv { path: path.clone(), source })?;
+                WriterInner::Csv(atomic, w)
+            }
+        };
+        Ok(TableWriter { inner, path, rows: 0 })
+    }
+
+    /// Appends a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), DataError> {
+        let path = &self.path;
+        match &mut self.inner {
+            WriterInner::Parquet(_, w) => {
+                w.write(batch).map_err(|source| DataError::Parquet { path: path.clone(), source })?;
+            }
+            WriterInner::Ipc(_, w) => {
+                w.write(batch).map_err(|source| DataError::Arrow { path: path.clone(), source })?;
+            }
+            WriterInner::Csv(_, w) => write_csv_batch(w, batch, path)?,
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    #[must_use]
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Finishes the file and renames it into place; returns its path.
+    pub fn finish(self) -> Result<PathBuf, DataError> {
+        let path = self.path;
+        match self.inner {
+            WriterInner::Parquet(atomic, w) => {
+                let file = w.into_inner().map_err(|source| DataError::Parquet { path: path.clone(), source })?;
+                atomic.commit_with(file)
+            }
+            WriterInner::Ipc(atomic, mut w) => {
+                w.finish().map_err(|source| DataError::Arrow { path: path.clone(), source })?;
+                let buf = w.into_inner().map_err(|source| DataError::Arrow { path: path.clone(), source })?;
+                let file =
+                    buf.into_inner().map_err(|e| DataError::Io { path: path.clone(), source: e.into_error() })?;
+                atomic.commit_with(file)
+            }
+            WriterInner::Csv(atomic, w) => {
+                let buf = w.into_inner().map_err(|e| DataError::Io { path: path.clone(), source: e.into_error() })?;
+                let file =
+                    buf.into_inner().map_err(|e| DataError::Io { path: path.clone(), source: e.into_error() })?;
+                atomic.commit_with(file)
+            }
+        }
+    }
+}
+
+/// Writes whole batches to `path` atomically.
+pub fn write_table(
+    path: impl Into<PathBuf>,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<PathBuf, DataError> {
+    let mut w = TableWriter::create(path, schema)?;
+    for b in batches {
+        w.write(b)?;
+    }
+    w.finish()
+}
+
+/// Formats one timestamp (µs since the epoch, UTC) as RFC 3339 with `Z`.
+#[must_use]
+pub fn format_timestamp_us(us: i64) -> String {
+    DateTime::from_timestamp_micros(us)
+        .map_or_else(|| us.to_string(), |dt| dt.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+fn write_csv_batch(w: &mut csv::Writer<BufWriter<File>>, batch: &RecordBatch, path: &Path) -> Result<(), DataError> {
+    let options = FormatOptions::default().with_null("");
+    let columns: Vec<CsvColumn<'_>> = batch
+        .columns()
+        .iter()
+        .map(|a| CsvColumn::new(a.as_ref(), &options))
+        .collect::<Result<_, _>>()
+        .map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
+    let mut record = csv::ByteRecord::new();
+    let mut buf = String::new();
+    for row in 0..batch.num_rows() {
+        record.clear();
+        for c in &columns {
+            buf.clear();
+            c.format(row, &mut buf);
+            record.push_field(buf.as_bytes());
+        }
+        w.write_byte_record(&record).map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
+    }
+    Ok(())
+}
+
+/// A column formatter for CSV: exact text for the canonical types (shortest round-trip
+/// floats, RFC 3339 timestamps), arrow's display for anything else.
+enum CsvColumn<'a> {
+    Utf8(&'a dyn Array),
+    Int(&'a dyn Array),
+    Float(&'a dyn Array),
+    Bool(&'a dyn Array),
+    TimestampUs(&'a dyn Array),
+    Other(&'a dyn Array, ArrayFormatter<'a>),
+}
+
+impl<'a> CsvColumn<'a> {
+    fn new(a: &'a dyn Array, options: &'a FormatOptions<'a>) -> Result<Self, arrow_schema::ArrowError> {
+        Ok(match a.data_type() {
+            DataType::Utf8 => CsvColumn::Utf8(a),
+            DataType::Int64 => CsvColumn::Int(a),
+            DataType::Float64 => CsvColumn::Float(a),
+            DataType::Boolean => CsvColumn::Bool(a),
+            DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if tz.as_ref() == crate::schema::UTC => {
+                CsvColumn::TimestampUs(a)
+            }
+            _ => CsvColumn::Other(a, ArrayFormatter::try_new(a, options)?),
+        })
+    }
+
+    fn format(&self, row: usize, out: &mut String) {
+        use std::fmt::Write as _;
+        let a = match self {
+            CsvColumn::Utf8(a)
+            | CsvColumn::Int(a)
+            | CsvColumn::Float(a)
+            | CsvColumn::Bool(a)
+            | CsvColumn::TimestampUs(a)
+            | CsvColumn::Other(a, _) => *a,
+        };
+        if a.is_null(row) {
+            return;
+        }
+        let _ = match self {
+            CsvColumn::Utf8(a) => {
+                out.push_str(a.as_string::<i32>().value(row));
+                Ok(())
+            }
+            CsvColumn::Int(a) => write!(out, "{}", a.as_primitive::<Int64Type>().value(row)),
+            CsvColumn::Float(a) => write!(out, "{}", a.as_primitive::<Float64Type>().value(row)),
+            CsvColumn::Bool(a) => write!(out, "{}", a.as_boolean().value(row)),
+            CsvColumn::TimestampUs(a) => {
+                out.push_str(&format_timestamp_us(a.as_primitive::<TimestampMicrosecondType>().value(row)));
+                Ok(())
+            }
+            CsvColumn::Other(_, f) => write!(out, "{}", f.value(row)),
+        };
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading
+
+/// A batch as read from a file, before conforming to the canonical schema.
+#[derive(Debug)]
+pub struct RawBatch {
+    /// The batch (all-text columns for CSV).
+    pub batch: RecordBatch,
+    /// The 1-based file row of the batch's first row.
+    pub first_row: u64,
+    /// Rows the reader already rejected (ragged CSV rows, invalid UTF-8), with their
+    /// index in `batch`; their values are null.
+    pub rejects: Vec<(usize, Reject)>,
+}
+
+/// A streaming reader of one table file.
+pub struct FileReader {
+    table: Table,
+    path: PathBuf,
+    next_row: u64,
+    inner: ReaderInner,
+}
+
+enum ReaderInner {
+    Batches(Box<dyn RecordBatchReader + Send>),
+    Csv { reader: csv::Reader<BufReader<File>>, schema: SchemaRef, done: bool },
+}
+
+impl std::fmt::Debug for FileReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileReader").field("table", &self.table).field("path", &self.path).finish()
+    }
+}
+
+impl FileReader {
+    /// Opens `path` (format from its extension) as a file of `table`.
+    pub fn open(table: Table, path: impl Into<PathBuf>) -> Result<FileReader, DataError> {
+        let path = path.into();
+        let format = Format::from_path(&path).ok_or_else(|| DataError::UnknownFormat { path: path.clone() })?;
+        let file = File::open(&path).map_err(DataError::io(&path))?;
+        let inner = match format {
+            Format::Parquet => {
+                let r = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                    .map_err(|source| DataError::Parquet { path: path.clone(), source })?;
+                ReaderInner::Batches(Box::new(r))
+            }
+            Format::Ipc => {
+                let r = arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)
+                    .map_err(|source| DataError::Arrow { path: path.clone(), source })?;
+                ReaderInner::Batches(Box::new(r))
+            }
+            Format::IpcStream => {
+                let r = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                    .map_err(|source| DataError::Arrow { path: path.clone(), source })?;
+                ReaderInner::Batches(Box::new(r))
+            }
+            Format::Csv => {
+                let mut reader =
+                    csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(BufReader::new(file));
+                let headers =
+                    reader.byte_headers().map_err(|source| DataError::Csv { path: path.clone(), source })?.clone();
+                let fields: Vec<Field> = headers
+                    .iter()
+                    .map(|h| Field::new(String::from_utf8_lossy(h).trim().to_owned(), DataType::Utf8, true))
+                    .collect();
+                ReaderInner::Csv { reader, schema: Arc::new(Schema::new(fields)), done: false }
+            }
+        };
+        Ok(FileReader { table, path, next_row: 1, inner })
+    }
+
+    /// The file's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema of the raw batches.
+    #[must_use]
+    pub fn schema(&self) -> SchemaRef {
+        match &self.inner {
+            ReaderInner::Batches(r) => r.schema(),
+            ReaderInner::Csv { schema, .. } => schema.clone(),
+        }
+    }
+
+    /// The next raw batch, or `None` at the end of the file.
+    pub fn next_batch(&mut self) -> Result<Option<RawBatch>, DataError> {
+        let first_row = self.next_row;
+        let raw = match &mut self.inner {
+            ReaderInner::Batches(r) => match r.next() {
+                None => return Ok(None),
+                Some(b) => RawBatch {
+                    batch: b.map_err(|source| DataError::Arrow { path: self.path.clone(), source })?,
+                    first_row,
+                    rejects: Vec::new(),
+                },
+            },
+            ReaderInner::Csv { reader, schema, done } => {
+                if *done {
+                    return Ok(None);
+                }
+                match read_csv_batch(reader, schema, self.table, &self.path, first_row)? {
+                    None => {
+                        *done = true;
+                        return Ok(None);
+                    }
+                    Some(raw) => raw,
+                }
+            }
+        };
+        self.next_row += raw.batch.num_rows() as u64;
+        Ok(Some(raw))
+    }
+}
+
+fn read_csv_batch(
+    reader: &mut csv::Reader<BufReader<File>>,
+    schema: &SchemaRef,
+    table: Table,
+    path: &Path,
+    first_row: u64,
+) -> Result<Option<RawBatch>, DataError> {
+    let n_cols = schema.fields().len();
+    let mut builders: Vec<StringBuilder> = (0..n_cols).map(|_| StringBuilder::new()).collect();
+    let mut record = csv::ByteRecord::new();
+    let mut rejects = Vec::new();
+    let mut n = 0usize;
+    while n < BATCH_ROWS {
+        let more =
+            reader.read_byte_record(&mut record).map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
+        if !more {
+            break;
+        }
+        let row = first_row + n as u64;
+        if record.len() == n_cols {
+            let mut bad = None;
+            for (i, field) in record.iter().enumerate() {
+                if field.is_empty() {
+                    builders[i].append_null();
+                } else if let Ok(s) = std::str::from_utf8(field) {
+                    builders[i].append_value(s);
+                } else {
+                    builders[i].append_null();
+                    bad.get_or_insert(i);
+                }
+            }
+            if let Some(i) = bad {
+                rejects.push((
+                    n,
+                    Reject {
+                        table,
+                        file: path.to_owned(),
+                        row: Some(row),
+                        column: schema.field(i).name().clone(),
+                        value: Some(String::from_utf8_lossy(&record[i]).into_owned()),
+                        reason: "invalid UTF-8".to_owned(),
+                    },
+                ));
+            }
+        } else {
+            for b in &mut builders {
+                b.append_null();
+            }
+            rejects.push((
+                n,
+                Reject {
+                    table,
+                    file: path.to_owned(),
+                    row: Some(row),
+                    column: "*".to_owned(),
+                    value: None,
+                    reason: format!("row has {} fields, the header has {n_cols}", record.len()),
+                },
+            ));
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Ok(None);
+    }
+    let columns: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
+    Ok(Some(RawBatch { batch, first_row, rejects }))
+}

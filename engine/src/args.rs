@@ -1,0 +1,149 @@
+//! Raw command-line arguments (clap derive). [`crate::cli`] turns them into validated
+//! settings before any job runs, as ripgrep does.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the job ran but rejected input (see the report for file, row, column and reason)
+  2  the job could not run (bad arguments, unreadable files, internal error)
+
+Environment:
+  ROICAST_THREADS, ROICAST_FORMAT   defaults for --threads and --format
+  ROICAST_LOG                       log filter, e.g. `roicast=debug` (overrides -v / -q)
+  NO_COLOR                          disables colour";
+
+/// roicast measures and forecasts the return on creator (influencer) marketing.
+#[derive(Debug, Parser)]
+#[command(name = "roicast", version, about, long_about = None, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print only errors (no progress, no notes).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true, env = "ROICAST_THREADS", value_name = "N")]
+    pub threads: Option<usize>,
+    /// Never draw progress bars (they are hidden anyway when stderr is not a terminal).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Output format on stdout: readable text or one JSON document.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "ROICAST_FORMAT")]
+    pub format: OutputFormat,
+}
+
+/// What stdout carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// A single JSON document (stable field names).
+    Json,
+}
+
+/// File formats for written tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// Apache Parquet (Snappy).
+    Parquet,
+    /// CSV with a header; timestamps in RFC 3339.
+    Csv,
+    /// Arrow IPC file.
+    Arrow,
+}
+
+/// World sizes for `generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioArg {
+    /// ~150 creators, ~60 k users (the demo).
+    Demo,
+    /// ~40 creators, ~4 k users (tests).
+    Small,
+    /// 5 000 creators, ≥ 10 M touchpoints, ≥ 1 M comments.
+    Large,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a seeded synthetic world: every canonical table plus truth.json.
+    Generate(GenerateArgs),
+    /// Check a dataset against the data contract; report every rejected row.
+    Validate(ValidateArgs),
+    /// Print the data contract (tables, columns, types, rules).
+    Schema(SchemaArgs),
+    /// Generate the demo world into ./roicast-demo and run every job on it.
+    Demo(DemoArgs),
+}
+
+/// `roicast generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// World size.
+    #[arg(long, value_enum, default_value_t = ScenarioArg::Demo)]
+    pub scenario: ScenarioArg,
+    /// Seed: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output folder (created; written under a temporary name, then renamed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// File format of the tables.
+    #[arg(long, value_enum, default_value_t = FileFormat::Parquet)]
+    pub file_format: FileFormat,
+    /// Replace the output folder if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `roicast validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Dataset folder: one file (or folder of partitions) per table.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Also write validation.json and validate.manifest.json into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// In text output, list at most N rejects (0 = all); the count of the rest is printed.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub limit: usize,
+}
+
+/// `roicast schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Only this table.
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Print Markdown (the text of docs/data-contract.md) instead of plain text.
+    #[arg(long, conflicts_with = "table")]
+    pub markdown: bool,
+}
+
+/// `roicast demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to put the demo world and results (replaced if it exists).
+    #[arg(long, value_name = "DIR", default_value = "roicast-demo")]
+    pub out: PathBuf,
+    /// Seed of the demo world.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}

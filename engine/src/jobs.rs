@@ -1,0 +1,328 @@
+//! The jobs behind each command.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use roicast_data::generate::{GenerateParams, GenerateSummary, Scenario};
+use roicast_data::validate::ValidationReport;
+use roicast_data::{Dataset, Format, Table};
+use serde_json::json;
+
+use crate::args::{DemoArgs, FileFormat, GenerateArgs, OutputFormat, ScenarioArg, SchemaArgs, ValidateArgs};
+use crate::cli::{Outcome, Settings};
+use crate::manifest::{FileRecord, ManifestBuilder};
+
+fn scenario(s: ScenarioArg) -> Scenario {
+    match s {
+        ScenarioArg::Demo => Scenario::Demo,
+        ScenarioArg::Small => Scenario::Small,
+        ScenarioArg::Large => Scenario::Large,
+    }
+}
+
+fn file_format(f: FileFormat) -> Format {
+    match f {
+        FileFormat::Parquet => Format::Parquet,
+        FileFormat::Csv => Format::Csv,
+        FileFormat::Arrow => Format::Ipc,
+    }
+}
+
+/// Generates a world and writes its manifest; returns the summary.
+fn run_generate(
+    params: &GenerateParams,
+    out: &Path,
+    settings: &Settings,
+) -> anyhow::Result<(GenerateSummary, crate::manifest::Manifest)> {
+    let mut m = ManifestBuilder::start("generate");
+    let summary = roicast_data::generate::generate(params, out, &settings.progress)
+        .with_context(|| format!("failed to generate the {:?} world into {}", params.scenario, out.display()))?;
+    settings.progress.finish();
+    m.stage_done("generate");
+    let outputs = summary.files.iter().map(|f| FileRecord::of(&out.join(f))).collect::<anyhow::Result<Vec<_>>>()?;
+    m.stage_done("hash outputs");
+    let rows: BTreeMap<String, u64> = summary.rows.iter().map(|(t, n)| (t.name().to_owned(), *n)).collect();
+    let manifest = m.finish(
+        json!({
+            "scenario": params.scenario,
+            "seed": params.seed,
+            "file_format": params.format,
+            "generator_version": roicast_data::generate::GENERATOR_VERSION,
+        }),
+        Vec::new(),
+        outputs,
+        rows,
+        "ok",
+    );
+    manifest.write(out)?;
+    Ok((summary, manifest))
+}
+
+/// `roicast generate`.
+pub fn generate(
+    a: &GenerateArgs,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+    _stderr: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let params =
+        GenerateParams::new(scenario(a.scenario)).seed(a.seed).format(file_format(a.file_format)).overwrite(a.force);
+    let (summary, manifest) = run_generate(&params, &a.out, settings)?;
+    let total_rows: u64 = summary.rows.values().sum();
+    let seconds = manifest.timings_s.get("generate").copied().unwrap_or_default();
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({
+                    "out": summary.out,
+                    "rows": manifest.rows,
+                    "files": summary.files,
+                    "seconds": seconds,
+                    "rows_per_second": total_rows as f64 / seconds.max(1e-9),
+                }),
+            )?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => {
+            writeln!(
+                stdout,
+                "generated {:?} world (seed {}) in {}",
+                params.scenario,
+                params.seed,
+                summary.out.display()
+            )?;
+            for (table, n) in &summary.rows {
+                writeln!(stdout, "  {:<18} {:>12} rows", table.name(), n)?;
+            }
+            writeln!(
+                stdout,
+                "{total_rows} rows in {seconds:.1} s ({:.0} rows/s); truth in {}",
+                total_rows as f64 / seconds.max(1e-9),
+                summary.out.join("truth.json").display()
+            )?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Validates `data`, optionally writing the report and manifest into `out`.
+fn run_validate(data: &Path, out: Option<&Path>, settings: &Settings) -> anyhow::Result<ValidationReport> {
+    let mut m = ManifestBuilder::start("validate");
+    let dataset = Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
+    let report = roicast_data::validate::validate(&dataset, &settings.progress)
+        .with_context(|| format!("failed to validate {}", data.display()))?;
+    settings.progress.finish();
+    m.stage_done("validate");
+    if let Some(out) = out {
+        std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
+        let path = out.join("validation.json");
+        let bytes = serde_json::to_vec_pretty(&report).expect("report serialises");
+        roicast_data::io::write_bytes_atomic(&path, &bytes)
+            .with_context(|| format!("failed to write {}", path.display()))?;
+        let inputs = report
+            .tables
+            .iter()
+            .flat_map(|t| t.files.iter())
+            .map(|f| FileRecord::of(f))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        m.stage_done("hash inputs");
+        let rows = report.tables.iter().filter(|t| t.present).map(|t| (t.table.name().to_owned(), t.rows)).collect();
+        let manifest = m.finish(
+            json!({ "data": data }),
+            inputs,
+            vec![FileRecord::of(&path)?],
+            rows,
+            if report.ok { "ok" } else { "rejected" },
+        );
+        manifest.write(out)?;
+    }
+    Ok(report)
+}
+
+fn print_validation(
+    report: &ValidationReport,
+    limit: usize,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if settings.format == OutputFormat::Json {
+        serde_json::to_writer_pretty(&mut *stdout, report)?;
+        writeln!(stdout)?;
+        return Ok(());
+    }
+    writeln!(stdout, "dataset {}", report.dataset.display())?;
+    writeln!(stdout, "  {:<18} {:>12} {:>10}  files", "table", "rows", "rejected")?;
+    for t in &report.tables {
+        if !t.present {
+            writeln!(stdout, "  {:<18} {:>12} {:>10}  (not present)", t.table.name(), "-", "-")?;
+            continue;
+        }
+        let files = if t.files.len() == 1 {
+            t.files[0].file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+        } else {
+            format!("{} partition files", t.files.len())
+        };
+        writeln!(stdout, "  {:<18} {:>12} {:>10}  {files}", t.table.name(), t.rows, t.rejected_rows + t.file_rejects)?;
+    }
+    for note in &report.notes {
+        writeln!(stdout, "note: {note}")?;
+    }
+    if !report.ignored.is_empty() && !settings.quiet {
+        let names: Vec<String> = report
+            .ignored
+            .iter()
+            .map(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect();
+        writeln!(stdout, "note: not tables, not read: {}", names.join(", "))?;
+    }
+    if report.ok {
+        writeln!(stdout, "ok: no rejected rows")?;
+        return Ok(());
+    }
+    writeln!(stdout, "rejected:")?;
+    let shown = if limit == 0 { report.rejects.len() } else { limit.min(report.rejects.len()) };
+    for r in &report.rejects[..shown] {
+        writeln!(stdout, "  {r}")?;
+    }
+    if shown < report.rejects.len() {
+        writeln!(
+            stdout,
+            "  … and {} more (--limit 0 lists all; --format json gives every one)",
+            report.rejects.len() - shown
+        )?;
+    }
+    writeln!(stdout, "{} reject(s) in {} row(s) or file(s)", report.rejects.len(), report.n_rejected())?;
+    Ok(())
+}
+
+/// `roicast validate`.
+pub fn validate(
+    a: &ValidateArgs,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+    _stderr: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let report = run_validate(&a.data, a.out.as_deref(), settings)?;
+    print_validation(&report, a.limit, settings, stdout)?;
+    Ok(if report.ok { Outcome::Ok } else { Outcome::Rejected })
+}
+
+/// `roicast schema`.
+pub fn schema(a: &SchemaArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if a.markdown {
+        write!(stdout, "{}", roicast_data::schema::markdown())?;
+        return Ok(Outcome::Ok);
+    }
+    let tables: Vec<Table> = match &a.table {
+        Some(name) => vec![name.parse::<Table>().map_err(anyhow::Error::msg)?],
+        None => Table::ALL.to_vec(),
+    };
+    if settings.format == OutputFormat::Json {
+        let doc: Vec<_> = tables
+            .iter()
+            .map(|t| {
+                let spec = t.spec();
+                json!({
+                    "table": t.name(),
+                    "key": spec.key,
+                    "doc": spec.doc,
+                    "columns": spec.columns.iter().map(|c| json!({
+                        "name": c.name,
+                        "type": c.kind.name(),
+                        "nullable": c.nullable,
+                        "rule": c.rule.describe(),
+                        "references": c.references.map(|(t, col)| format!("{}.{}", t.name(), col)),
+                        "doc": c.doc,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *stdout, &doc)?;
+        writeln!(stdout)?;
+        return Ok(Outcome::Ok);
+    }
+    for t in tables {
+        let spec = t.spec();
+        writeln!(stdout, "{} (key: {}) — {}", t.name(), spec.key.join(", "), spec.doc)?;
+        for c in spec.columns {
+            let refs = c.references.map(|(t, col)| format!(" → {}.{}", t.name(), col)).unwrap_or_default();
+            writeln!(
+                stdout,
+                "  {:<24} {:<9}{} {}{}",
+                c.name,
+                c.kind.name(),
+                if c.nullable { "?" } else { " " },
+                c.rule.describe(),
+                refs
+            )?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `roicast demo`: generate the demo world, run every job, print where things are.
+pub fn demo(
+    a: &DemoArgs,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let data: PathBuf = a.out.join("data");
+    let results: PathBuf = a.out.join("results");
+    if !settings.quiet {
+        writeln!(stderr, "generating the demo world (seed {}) into {} …", a.seed, data.display())?;
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
+    let params = GenerateParams::new(Scenario::Demo).seed(a.seed).overwrite(true);
+    let (summary, gen_manifest) = run_generate(&params, &data, settings)?;
+    if !settings.quiet {
+        writeln!(stderr, "validating {} …", data.display())?;
+    }
+    let report = run_validate(&data, Some(&results), settings)?;
+    let outcome = if report.ok { Outcome::Ok } else { Outcome::Rejected };
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({
+                    "data": data,
+                    "results": results,
+                    "rows": gen_manifest.rows,
+                    "validation": {
+                        "ok": report.ok,
+                        "rejected": report.n_rejected(),
+                        "report": results.join("validation.json"),
+                    },
+                }),
+            )?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => {
+            let rows: u64 = summary.rows.values().sum();
+            writeln!(stdout, "roicast demo")?;
+            writeln!(
+                stdout,
+                "  data        {}  ({} tables, {rows} rows, truth.json beside them)",
+                data.display(),
+                summary.rows.len()
+            )?;
+            writeln!(
+                stdout,
+                "  validation  {}  ({})",
+                results.join("validation.json").display(),
+                if report.ok { "ok: no rejected rows".to_owned() } else { format!("{} rejected", report.n_rejected()) }
+            )?;
+            writeln!(
+                stdout,
+                "  manifests   {} and {}",
+                data.join("generate.manifest.json").display(),
+                results.join("validate.manifest.json").display()
+            )?;
+            writeln!(stdout, "next: roicast validate --data {}   (or --format json)", data.display())?;
+        }
+    }
+    Ok(outcome)
+}
