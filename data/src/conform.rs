@@ -102,7 +102,9 @@ fn accepts(kind: Kind, dt: &DataType) -> bool {
 /// A batch conformed to the canonical schema.
 #[derive(Debug)]
 pub struct Conformed {
-    /// Canonical columns in spec order, then extras. Values that failed to convert are null.
+    /// Canonical columns in spec order, then extras. A value that failed to convert is
+    /// null in a nullable column and the kind's zero value in a required one; either way
+    /// its row is marked in `rejected`.
     pub batch: RecordBatch,
     /// The 1-based file row of the first row.
     pub first_row: u64,
@@ -161,6 +163,9 @@ pub fn conform(spec: &TableSpec, plan: &ColumnPlan, raw: crate::io::RawBatch, fi
             Some(src) => convert(c, src, &pre_rejected, &mut sink),
         };
         check_values(c, &typed, src, &pre_rejected, &mut sink);
+        // Every null in a required column is rejected above; the batch keeps the strict
+        // canonical schema by holding a zero value there (the row is marked rejected).
+        let typed = if !c.nullable && typed.null_count() > 0 { fill_nulls(&typed, c.kind) } else { typed };
         columns.push(typed);
     }
     for &i in &plan.extras {
@@ -170,6 +175,35 @@ pub fn conform(spec: &TableSpec, plan: &ColumnPlan, raw: crate::io::RawBatch, fi
         .expect("conformed columns match the plan's schema by construction");
     check_rows(spec, &batch, &pre_rejected, &mut sink);
     Conformed { batch, first_row: raw.first_row, rejected: sink.rejected, rejects: sink.rejects }
+}
+
+/// `a` with its nulls replaced by the kind's zero value (empty text, 0, false, epoch).
+fn fill_nulls(a: &ArrayRef, kind: Kind) -> ArrayRef {
+    let n = a.len();
+    match kind {
+        Kind::Text => {
+            let s = a.as_string::<i32>();
+            Arc::new((0..n).map(|i| Some(if s.is_null(i) { "" } else { s.value(i) })).collect::<arrow_array::StringArray>())
+        }
+        Kind::Int => {
+            let v = a.as_primitive::<Int64Type>();
+            Arc::new((0..n).map(|i| Some(if v.is_null(i) { 0 } else { v.value(i) })).collect::<arrow_array::Int64Array>())
+        }
+        Kind::Float => {
+            let v = a.as_primitive::<Float64Type>();
+            Arc::new((0..n).map(|i| Some(if v.is_null(i) { 0.0 } else { v.value(i) })).collect::<arrow_array::Float64Array>())
+        }
+        Kind::Bool => {
+            let v = a.as_boolean();
+            Arc::new((0..n).map(|i| Some(!v.is_null(i) && v.value(i))).collect::<arrow_array::BooleanArray>())
+        }
+        Kind::Timestamp => {
+            let v = a.as_primitive::<TimestampMicrosecondType>();
+            let filled: arrow_array::TimestampMicrosecondArray =
+                (0..n).map(|i| Some(if v.is_null(i) { 0 } else { v.value(i) })).collect();
+            Arc::new(filled.with_timezone(crate::schema::UTC))
+        }
+    }
 }
 
 /// Converts a source column to the canonical type; values that do not convert become

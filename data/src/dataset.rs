@@ -189,3 +189,21 @@ fn collect_partitions(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DataErro
     }
     Ok(())
 }
+
+/// Reads one file of `table`, conformed, with every reject (file-level ones included).
+pub fn read_file(table: Table, path: &Path) -> Result<(Vec<RecordBatch>, Vec<Reject>), DataError> {
+    let spec = table.spec();
+    let mut reader = FileReader::open(table, path)?;
+    let plan = match ColumnPlan::new(spec, &reader.schema(), path) {
+        Ok(plan) => plan,
+        Err(rejects) => return Ok((Vec::new(), rejects)),
+    };
+    let mut batches = Vec::new();
+    let mut rejects = Vec::new();
+    while let Some(raw) = reader.next_batch()? {
+        let c = conform(spec, &plan, raw, path);
+        rejects.extend(c.rejects);
+        batches.push(c.batch);
+    }
+    Ok((batches, rejects))
+}

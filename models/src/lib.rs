@@ -1,1 +1,311 @@
-//! placeholder
+//! # roicast-models
+//!
+//! Fitted model types and their pure math, and the versioned **model file** every fitted
+//! model is saved in. It sits above `roicast-data` (it may use the data contract) and
+//! below `roicast-training` (which fits the models defined here) and the engine.
+//!
+//! A model predicts through [`Predict`], which — unlike linfa's — returns a `Result`: a
+//! malformed batch is reported, never a panic in a rayon worker.
+//!
+//! ## Example: save and load a model file
+//!
+//! ```
+//! use roicast_models::{ModelFile, ModelKind};
+//!
+//! #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+//! struct Weights { w: Vec<f64> }
+//!
+//! let file = ModelFile::new(
+//!     ModelKind::new("example_linear", 1),
+//!     serde_json::json!({ "l2": 0.1 }),
+//!     vec!["x1".into(), "x2".into()],
+//!     "sha256:abc",
+//!     Weights { w: vec![0.5, -1.0] },
+//! );
+//! let dir = std::env::temp_dir().join(format!("roicast-model-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("model.json");
+//! file.save(&path)?;
+//!
+//! let loaded: ModelFile<Weights> = ModelFile::load(&path, &ModelKind::new("example_linear", 1))?;
+//! assert_eq!(loaded.model, Weights { w: vec![0.5, -1.0] });
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), roicast_models::ModelError>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayView2, ArrayViewMut1};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The envelope format version of model files written by this build.
+pub const MODEL_FILE_FORMAT: u32 = 1;
+
+/// Errors of `roicast-models`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// A batch had the wrong number of feature columns.
+    #[error("expected {expected} feature columns, found {found}")]
+    FeatureCount {
+        /// Columns the model was fitted on.
+        expected: usize,
+        /// Columns given.
+        found: usize,
+    },
+    /// The output buffer does not have one slot per input row.
+    #[error("expected an output of {expected} rows, found {found}")]
+    OutputLength {
+        /// Rows in the input.
+        expected: usize,
+        /// Slots in the output.
+        found: usize,
+    },
+    /// A model file could not be read or written.
+    #[error("failed to access model file {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model file is not valid JSON of the expected shape.
+    #[error("{path}: not a roicast model file")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A model file holds another kind of model, or another version of it.
+    #[error("{path}: holds a `{found}` model, expected `{expected}`")]
+    WrongKind {
+        /// The file.
+        path: PathBuf,
+        /// Kind and version in the file.
+        found: String,
+        /// Kind and version expected.
+        expected: String,
+    },
+    /// A model file was written by a newer roicast.
+    #[error("{path}: model file format {found} is newer than this roicast understands ({supported})")]
+    FormatVersion {
+        /// The file.
+        path: PathBuf,
+        /// The file's format.
+        found: u32,
+        /// The newest format this build reads.
+        supported: u32,
+    },
+}
+
+/// A fitted model that scores rows of features.
+pub trait Predict: Send + Sync {
+    /// The number of feature columns the model expects.
+    fn n_features(&self) -> usize;
+
+    /// Writes one prediction per row of `x` into `out`.
+    ///
+    /// # Errors
+    /// [`ModelError::FeatureCount`] if `x` has the wrong number of columns;
+    /// [`ModelError::OutputLength`] if `out` does not have one slot per row.
+    fn predict_into(&self, x: ArrayView2<'_, f64>, out: ArrayViewMut1<'_, f64>) -> Result<(), ModelError>;
+}
+
+/// Checks the shapes [`Predict::predict_into`] promises to check.
+pub fn check_shapes(n_features: usize, x: &ArrayView2<'_, f64>, out: &ArrayViewMut1<'_, f64>) -> Result<(), ModelError> {
+    if x.ncols() != n_features {
+        return Err(ModelError::FeatureCount { expected: n_features, found: x.ncols() });
+    }
+    if out.len() != x.nrows() {
+        return Err(ModelError::OutputLength { expected: x.nrows(), found: out.len() });
+    }
+    Ok(())
+}
+
+/// What a model file holds: a kind name and the version of that kind's payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelKind {
+    /// e.g. `sentiment_linear`, `additive_hazard`.
+    pub name: String,
+    /// Version of the payload layout of this kind.
+    pub version: u32,
+}
+
+impl ModelKind {
+    /// A kind.
+    #[must_use]
+    pub fn new(name: &str, version: u32) -> ModelKind {
+        ModelKind { name: name.to_owned(), version }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} v{}", self.name, self.version)
+    }
+}
+
+/// A fitted model with everything needed to trust it later: its params, the fingerprint
+/// of the data it was trained on, its feature schema and the format version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelFile<M> {
+    /// Envelope format ([`MODEL_FILE_FORMAT`]).
+    pub format: u32,
+    /// What the payload is.
+    pub kind: ModelKind,
+    /// The roicast version that wrote it.
+    pub roicast_version: String,
+    /// The (validated) training parameters.
+    pub params: serde_json::Value,
+    /// Feature names, in the column order the model expects.
+    pub features: Vec<String>,
+    /// A fingerprint of the training data (e.g. `sha256:` of the input file).
+    pub training_fingerprint: String,
+    /// The fitted model.
+    pub model: M,
+}
+
+impl<M: Serialize + DeserializeOwned> ModelFile<M> {
+    /// Wraps a fitted model.
+    #[must_use]
+    pub fn new(kind: ModelKind, params: serde_json::Value, features: Vec<String>, fingerprint: &str, model: M) -> Self {
+        ModelFile {
+            format: MODEL_FILE_FORMAT,
+            kind,
+            roicast_version: env!("CARGO_PKG_VERSION").to_owned(),
+            params,
+            features,
+            training_fingerprint: fingerprint.to_owned(),
+            model,
+        }
+    }
+
+    /// Writes the file atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
+        roicast_data::io::write_bytes_atomic(path, &json).map_err(|e| match e {
+            roicast_data::DataError::Io { path, source } => ModelError::Io { path, source },
+            other => ModelError::Io { path: path.to_owned(), source: std::io::Error::other(other.to_string()) },
+        })
+    }
+
+    /// Reads a file, checking its envelope format and that it holds `expected`.
+    pub fn load(path: &Path, expected: &ModelKind) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
+        // Check the envelope before the payload, so a newer or foreign file gets a
+        // precise error instead of a shape mismatch deep in the payload.
+        #[derive(Deserialize)]
+        struct Envelope {
+            format: u32,
+            kind: ModelKind,
+        }
+        let env: Envelope =
+            serde_json::from_slice(&bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
+        if env.format > MODEL_FILE_FORMAT {
+            return Err(ModelError::FormatVersion { path: path.to_owned(), found: env.format, supported: MODEL_FILE_FORMAT });
+        }
+        if &env.kind != expected {
+            return Err(ModelError::WrongKind {
+                path: path.to_owned(),
+                found: env.kind.to_string(),
+                expected: expected.to_string(),
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })
+    }
+}
+
+/// A linear scorer `y = b + x·w`: the simplest [`Predict`], and the building block of
+/// the regularised models later issues fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinearScorer {
+    /// Intercept.
+    pub intercept: f64,
+    /// One weight per feature.
+    pub weights: Vec<f64>,
+}
+
+impl Predict for LinearScorer {
+    fn n_features(&self) -> usize {
+        self.weights.len()
+    }
+
+    fn predict_into(&self, x: ArrayView2<'_, f64>, mut out: ArrayViewMut1<'_, f64>) -> Result<(), ModelError> {
+        check_shapes(self.n_features(), &x, &out)?;
+        for (row, o) in x.rows().into_iter().zip(out.iter_mut()) {
+            *o = self.intercept + row.iter().zip(&self.weights).map(|(a, b)| a * b).sum::<f64>();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, array};
+
+    fn temp(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        (dir, path)
+    }
+
+    #[test]
+    fn linear_scorer_predicts_and_checks_shapes() {
+        let m = LinearScorer { intercept: 1.0, weights: vec![2.0, -1.0] };
+        let x = array![[1.0, 1.0], [0.0, 3.0]];
+        let mut out = Array1::zeros(2);
+        m.predict_into(x.view(), out.view_mut()).unwrap();
+        assert_eq!(out.to_vec(), vec![2.0, -2.0]);
+        let bad = array![[1.0, 2.0, 3.0]];
+        let err = m.predict_into(bad.view(), Array1::zeros(1).view_mut()).unwrap_err();
+        assert_eq!(err.to_string(), "expected 2 feature columns, found 3");
+        let err = m.predict_into(x.view(), Array1::zeros(3).view_mut()).unwrap_err();
+        assert_eq!(err.to_string(), "expected an output of 2 rows, found 3");
+    }
+
+    #[test]
+    fn model_file_save_load_predicts_identically() {
+        let (_d, path) = temp("m.json");
+        let m = LinearScorer { intercept: 0.25, weights: vec![0.1, 0.2, 0.3] };
+        let kind = ModelKind::new("linear", 1);
+        ModelFile::new(kind.clone(), serde_json::json!({}), vec!["a".into(), "b".into(), "c".into()], "x", m.clone())
+            .save(&path)
+            .unwrap();
+        let loaded: ModelFile<LinearScorer> = ModelFile::load(&path, &kind).unwrap();
+        let x = array![[1.0, 2.0, 3.0], [-1.0, 0.5, 7.0]];
+        let (mut a, mut b) = (Array1::zeros(2), Array1::zeros(2));
+        m.predict_into(x.view(), a.view_mut()).unwrap();
+        loaded.model.predict_into(x.view(), b.view_mut()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(loaded.features, vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn model_file_rejects_other_kinds_and_newer_formats() {
+        let (_d, path) = temp("m.json");
+        let m = LinearScorer { intercept: 0.0, weights: vec![] };
+        ModelFile::new(ModelKind::new("linear", 1), serde_json::json!({}), vec![], "x", m).save(&path).unwrap();
+        let err = ModelFile::<LinearScorer>::load(&path, &ModelKind::new("linear", 2)).unwrap_err();
+        assert!(err.to_string().ends_with("holds a `linear v1` model, expected `linear v2`"), "{err}");
+        let text = std::fs::read_to_string(&path).unwrap().replace("\"format\": 1", "\"format\": 99");
+        std::fs::write(&path, text).unwrap();
+        let err = ModelFile::<LinearScorer>::load(&path, &ModelKind::new("linear", 1)).unwrap_err();
+        assert!(err.to_string().contains("model file format 99 is newer"), "{err}");
+        std::fs::write(&path, "{").unwrap();
+        let err = ModelFile::<LinearScorer>::load(&path, &ModelKind::new("linear", 1)).unwrap_err();
+        assert!(err.to_string().contains("not a roicast model file"), "{err}");
+    }
+
+    #[test]
+    fn models_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<LinearScorer>();
+        check::<ModelFile<LinearScorer>>();
+        check::<ModelError>();
+    }
+}
