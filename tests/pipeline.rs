@@ -11,10 +11,10 @@ use roicast_tests::{files_with_bytes, roicast};
 fn set_cell(path: &Path, row: usize, column: &str, value: &str) {
     let mut rdr = csv::Reader::from_path(path).unwrap();
     let headers = rdr.headers().unwrap().clone();
-    let col = headers.iter().position(|h| h == column).unwrap_or_else(|| panic!("{column} not in {path:?}"));
+    let col = headers.iter().position(|h| h == column).unwrap_or_else(|| panic!("{column} not in {}", path.display()));
     let mut rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     let mut fields: Vec<String> = rows[row - 1].iter().map(str::to_owned).collect();
-    fields[col] = value.to_owned();
+    value.clone_into(&mut fields[col]);
     rows[row - 1] = csv::StringRecord::from(fields);
     let mut w = csv::Writer::from_path(path).unwrap();
     w.write_record(&headers).unwrap();

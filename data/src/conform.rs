@@ -145,6 +145,7 @@ impl Sink<'_> {
 }
 
 /// Conforms one raw batch with `plan`.
+#[must_use]
 pub fn conform(spec: &TableSpec, plan: &ColumnPlan, raw: crate::io::RawBatch, file: &Path) -> Conformed {
     let n = raw.batch.num_rows();
     let mut sink =

@@ -58,25 +58,21 @@ impl Dataset {
                 continue;
             }
             let (table, files) = if path.is_dir() {
-                match name.parse::<Table>() {
-                    Ok(t) => {
-                        let mut files = Vec::new();
-                        collect_partitions(&path, &mut files)?;
-                        (t, files)
-                    }
-                    Err(_) => {
-                        ignored.push(path);
-                        continue;
-                    }
+                if let Ok(t) = name.parse::<Table>() {
+                    let mut files = Vec::new();
+                    collect_partitions(&path, &mut files)?;
+                    (t, files)
+                } else {
+                    ignored.push(path);
+                    continue;
                 }
             } else {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                match (stem.parse::<Table>(), Format::from_path(&path)) {
-                    (Ok(t), Some(_)) => (t, vec![path.clone()]),
-                    _ => {
-                        ignored.push(path);
-                        continue;
-                    }
+                if let (Ok(t), Some(_)) = (stem.parse::<Table>(), Format::from_path(&path)) {
+                    (t, vec![path.clone()])
+                } else {
+                    ignored.push(path);
+                    continue;
                 }
             };
             if let Some(existing) = tables.get(&table) {

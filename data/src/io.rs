@@ -181,7 +181,7 @@ enum WriterInner {
 
 impl std::fmt::Debug for TableWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TableWriter").field("path", &self.path).field("rows", &self.rows).finish()
+        f.debug_struct("TableWriter").field("path", &self.path).field("rows", &self.rows).finish_non_exhaustive()
     }
 }
 
@@ -390,7 +390,7 @@ enum ReaderInner {
 
 impl std::fmt::Debug for FileReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileReader").field("table", &self.table).field("path", &self.path).finish()
+        f.debug_struct("FileReader").field("table", &self.table).field("path", &self.path).finish_non_exhaustive()
     }
 }
 

@@ -4,7 +4,7 @@
 //! We own this code instead of depending on `rand`: the generator promises byte-identical
 //! worlds for a seed, and a dependency upgrade that changed a sampling algorithm would
 //! break that promise silently. The generator is xoshiro256++ (Blackman & Vigna),
-//! seeded through SplitMix64; every independent stream (one per user, per post, ...) is
+//! seeded through `SplitMix64`; every independent stream (one per user, per post, ...) is
 //! derived from `(seed, stream, index)`, so results do not depend on thread count or on
 //! the order work is scheduled in.
 
@@ -243,12 +243,14 @@ mod tests {
         assert_ne!(Rng::new(7, 1, 2).next_u64(), Rng::new(8, 1, 2).next_u64());
     }
 
+    type Draw = Box<dyn FnMut(&mut Rng) -> f64>;
+
     #[test]
     fn rng_distributions_have_their_moments() {
         let mut r = Rng::new(1, 0, 0);
-        let n = 200_000;
-        // (draw, mean, variance, tolerance on each)
-        let cases: Vec<(Box<dyn FnMut(&mut Rng) -> f64>, f64, f64)> = vec![
+        let n = 200_000_u32;
+        // (draw, mean, variance)
+        let cases: Vec<(Draw, f64, f64)> = vec![
             (Box::new(|r: &mut Rng| r.uniform()), 0.5, 1.0 / 12.0),
             (Box::new(|r: &mut Rng| r.normal()), 0.0, 1.0),
             (Box::new(|r: &mut Rng| r.exponential(2.0)), 0.5, 0.25),
@@ -262,7 +264,7 @@ mod tests {
         for (k, (mut draw, mean, var)) in cases.into_iter().enumerate() {
             let xs: Vec<f64> = (0..n).map(|_| draw(&mut r)).collect();
             let (m, v) = moments(&xs);
-            let se = (var / n as f64).sqrt();
+            let se = (var / f64::from(n)).sqrt();
             assert!((m - mean).abs() < 5.0 * se + 1e-3, "case {k}: mean {m} vs {mean}");
             assert!((v - var).abs() / var < 0.05, "case {k}: variance {v} vs {var}");
         }

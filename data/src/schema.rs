@@ -99,7 +99,7 @@ impl Rule {
 /// One column of a canonical table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnSpec {
-    /// snake_case column name.
+    /// `snake_case` column name.
     pub name: &'static str,
     /// Its type.
     pub kind: Kind,

@@ -133,13 +133,10 @@ pub fn validate(dataset: &Dataset, progress: &dyn Progress) -> Result<Validation
             continue;
         }
         for c in table.spec().columns {
-            if let Some((rt, rc)) = c.references {
-                if !dataset.has(rt) {
-                    notes.push(format!(
-                        "{}.{} not checked against {}.{}: table `{}` is missing",
-                        table, c.name, rt, rc, rt
-                    ));
-                }
+            if let Some((rt, rc)) = c.references
+                && !dataset.has(rt)
+            {
+                notes.push(format!("{}.{} not checked against {}.{}: table `{}` is missing", table, c.name, rt, rc, rt));
             }
         }
         if table == Table::Orders && !dataset.has(Table::Customers) {
@@ -180,7 +177,7 @@ pub fn validate(dataset: &Dataset, progress: &dyn Progress) -> Result<Validation
 struct Validator {
     /// (table, column) → the set of values present.
     targets: HashMap<(Table, &'static str), HashSet<Hash>>,
-    /// customer → acquired_at (µs).
+    /// customer → `acquired_at` (µs).
     acquired: HashMap<Hash, i64>,
     rejects: Vec<Reject>,
 }
@@ -316,20 +313,20 @@ impl Validator {
                 if !(id.is_valid(i) && at.is_valid(i)) {
                     continue;
                 }
-                if let Some(&acq) = self.acquired.get(&hash_parts(&[id.value(i)])) {
-                    if at.value(i) < acq {
-                        reject(
-                            c,
-                            i,
-                            "ordered_at",
-                            Some(format_timestamp_us(at.value(i))),
-                            format!(
-                                "order placed before its customer `{}` was acquired ({})",
-                                id.value(i),
-                                format_timestamp_us(acq)
-                            ),
-                        );
-                    }
+                if let Some(&acq) = self.acquired.get(&hash_parts(&[id.value(i)]))
+                    && at.value(i) < acq
+                {
+                    reject(
+                        c,
+                        i,
+                        "ordered_at",
+                        Some(format_timestamp_us(at.value(i))),
+                        format!(
+                            "order placed before its customer `{}` was acquired ({})",
+                            id.value(i),
+                            format_timestamp_us(acq)
+                        ),
+                    );
                 }
             }
         }

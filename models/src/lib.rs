@@ -198,11 +198,6 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
         let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
         // Check the envelope before the payload, so a newer or foreign file gets a
         // precise error instead of a shape mismatch deep in the payload.
-        #[derive(Deserialize)]
-        struct Envelope {
-            format: u32,
-            kind: ModelKind,
-        }
         let env: Envelope =
             serde_json::from_slice(&bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
         if env.format > MODEL_FILE_FORMAT {
@@ -217,6 +212,13 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
         }
         serde_json::from_slice(&bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })
     }
+}
+
+/// The part of a model file read before its payload.
+#[derive(Deserialize)]
+struct Envelope {
+    format: u32,
+    kind: ModelKind,
 }
 
 /// A linear scorer `y = b + x·w`: the simplest [`Predict`], and the building block of

@@ -152,7 +152,7 @@ impl RidgeParams {
         self
     }
 
-    fn check(&self) -> Result<(), TrainError> {
+    fn check(self) -> Result<(), TrainError> {
         check_param("l2", self.l2, self.l2 >= 0.0, "finite and >= 0")
     }
 }

@@ -90,7 +90,7 @@ mod tests {
     use approx::assert_abs_diff_eq;
 
     /// scikit-learn's documented example for `f1_score`, `precision_score` and
-    /// `recall_score`: y_true = [0, 1, 2, 0, 1, 2], y_pred = [0, 2, 1, 0, 0, 1] gives
+    /// `recall_score`: `y_true` = [0, 1, 2, 0, 1, 2], `y_pred` = [0, 2, 1, 0, 0, 1] gives
     /// macro F1 0.2666…, weighted F1 0.2666…, macro precision 0.2222…, macro recall
     /// 0.3333…, per-class F1 [0.8, 0, 0].
     #[test]

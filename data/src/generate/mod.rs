@@ -610,7 +610,7 @@ fn handle(rng: &mut Rng) -> String {
     let mut h: String = (0..n).map(|_| *rng.pick(SYLLABLES)).collect();
     if rng.chance(0.5) {
         h.push(if rng.chance(0.5) { '_' } else { '.' });
-        h.push_str(*rng.pick(&["beauty", "fit", "eats", "plays", "daily", "style", "travels", "tech", "mom", "life"]));
+        h.push_str(rng.pick::<&str>(&["beauty", "fit", "eats", "plays", "daily", "style", "travels", "tech", "mom", "life"]));
     }
     if rng.chance(0.3) {
         h.push_str(&rng.below(100).to_string());
@@ -678,7 +678,7 @@ fn make_creators(seed: u64, n: usize) -> Vec<Creator> {
             };
             Creator {
                 handle: handle(&mut r),
-                niche: *r.pick(NICHES),
+                niche: r.pick::<&str>(NICHES),
                 country: COUNTRIES[r.weighted(COUNTRY_WEIGHTS)],
                 followers_shown,
                 following: if inflated { r.range(2_000.0, 7_500.0) as i64 } else { r.lognormal(6.0, 0.8) as i64 },
@@ -900,7 +900,8 @@ fn build_world(seed: u64, sizes: Sizes) -> World {
         for (di, d) in camp.deals.iter_mut().enumerate() {
             if let Some(code) = &mut d.code {
                 if !seen.insert(code.clone()) {
-                    code.push_str(&format!("C{ci}"));
+                    code.push('C');
+                    code.push_str(&ci.to_string());
                     seen.insert(code.clone());
                 }
                 codes.push((ci, di));
@@ -1280,6 +1281,9 @@ fn simulate_users(w: &World, first: u64, last: u64) -> UserBatches {
     }
 }
 
+/// `utm_source`, `utm_medium`, `utm_campaign`, `utm_content`, `utm_term`, referrer.
+type Utm<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
 fn session(ss: &mut RowBuilder, r: &mut Rng, w: &World, user_id: &str, id: &str, t: &Touch) {
     let (bounce, secs, pages) = match t.creator {
         Some((c, _, _)) => {
@@ -1300,14 +1304,7 @@ fn session(ss: &mut RowBuilder, r: &mut Rng, w: &World, user_id: &str, id: &str,
     } else {
         (round2(secs * r.lognormal(-0.18, 0.6)), 2 + r.poisson((pages - 1.0).max(0.1)) as i64)
     };
-    let (source, medium, campaign, content, term, referrer): (
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-    ) = match t.creator {
+    let (source, medium, campaign, content, term, referrer): Utm<'_> = match t.creator {
         Some((_, ci, di)) => {
             let d = &w.campaigns[ci].deals[di];
             let platform = t.platform.unwrap_or("other");
@@ -1694,7 +1691,7 @@ fn random_features(r: &mut Rng) -> (Features, &'static str) {
         Features {
             platform,
             format: fmts[r.weighted(fw)],
-            niche: *r.pick(NICHES),
+            niche: r.pick::<&str>(NICHES),
             followers,
             engagement_rate: er,
             audience_quality: aq,
@@ -1860,7 +1857,7 @@ pub fn generate(params: &GenerateParams, out: &Path, progress: &dyn Progress) ->
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(DataError::io(&parent))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into());
+    let name = out.file_name().map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
     let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(DataError::io(&tmp))?;

@@ -1,0 +1,109 @@
+//! End-to-end tests of the `roicast` binary: exit codes, stdout/stderr split, help.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn roicast(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_roicast"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("ROICAST_FORMAT")
+        .env_remove("ROICAST_THREADS")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_lists_commands_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roicast(&["--help"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for needle in ["generate", "validate", "schema", "demo", "Exit codes:", "1  the job ran but rejected input", "--threads"]
+    {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn demo_writes_a_clean_world_and_a_validation_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roicast(&["demo", "--no-progress"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let demo = dir.path().join("roicast-demo");
+    for f in ["data/touchpoints.parquet", "data/truth.json", "data/generate.manifest.json", "results/validation.json"] {
+        assert!(demo.join(f).is_file(), "missing {f}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(demo.join("results/validation.json")).unwrap()).unwrap();
+    assert_eq!(report["ok"], true);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ok: no rejected rows"), "{stdout}");
+    // Progress and notes go to stderr, never to stdout.
+    assert!(!stdout.contains("generating"), "{stdout}");
+    // Running it again replaces the world.
+    assert_eq!(roicast(&["demo", "-q"], dir.path()).status.code(), Some(0));
+}
+
+#[test]
+fn validate_exit_codes_are_0_clean_1_rejected_2_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let out = roicast(&["generate", "--scenario", "small", "--out", "d", "--file-format", "csv"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(roicast(&["validate", "--data", "d"], dir.path()).status.code(), Some(0));
+
+    let creators = data.join("creators.csv");
+    let body = std::fs::read_to_string(&creators).unwrap();
+    let mut lines: Vec<String> = body.lines().map(str::to_owned).collect();
+    lines[1] = lines[1].replacen(",instagram,", ",myspace,", 1).replacen(",tiktok,", ",myspace,", 1).replacen(",youtube,", ",myspace,", 1);
+    std::fs::write(&creators, lines.join("\n") + "\n").unwrap();
+    let out = roicast(&["validate", "--data", "d", "--out", "r"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("creators.csv: row 1, column `platform`: expected one of"), "{stdout}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r/validate.manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["outcome"], "rejected");
+    assert!(manifest["inputs"].as_array().unwrap().len() >= 13);
+
+    let out = roicast(&["validate", "--data", "no-such-dir"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("error: failed to open the dataset no-such-dir"), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+
+    let out = roicast(&["validate"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--data"));
+}
+
+#[test]
+fn docs_data_contract_matches_the_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roicast(&["schema", "--markdown"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/data-contract.md")).unwrap();
+    let tables = &doc[doc.find("## `").expect("the doc has table sections")..];
+    assert_eq!(
+        tables,
+        text(&out.stdout),
+        "docs/data-contract.md is stale: regenerate its tables with `roicast schema --markdown`"
+    );
+}
+
+#[test]
+fn schema_json_names_every_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roicast(&["schema", "--format", "json"], dir.path());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.as_array().unwrap().len(), 13);
+    assert_eq!(doc[0]["table"], "creators");
+    let out = roicast(&["schema", "--table", "nope"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown table `nope`"));
+}
