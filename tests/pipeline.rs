@@ -41,7 +41,9 @@ fn drop_column(path: &Path, column: &str) {
     let mut rdr = csv::Reader::from_path(path).unwrap();
     let headers = rdr.headers().unwrap().clone();
     let col = headers.iter().position(|h| h == column).unwrap();
-    let keep = |r: &csv::StringRecord| r.iter().enumerate().filter(|(i, _)| *i != col).map(|(_, v)| v.to_owned()).collect::<Vec<_>>();
+    let keep = |r: &csv::StringRecord| {
+        r.iter().enumerate().filter(|(i, _)| *i != col).map(|(_, v)| v.to_owned()).collect::<Vec<_>>()
+    };
     let rows: Vec<Vec<String>> = rdr.records().map(|r| keep(&r.unwrap())).collect();
     let mut w = csv::Writer::from_path(path).unwrap();
     w.write_record(keep(&headers)).unwrap();
@@ -67,11 +69,21 @@ fn validate_reports_every_planted_fault_with_file_row_column_and_reason() {
     set_cell(&f("creators"), 3, "followers", "12k");
     expected.push(("creators.csv".into(), Some(3), "followers", "expected an integer".into()));
     set_cell(&f("posts"), 1, "platform", "myspace");
-    expected.push(("posts.csv".into(), Some(1), "platform", "expected one of instagram, tiktok, youtube, other".into()));
+    expected.push((
+        "posts.csv".into(),
+        Some(1),
+        "platform",
+        "expected one of instagram, tiktok, youtube, other".into(),
+    ));
     let r = first_row_with(&f("posts"), "views");
     let views: i64 = cell(&f("posts"), r, "views").parse().unwrap();
     set_cell(&f("posts"), r, "likes", &(views + 1).to_string());
-    expected.push(("posts.csv".into(), Some(r as u64), "likes", format!("likes ({}) exceed views ({views})", views + 1)));
+    expected.push((
+        "posts.csv".into(),
+        Some(r as u64),
+        "likes",
+        format!("likes ({}) exceed views ({views})", views + 1),
+    ));
     set_cell(&f("posts"), 5, "creator_id", "cr99999");
     expected.push(("posts.csv".into(), Some(5), "creator_id", "unknown creators.creator_id".into()));
     // A duplicate key in a table nothing references (so no dangling references follow).
@@ -120,7 +132,10 @@ fn validate_reports_every_planted_fault_with_file_row_column_and_reason() {
     // The text report says the same, one line each, and the exit code is 1.
     let (code, out, _) = roicast(&["validate", "--data", data.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(out.contains("posts.csv: row 5, column `creator_id`: unknown creators.creator_id (value `cr99999`)"), "{out}");
+    assert!(
+        out.contains("posts.csv: row 5, column `creator_id`: unknown creators.creator_id (value `cr99999`)"),
+        "{out}"
+    );
     assert!(out.contains("candidates.csv: all rows, column `posts`: required column is missing"), "{out}");
     assert!(out.contains(&format!("{} reject(s)", expected.len())), "{out}");
 }

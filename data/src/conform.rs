@@ -184,15 +184,23 @@ fn fill_nulls(a: &ArrayRef, kind: Kind) -> ArrayRef {
     match kind {
         Kind::Text => {
             let s = a.as_string::<i32>();
-            Arc::new((0..n).map(|i| Some(if s.is_null(i) { "" } else { s.value(i) })).collect::<arrow_array::StringArray>())
+            Arc::new(
+                (0..n).map(|i| Some(if s.is_null(i) { "" } else { s.value(i) })).collect::<arrow_array::StringArray>(),
+            )
         }
         Kind::Int => {
             let v = a.as_primitive::<Int64Type>();
-            Arc::new((0..n).map(|i| Some(if v.is_null(i) { 0 } else { v.value(i) })).collect::<arrow_array::Int64Array>())
+            Arc::new(
+                (0..n).map(|i| Some(if v.is_null(i) { 0 } else { v.value(i) })).collect::<arrow_array::Int64Array>(),
+            )
         }
         Kind::Float => {
             let v = a.as_primitive::<Float64Type>();
-            Arc::new((0..n).map(|i| Some(if v.is_null(i) { 0.0 } else { v.value(i) })).collect::<arrow_array::Float64Array>())
+            Arc::new(
+                (0..n)
+                    .map(|i| Some(if v.is_null(i) { 0.0 } else { v.value(i) }))
+                    .collect::<arrow_array::Float64Array>(),
+            )
         }
         Kind::Bool => {
             let v = a.as_boolean();

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
+use rayon::prelude::*;
 
 use crate::conform::{ColumnPlan, Conformed, conform};
 use crate::error::{DataError, Reject};
@@ -131,9 +132,29 @@ impl Dataset {
                     continue;
                 }
             };
-            while let Some(raw) = reader.next_batch()? {
-                summary.rows += raw.batch.num_rows() as u64;
-                f(path, conform(spec, &plan, raw, path))?;
+            // Decoding is sequential per file; conforming is per batch, so a window of
+            // batches is conformed in parallel and handed to `f` in file order.
+            let window = rayon::current_num_threads().max(1) * 2;
+            let mut pending = Vec::with_capacity(window);
+            loop {
+                let raw = reader.next_batch()?;
+                let done = raw.is_none();
+                if let Some(raw) = raw {
+                    summary.rows += raw.batch.num_rows() as u64;
+                    pending.push(raw);
+                }
+                if pending.len() == window || (done && !pending.is_empty()) {
+                    let conformed: Vec<Conformed> = std::mem::take(&mut pending)
+                        .into_par_iter()
+                        .map(|raw| conform(spec, &plan, raw, path))
+                        .collect();
+                    for c in conformed {
+                        f(path, c)?;
+                    }
+                }
+                if done {
+                    break;
+                }
             }
         }
         Ok(summary)

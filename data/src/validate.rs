@@ -136,7 +136,8 @@ pub fn validate(dataset: &Dataset, progress: &dyn Progress) -> Result<Validation
             if let Some((rt, rc)) = c.references
                 && !dataset.has(rt)
             {
-                notes.push(format!("{}.{} not checked against {}.{}: table `{}` is missing", table, c.name, rt, rc, rt));
+                notes
+                    .push(format!("{}.{} not checked against {}.{}: table `{}` is missing", table, c.name, rt, rc, rt));
             }
         }
         if table == Table::Orders && !dataset.has(Table::Customers) {

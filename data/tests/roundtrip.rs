@@ -25,14 +25,24 @@ fn round_trip(table: Table, batch: &RecordBatch, dir: &Path) -> RecordBatch {
         let conversion_failures: Vec<_> = rejects
             .iter()
             .filter(|r| {
-                ["expected an integer", "expected a number", "expected a boolean", "expected an RFC 3339", "expected a whole"]
-                    .iter()
-                    .any(|m| r.reason.starts_with(m))
+                [
+                    "expected an integer",
+                    "expected a number",
+                    "expected a boolean",
+                    "expected an RFC 3339",
+                    "expected a whole",
+                ]
+                .iter()
+                .any(|m| r.reason.starts_with(m))
                     || r.row.is_none()
             })
             .collect();
         assert!(conversion_failures.is_empty(), "{ext}: {conversion_failures:?}");
-        current = if batches.is_empty() { RecordBatch::new_empty(schema.clone()) } else { concat_batches(&schema, &batches).unwrap() };
+        current = if batches.is_empty() {
+            RecordBatch::new_empty(schema.clone())
+        } else {
+            concat_batches(&schema, &batches).unwrap()
+        };
     }
     current
 }

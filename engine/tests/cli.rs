@@ -24,7 +24,8 @@ fn help_lists_commands_and_exit_codes() {
     let out = roicast(&["--help"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
-    for needle in ["generate", "validate", "schema", "demo", "Exit codes:", "1  the job ran but rejected input", "--threads"]
+    for needle in
+        ["generate", "validate", "schema", "demo", "Exit codes:", "1  the job ran but rejected input", "--threads"]
     {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
@@ -61,7 +62,11 @@ fn validate_exit_codes_are_0_clean_1_rejected_2_cannot_run() {
     let creators = data.join("creators.csv");
     let body = std::fs::read_to_string(&creators).unwrap();
     let mut lines: Vec<String> = body.lines().map(str::to_owned).collect();
-    lines[1] = lines[1].replacen(",instagram,", ",myspace,", 1).replacen(",tiktok,", ",myspace,", 1).replacen(",youtube,", ",myspace,", 1);
+    lines[1] = lines[1].replacen(",instagram,", ",myspace,", 1).replacen(",tiktok,", ",myspace,", 1).replacen(
+        ",youtube,",
+        ",myspace,",
+        1,
+    );
     std::fs::write(&creators, lines.join("\n") + "\n").unwrap();
     let out = roicast(&["validate", "--data", "d", "--out", "r"], dir.path());
     assert_eq!(out.status.code(), Some(1));

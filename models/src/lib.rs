@@ -116,7 +116,11 @@ pub trait Predict: Send + Sync {
 }
 
 /// Checks the shapes [`Predict::predict_into`] promises to check.
-pub fn check_shapes(n_features: usize, x: &ArrayView2<'_, f64>, out: &ArrayViewMut1<'_, f64>) -> Result<(), ModelError> {
+pub fn check_shapes(
+    n_features: usize,
+    x: &ArrayView2<'_, f64>,
+    out: &ArrayViewMut1<'_, f64>,
+) -> Result<(), ModelError> {
     if x.ncols() != n_features {
         return Err(ModelError::FeatureCount { expected: n_features, found: x.ncols() });
     }
@@ -186,7 +190,8 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
 
     /// Writes the file atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
-        let json = serde_json::to_vec_pretty(self).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
         roicast_data::io::write_bytes_atomic(path, &json).map_err(|e| match e {
             roicast_data::DataError::Io { path, source } => ModelError::Io { path, source },
             other => ModelError::Io { path: path.to_owned(), source: std::io::Error::other(other.to_string()) },
@@ -201,7 +206,11 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
         let env: Envelope =
             serde_json::from_slice(&bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
         if env.format > MODEL_FILE_FORMAT {
-            return Err(ModelError::FormatVersion { path: path.to_owned(), found: env.format, supported: MODEL_FILE_FORMAT });
+            return Err(ModelError::FormatVersion {
+                path: path.to_owned(),
+                found: env.format,
+                supported: MODEL_FILE_FORMAT,
+            });
         }
         if &env.kind != expected {
             return Err(ModelError::WrongKind {

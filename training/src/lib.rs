@@ -175,9 +175,8 @@ impl Fit for RidgeParams {
             a[(i, i)] += self.l2;
         }
         let b: Array1<f64> = xc.t().dot(&yc);
-        let w = cholesky_solve(a, b).ok_or_else(|| {
-            TrainError::InvalidData("features are collinear; use l2 > 0".to_owned())
-        })?;
+        let w = cholesky_solve(a, b)
+            .ok_or_else(|| TrainError::InvalidData("features are collinear; use l2 > 0".to_owned()))?;
         let intercept = mean_y - mean_x.dot(&w);
         Ok(LinearScorer { intercept, weights: w.to_vec() })
     }

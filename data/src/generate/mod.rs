@@ -610,7 +610,9 @@ fn handle(rng: &mut Rng) -> String {
     let mut h: String = (0..n).map(|_| *rng.pick(SYLLABLES)).collect();
     if rng.chance(0.5) {
         h.push(if rng.chance(0.5) { '_' } else { '.' });
-        h.push_str(rng.pick::<&str>(&["beauty", "fit", "eats", "plays", "daily", "style", "travels", "tech", "mom", "life"]));
+        h.push_str(
+            rng.pick::<&str>(&["beauty", "fit", "eats", "plays", "daily", "style", "travels", "tech", "mom", "life"]),
+        );
     }
     if rng.chance(0.3) {
         h.push_str(&rng.below(100).to_string());
