@@ -129,6 +129,18 @@ pub enum DataError {
         /// The first of them.
         first: Box<Reject>,
     },
+    /// A value in an input that is read whole (not a canonical table) is invalid.
+    #[error("{path}: row {row}, column `{column}`: {reason}")]
+    InvalidRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based data row (0: the header).
+        row: u64,
+        /// The column.
+        column: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An output target exists and may not be replaced.
     #[error("{path} already exists")]
     Exists {

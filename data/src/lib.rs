@@ -35,6 +35,8 @@ pub mod dataset;
 pub mod error;
 pub mod generate;
 pub mod io;
+pub mod journeys;
+pub mod paths;
 pub mod rng;
 pub mod schema;
 pub mod tiers;

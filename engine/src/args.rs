@@ -1,3 +1,6 @@
+// These doc comments are the `--help` text users read: no Markdown backticks in them.
+#![allow(clippy::doc_markdown)]
+
 //! Raw command-line arguments (clap derive). [`crate::cli`] turns them into validated
 //! settings before any job runs, as ripgrep does.
 
@@ -88,6 +91,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the data contract (tables, columns, types, rules).
     Schema(SchemaArgs),
+    /// Credit every order's touches under every attribution model.
+    Attribute(AttributeArgs),
     /// Generate the demo world into ./roicast-demo and run every job on it.
     Demo(DemoArgs),
 }
@@ -146,4 +151,65 @@ pub struct DemoArgs {
     /// Seed of the demo world.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+/// How attribution totals are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupByArg {
+    /// By channel (creator, paid_social, search, email, affiliate, direct, other).
+    Channel,
+    /// By creator for creator touches, by channel for the rest.
+    Creator,
+    /// By platform where known, by channel for the rest.
+    Platform,
+}
+
+/// `roicast attribute`.
+#[derive(Debug, Args)]
+#[command(after_help = "Models: first_touch, last_touch, last_non_direct, linear, linear_distinct, time_decay, \
+u_shaped, markov, shapley (see docs/attribution.md).
+
+Dataset mode writes OUT/credits.parquet (order_id, touch_id, model, credit, revenue, group, channel, \
+creator_id, campaign_id, platform) and OUT/attribution_summary.csv (model, group_by, group, conversions, \
+revenue, assisted_conversions). Path mode writes the long table model, channel, conversions, value.")]
+pub struct AttributeArgs {
+    /// Dataset folder (needs touchpoints and orders; uses tracking_assets and sessions).
+    #[arg(long, value_name = "DIR", required_unless_present = "paths", conflicts_with = "paths")]
+    pub data: Option<PathBuf>,
+    /// A ChannelAttribution path table (path, total_conversions[, total_conversion_value, total_null]).
+    #[arg(long, value_name = "FILE")]
+    pub paths: Option<PathBuf>,
+    /// Output folder (dataset mode) or file (path mode: .csv or .parquet).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Comma-separated models (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub models: Option<Vec<String>>,
+    /// Oldest touch an order's journey holds, e.g. 30d, 72h.
+    #[arg(long, default_value = "30d", value_name = "DURATION")]
+    pub lookback: String,
+    /// Half-life of time_decay, e.g. 7d.
+    #[arg(long, default_value = "7d", value_name = "DURATION")]
+    pub half_life: String,
+    /// Grouping of totals, and the players of the Markov and Shapley games.
+    #[arg(long, value_enum, default_value_t = GroupByArg::Channel)]
+    pub group_by: GroupByArg,
+    /// Order of the Markov chain (1 to 4).
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub markov_order: usize,
+    /// u_shaped shares of the first and last touch.
+    #[arg(long, default_value = "0.4,0.4", value_name = "FIRST,LAST")]
+    pub u_shaped: String,
+    /// Channel separator in a path table's `path` column.
+    #[arg(long, default_value = ">", value_name = "SEP")]
+    pub sep: String,
+    /// Do not derive creator clicks from sessions matched to tracking assets.
+    #[arg(long)]
+    pub no_sessions: bool,
+    /// Whether a promo-code touch sorts after other touches at the same time.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub code_outranks_link: bool,
+    /// Censoring time of non-converting journeys (default: the latest time in the inputs).
+    #[arg(long, value_name = "RFC3339")]
+    pub observation_end: Option<String>,
 }

@@ -85,6 +85,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
         Command::Generate(a) => jobs::generate(&a, &settings, stdout, stderr),
         Command::Validate(a) => jobs::validate(&a, &settings, stdout, stderr),
         Command::Schema(a) => jobs::schema(&a, &settings, stdout),
+        Command::Attribute(a) => crate::attribute::attribute(&a, &settings, stdout),
         Command::Demo(a) => jobs::demo(&a, &settings, stdout, stderr),
     };
     settings.progress.finish();

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod args;
+pub mod attribute;
 pub mod cli;
 pub mod jobs;
 pub mod manifest;

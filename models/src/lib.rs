@@ -33,6 +33,8 @@
 //! # Ok::<(), roicast_models::ModelError>(())
 //! ```
 
+pub mod attribution;
+
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayView2, ArrayViewMut1};
@@ -90,6 +92,9 @@ pub enum ModelError {
         /// Kind and version expected.
         expected: String,
     },
+    /// Input to a model's math is out of its domain.
+    #[error("{0}")]
+    InvalidInput(String),
     /// A model file was written by a newer roicast.
     #[error("{path}: model file format {found} is newer than this roicast understands ({supported})")]
     FormatVersion {

@@ -1,0 +1,626 @@
+//! `roicast attribute`: credit every order's touches under every model (dataset mode), or
+//! attribute a `ChannelAttribution` path table (path mode).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use arrow_schema::{DataType, Field, Schema};
+use roicast_data::Dataset;
+use roicast_data::builder::RowBuilder;
+use roicast_data::io::TableWriter;
+use roicast_data::journeys::{JourneyParams, Journeys, NONE, NONE8};
+use roicast_data::schema::{CHANNELS, PLATFORMS};
+use roicast_data::validate::Progress as _;
+use roicast_models::attribution::credits::{
+    Attribution, GroupBy, GroupTotal, Grouping, Model, credit_orders, grouping,
+};
+use roicast_models::attribution::markov::{PathCounts, removal_effects};
+use roicast_models::attribution::shapley::{MAX_GROUPS, shapley_values};
+use roicast_models::attribution::{Rule, Touch};
+use serde_json::json;
+
+use crate::args::{AttributeArgs, GroupByArg, OutputFormat};
+use crate::cli::{Outcome, Settings};
+use crate::manifest::{FileRecord, ManifestBuilder};
+
+/// Every model, in output order.
+pub const ALL_MODELS: &[&str] = &[
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "linear_distinct",
+    "time_decay",
+    "u_shaped",
+    "markov",
+    "shapley",
+];
+
+const US_PER_SECOND: f64 = 1e6;
+
+/// Parses a duration such as `30d`, `12h`, `90m`, `45s` or `2w` into µs.
+pub fn parse_duration(name: &'static str, s: &str) -> anyhow::Result<i64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let seconds = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3_600.0,
+        "d" => 86_400.0,
+        "w" => 604_800.0,
+        _ => bail!("invalid `--{name}` = {s}: expected a number with a unit s, m, h, d or w (e.g. 30d)"),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v > 0.0)
+        .with_context(|| format!("invalid `--{name}` = {s}: expected a positive number before the unit"))?;
+    Ok((v * seconds * US_PER_SECOND) as i64)
+}
+
+/// Validated attribution settings (the second stage after the raw flags).
+#[derive(Debug, Clone)]
+pub struct AttributionConfig {
+    /// Models in output order.
+    pub models: Vec<Model>,
+    /// Grouping of totals.
+    pub group_by: GroupBy,
+    /// Journey parameters.
+    pub journeys: JourneyParams,
+    /// Path mode only: also report `ChannelAttribution`'s global Markov normalisation.
+    pub markov_global: bool,
+    /// Markov chain order.
+    pub markov_order: usize,
+}
+
+fn group_by(g: GroupByArg) -> GroupBy {
+    match g {
+        GroupByArg::Channel => GroupBy::Channel,
+        GroupByArg::Creator => GroupBy::Creator,
+        GroupByArg::Platform => GroupBy::Platform,
+    }
+}
+
+impl AttributionConfig {
+    /// Checks the flags.
+    pub fn from_args(a: &AttributeArgs) -> anyhow::Result<AttributionConfig> {
+        let half_life_us = parse_duration("half-life", &a.half_life)?;
+        let lookback_us = parse_duration("lookback", &a.lookback)?;
+        let (first, last) = parse_u_shape(&a.u_shaped)?;
+        if a.markov_order == 0 || a.markov_order > roicast_models::attribution::markov::MAX_ORDER {
+            bail!(
+                "invalid `--markov-order` = {}: expected 1 to {}",
+                a.markov_order,
+                roicast_models::attribution::markov::MAX_ORDER
+            );
+        }
+        let names: Vec<String> = match &a.models {
+            Some(list) => list.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+            // Path tables have no timestamps: their default is every model that needs none.
+            None => ALL_MODELS
+                .iter()
+                .filter(|m| a.paths.is_none() || **m != "time_decay")
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        if names.is_empty() {
+            bail!("invalid `--models`: the list is empty (models: {})", ALL_MODELS.join(", "));
+        }
+        let mut models = Vec::new();
+        let mut markov_global = false;
+        for n in &names {
+            let m = match n.as_str() {
+                "markov_global" if a.paths.is_some() => {
+                    markov_global = true;
+                    continue;
+                }
+                "markov_global" => bail!(
+                    "model `markov_global` (ChannelAttribution's normalisation of removal effects over all \
+                     conversions) gives no per-order credits; it exists in path mode (--paths) only — use `markov`"
+                ),
+                "first_touch" => Model::Rule(Rule::FirstTouch),
+                "last_touch" => Model::Rule(Rule::LastTouch),
+                "last_non_direct" => Model::Rule(Rule::LastNonDirect),
+                "linear" => Model::Rule(Rule::Linear),
+                "linear_distinct" => Model::Rule(Rule::LinearDistinct),
+                "time_decay" => Model::Rule(Rule::TimeDecay { half_life_us }),
+                "u_shaped" => Model::Rule(Rule::UShaped { first, last }),
+                "markov" => Model::Markov(a.markov_order),
+                "shapley" => Model::Shapley,
+                "data_driven" => bail!(
+                    "model `data_driven` (the fitted additive-hazard model) is not in this build yet; \
+                     available: {}",
+                    ALL_MODELS.join(", ")
+                ),
+                other => bail!("unknown model `{other}`: expected one of {}", ALL_MODELS.join(", ")),
+            };
+            if models.contains(&m) {
+                bail!("model `{n}` is listed twice in --models");
+            }
+            models.push(m);
+        }
+        let observation_end_us = match &a.observation_end {
+            Some(s) => Some(roicast_data::conform::parse_timestamp_us(s).with_context(|| {
+                format!(
+                    "invalid `--observation-end` = {s}: expected an RFC 3339 timestamp such as 2026-01-01T00:00:00Z"
+                )
+            })?),
+            None => None,
+        };
+        Ok(AttributionConfig {
+            models,
+            group_by: group_by(a.group_by),
+            journeys: JourneyParams {
+                lookback_us,
+                code_outranks_link: a.code_outranks_link,
+                use_sessions: !a.no_sessions,
+                observation_end_us,
+            },
+            markov_global,
+            markov_order: a.markov_order,
+        })
+    }
+}
+
+fn parse_u_shape(s: &str) -> anyhow::Result<(f64, f64)> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let bad = || {
+        anyhow::anyhow!(
+            "invalid `--u-shaped` = {s}: expected FIRST,LAST shares in [0, 1] summing to at most 1, e.g. 0.4,0.4"
+        )
+    };
+    if parts.len() != 2 {
+        return Err(bad());
+    }
+    let first: f64 = parts[0].parse().map_err(|_| bad())?;
+    let last: f64 = parts[1].parse().map_err(|_| bad())?;
+    if !(first.is_finite() && last.is_finite() && first >= 0.0 && last >= 0.0 && first + last <= 1.0 + 1e-12) {
+        return Err(bad());
+    }
+    Ok((first, last))
+}
+
+/// A folder of outputs written under a hidden temporary folder and moved into place
+/// together by [`Staging::commit`]; dropped without commit, nothing is left behind.
+struct Staging {
+    out: PathBuf,
+    tmp: PathBuf,
+    files: Vec<String>,
+}
+
+impl Staging {
+    fn new(out: &Path, job: &str) -> anyhow::Result<Staging> {
+        std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
+        let tmp = out.join(format!(".{job}.partial-{}", std::process::id()));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).with_context(|| format!("failed to clear {}", tmp.display()))?;
+        }
+        std::fs::create_dir_all(&tmp).with_context(|| format!("failed to create {}", tmp.display()))?;
+        Ok(Staging { out: out.to_owned(), tmp, files: Vec::new() })
+    }
+
+    fn path(&mut self, name: &str) -> PathBuf {
+        self.files.push(name.to_owned());
+        self.tmp.join(name)
+    }
+
+    fn commit(self) -> anyhow::Result<Vec<PathBuf>> {
+        let mut done = Vec::new();
+        for f in &self.files {
+            let to = self.out.join(f);
+            std::fs::rename(self.tmp.join(f), &to)
+                .with_context(|| format!("failed to move {f} into {}", self.out.display()))?;
+            done.push(to);
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+fn credits_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("order_id", DataType::Utf8, false),
+        Field::new("touch_id", DataType::Utf8, true),
+        Field::new("model", DataType::Utf8, false),
+        Field::new("credit", DataType::Float64, false),
+        Field::new("revenue", DataType::Float64, false),
+        Field::new("group", DataType::Utf8, false),
+        Field::new("channel", DataType::Utf8, true),
+        Field::new("creator_id", DataType::Utf8, true),
+        Field::new("campaign_id", DataType::Utf8, true),
+        Field::new("platform", DataType::Utf8, true),
+    ]))
+}
+
+/// What a dataset-mode run produced.
+#[derive(Debug)]
+pub struct AttributionRun {
+    /// Totals per model and group.
+    pub attribution: Attribution,
+    /// Files written.
+    pub outputs: Vec<PathBuf>,
+    /// Journey statistics.
+    pub journeys: roicast_data::journeys::JourneyStats,
+    /// Credit rows written.
+    pub credit_rows: u64,
+}
+
+/// Runs dataset-mode attribution and writes `credits.parquet` and
+/// `attribution_summary.csv` into `out` (both or neither).
+pub fn run_dataset(
+    data: &Path,
+    out: &Path,
+    cfg: &AttributionConfig,
+    settings: &Settings,
+) -> anyhow::Result<AttributionRun> {
+    let dataset = Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
+    settings.progress.stage("building journeys", 0);
+    let journeys = roicast_data::journeys::build(&dataset, &cfg.journeys)
+        .with_context(|| format!("failed to build journeys from {}", data.display()))?;
+    let g = grouping(&journeys, cfg.group_by);
+    let mut staging = Staging::new(out, "attribute")?;
+    let credits_path = staging.path("credits.parquet");
+    let mut writer = TableWriter::create(&credits_path, &credits_schema())?;
+    let mut rows = RowBuilder::new(credits_schema());
+    let names: Vec<&'static str> = cfg.models.iter().map(Model::name).collect();
+    settings.progress.stage("crediting orders", journeys.orders.len() as u64);
+    let mut n_rows = 0u64;
+    let attribution = credit_orders(&journeys, &g, &cfg.models, |credits| {
+        for c in credits {
+            push_credit(&mut rows, &journeys, &g, names[c.model as usize], c.order, c.touch, c.credit);
+        }
+        n_rows += credits.len() as u64;
+        if let (Some(first), Some(last)) = (credits.first(), credits.last()) {
+            settings.progress.advance(u64::from(last.order - first.order) + 1);
+        }
+        if rows.len() >= 65_536 {
+            writer.write(&rows.finish()).map_err(|e| roicast_models::ModelError::InvalidInput(e.to_string()))?;
+        }
+        Ok(())
+    })
+    .context("attribution failed")?;
+    if !rows.is_empty() {
+        writer.write(&rows.finish())?;
+    }
+    writer.finish()?;
+    let summary_path = staging.path("attribution_summary.csv");
+    write_summary(&summary_path, cfg.group_by, &attribution.totals)?;
+    let outputs = staging.commit()?;
+    Ok(AttributionRun { attribution, outputs, journeys: journeys.stats.clone(), credit_rows: n_rows })
+}
+
+fn push_credit(rows: &mut RowBuilder, j: &Journeys, g: &Grouping, model: &str, order: u32, touch: u32, credit: f64) {
+    let o = &j.orders[order as usize];
+    rows.text(&o.order_id);
+    if touch == NONE {
+        rows.opt_text(None)
+            .text(model)
+            .float(credit)
+            .float(credit * o.revenue)
+            .text(roicast_models::attribution::credits::NO_TOUCH)
+            .opt_text(None)
+            .opt_text(None)
+            .opt_text(None)
+            .opt_text(None);
+    } else {
+        let t = &j.touches[touch as usize];
+        rows.opt_text(Some(&j.touch_id(touch)))
+            .text(model)
+            .float(credit)
+            .float(credit * o.revenue)
+            .text(&g.names[g.of_touch[touch as usize] as usize])
+            .opt_text(Some(CHANNELS[t.channel as usize]))
+            .opt_text((t.creator != NONE).then(|| j.creators[t.creator as usize].as_str()))
+            .opt_text((t.campaign != NONE).then(|| j.campaigns[t.campaign as usize].as_str()))
+            .opt_text((t.platform != NONE8).then(|| PLATFORMS[t.platform as usize]));
+    }
+    rows.end_row();
+}
+
+fn write_summary(path: &Path, by: GroupBy, totals: &[GroupTotal]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("failed to write {}", path.display()))?;
+    w.write_record(["model", "group_by", "group", "conversions", "revenue", "assisted_conversions"])?;
+    let by = serde_json::to_value(by)?.as_str().unwrap_or_default().to_owned();
+    for t in totals {
+        w.write_record([
+            t.model.to_owned(),
+            by.clone(),
+            t.group.clone(),
+            t.conversions.to_string(),
+            t.revenue.to_string(),
+            t.assisted_conversions.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Path mode: attributes a `ChannelAttribution` path table; writes the long table
+/// `model, channel, conversions, value` to `out` (CSV or Parquet by extension).
+pub fn run_paths(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) -> anyhow::Result<PathRun> {
+    for m in &cfg.models {
+        if matches!(m, Model::Rule(Rule::TimeDecay { .. })) {
+            bail!(
+                "model `time_decay` needs touch timestamps, which a path table does not have; use --data, or drop it from --models"
+            );
+        }
+    }
+    let rows = roicast_data::paths::read_path_table(file, sep)
+        .with_context(|| format!("failed to read the path table {}", file.display()))?;
+    // Channels in sorted order, so group ids (and output order) are deterministic.
+    let mut names: Vec<String> = rows.iter().flat_map(|r| r.path.iter().cloned()).collect();
+    names.sort();
+    names.dedup();
+    let id = |s: &str| names.binary_search_by(|n| n.as_str().cmp(s)).expect("every channel was collected") as u32;
+    let paths: Vec<Vec<u32>> = rows.iter().map(|r| r.path.iter().map(|c| id(c)).collect()).collect();
+    let direct = names.iter().position(|n| n == "direct").map(|i| i as u32);
+    let n = names.len();
+    let mut totals = Vec::new();
+    let mut w = Vec::new();
+    let mut buf: Vec<Touch> = Vec::new();
+    let wants_markov = cfg.markov_global || cfg.models.iter().any(|m| matches!(m, Model::Markov(_)));
+    let chain = if wants_markov {
+        let pc: Vec<PathCounts> = rows
+            .iter()
+            .zip(&paths)
+            .map(|(r, p)| PathCounts { path: p.clone(), conversions: r.conversions, value: r.value, nulls: r.nulls })
+            .collect();
+        Some(removal_effects(&pc, n, cfg.markov_order)?)
+    } else {
+        None
+    };
+    let effects = chain.as_ref().map(|c| c.removal_effects.clone());
+    for m in &cfg.models {
+        let mut conv = vec![0.0; n];
+        let mut value = vec![0.0; n];
+        if *m == Model::Shapley && n <= MAX_GROUPS {
+            let mut sets: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
+            for (r, p) in rows.iter().zip(&paths) {
+                let mask = p.iter().fold(0u64, |acc, &g| acc | (1 << g));
+                if mask != 0 {
+                    let e = sets.entry(mask).or_default();
+                    e.0 += r.conversions;
+                    e.1 += r.value;
+                }
+            }
+            conv = shapley_values(&sets.iter().map(|(k, v)| (*k, v.0)).collect::<Vec<_>>(), n)?;
+            value = shapley_values(&sets.iter().map(|(k, v)| (*k, v.1)).collect::<Vec<_>>(), n)?;
+        } else {
+            for (r, p) in rows.iter().zip(&paths) {
+                if r.conversions == 0.0 && r.value == 0.0 {
+                    continue;
+                }
+                buf.clear();
+                buf.extend(p.iter().enumerate().map(|(i, &g)| Touch {
+                    group: g,
+                    time_us: i as i64,
+                    direct: Some(g) == direct,
+                }));
+                match m {
+                    Model::Rule(rule) => rule.weights(&buf, p.len() as i64, &mut w),
+                    Model::Markov(_) => {
+                        let e = effects.as_ref().expect("computed above");
+                        roicast_models::attribution::distinct_split(&buf, |g| e[g as usize], &mut w);
+                    }
+                    Model::Shapley => Rule::LinearDistinct.weights(&buf, 0, &mut w),
+                }
+                for (k, &g) in p.iter().enumerate() {
+                    conv[g as usize] += r.conversions * w.get(k).copied().unwrap_or(0.0);
+                    value[g as usize] += r.value * w.get(k).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        for (g, name) in names.iter().enumerate() {
+            totals.push(GroupTotal {
+                model: m.name(),
+                group: name.clone(),
+                conversions: conv[g],
+                revenue: value[g],
+                assisted_conversions: 0,
+            });
+        }
+    }
+    if cfg.markov_global {
+        // ChannelAttribution: conversions_c = RE_c / Σ RE × total conversions (same for value).
+        let e = effects.as_ref().expect("computed when markov_global is requested");
+        let sum: f64 = e.iter().sum();
+        let total_conv: f64 = rows.iter().map(|r| r.conversions).sum();
+        let total_value: f64 = rows.iter().map(|r| r.value).sum();
+        for (g, name) in names.iter().enumerate() {
+            let share = if sum > 0.0 { e[g] / sum } else { 0.0 };
+            totals.push(GroupTotal {
+                model: "markov_global",
+                group: name.clone(),
+                conversions: share * total_conv,
+                revenue: share * total_value,
+                assisted_conversions: 0,
+            });
+        }
+    }
+    // Write the long table atomically.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("model", DataType::Utf8, false),
+        Field::new("channel", DataType::Utf8, false),
+        Field::new("conversions", DataType::Float64, false),
+        Field::new("value", DataType::Float64, false),
+    ]));
+    let mut b = RowBuilder::new(schema.clone());
+    for t in &totals {
+        b.text(t.model).text(&t.group).float(t.conversions).float(t.revenue).end_row();
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    }
+    roicast_data::io::write_table(out, &schema, &[b.finish()])
+        .with_context(|| format!("failed to write {}", out.display()))?;
+    let removal_effects = chain.map(|c| {
+        (c.conversion_probability, names.iter().cloned().zip(c.removal_effects).collect::<BTreeMap<String, f64>>())
+    });
+    Ok(PathRun { totals, removal_effects })
+}
+
+/// What a path-mode run produced.
+#[derive(Debug)]
+pub struct PathRun {
+    /// Totals per model and channel.
+    pub totals: Vec<GroupTotal>,
+    /// Markov conversion probability and removal effect per channel, when Markov ran.
+    pub removal_effects: Option<(f64, BTreeMap<String, f64>)>,
+}
+
+/// Prints totals as a table: one row per group, one column per model (conversions).
+pub fn print_totals(stdout: &mut dyn Write, totals: &[GroupTotal], models: &[&str], top: usize) -> std::io::Result<()> {
+    let mut groups: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
+    for t in totals {
+        groups.entry(t.group.as_str()).or_default().insert(t.model, t.conversions);
+    }
+    let sort_model = models.iter().find(|m| **m == "markov").or(models.first()).copied().unwrap_or_default();
+    let mut order: Vec<(&str, f64)> =
+        groups.iter().map(|(g, m)| (*g, m.get(sort_model).copied().unwrap_or(0.0))).collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    write!(stdout, "  {:<16}", "group")?;
+    for m in models {
+        write!(stdout, " {m:>15}")?;
+    }
+    writeln!(stdout)?;
+    for (g, _) in order.iter().take(top) {
+        write!(stdout, "  {g:<16}")?;
+        for m in models {
+            write!(stdout, " {:>15.1}", groups[g].get(m).copied().unwrap_or(0.0))?;
+        }
+        writeln!(stdout)?;
+    }
+    if order.len() > top {
+        writeln!(stdout, "  … {} more groups in the summary file", order.len() - top)?;
+    }
+    Ok(())
+}
+
+/// `roicast attribute`.
+pub fn attribute(a: &AttributeArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let cfg = AttributionConfig::from_args(a)?;
+    let names: Vec<&str> = cfg.models.iter().map(Model::name).collect();
+    let mut m = ManifestBuilder::start("attribute");
+    if let Some(paths) = &a.paths {
+        let run = run_paths(paths, &a.out, &cfg, &a.sep)?;
+        let totals = run.totals;
+        m.stage_done("attribute");
+        let dir =
+            a.out.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_owned);
+        let manifest = m.finish(
+            json!({ "paths": paths, "models": names, "sep": a.sep, "markov_order": a.markov_order, "u_shaped": a.u_shaped }),
+            vec![FileRecord::of(paths)?],
+            vec![FileRecord::of(&a.out)?],
+            BTreeMap::new(),
+            "ok",
+        );
+        manifest.write(&dir)?;
+        match settings.format {
+            OutputFormat::Json => {
+                serde_json::to_writer_pretty(
+                    &mut *stdout,
+                    &json!({
+                        "out": a.out,
+                        "totals": totals,
+                        "markov": run.removal_effects.map(|(p, re)| json!({
+                            "order": cfg.markov_order,
+                            "conversion_probability": p,
+                            "removal_effects": re,
+                        })),
+                    }),
+                )?;
+                writeln!(stdout)?;
+            }
+            OutputFormat::Text => {
+                writeln!(stdout, "attributed {} → {}", paths.display(), a.out.display())?;
+                let mut shown = names.clone();
+                if cfg.markov_global {
+                    shown.push("markov_global");
+                }
+                print_totals(stdout, &totals, &shown, 20)?;
+            }
+        }
+        return Ok(Outcome::Ok);
+    }
+    let data = a.data.as_ref().expect("clap requires --data or --paths");
+    let run = run_dataset(data, &a.out, &cfg, settings)?;
+    settings.progress.finish();
+    m.stage_done("attribute");
+    let dataset = Dataset::open(data)?;
+    let inputs = ["touchpoints", "orders", "tracking_assets", "sessions"]
+        .iter()
+        .filter_map(|t| dataset.files(t.parse().expect("table names")))
+        .flatten()
+        .map(|f| FileRecord::of(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let outputs = run.outputs.iter().map(|f| FileRecord::of(f)).collect::<anyhow::Result<Vec<_>>>()?;
+    let rows = BTreeMap::from([
+        ("touchpoints".to_owned(), run.journeys.touchpoints),
+        ("orders".to_owned(), run.journeys.orders),
+        ("credits".to_owned(), run.credit_rows),
+    ]);
+    let manifest = m.finish(
+        json!({
+            "data": data,
+            "models": names,
+            "group_by": cfg.group_by,
+            "lookback": a.lookback,
+            "half_life": a.half_life,
+            "markov_order": a.markov_order,
+            "u_shaped": a.u_shaped,
+            "code_outranks_link": a.code_outranks_link,
+            "use_sessions": !a.no_sessions,
+            "observation_end": a.observation_end,
+        }),
+        inputs,
+        outputs,
+        rows,
+        "ok",
+    );
+    manifest.write(&a.out)?;
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({
+                    "out": a.out,
+                    "journeys": run.journeys,
+                    "credit_rows": run.credit_rows,
+                    "removal_effects": run.attribution.removal_effects,
+                    "totals": run.attribution.totals,
+                }),
+            )?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => {
+            let s = &run.journeys;
+            writeln!(
+                stdout,
+                "attributed {} orders ({} without touches) from {} touchpoints, {} code touches, {} session touches; {} non-converting journeys",
+                s.orders, s.orders_without_touches, s.touchpoints, s.code_touches, s.session_touches, s.non_converting
+            )?;
+            writeln!(
+                stdout,
+                "conversions credited per group (sorted by {}):",
+                if names.contains(&"markov") { "markov" } else { names[0] }
+            )?;
+            print_totals(stdout, &run.attribution.totals, &names, 15)?;
+            writeln!(
+                stdout,
+                "wrote {} and {}",
+                a.out.join("credits.parquet").display(),
+                a.out.join("attribution_summary.csv").display()
+            )?;
+        }
+    }
+    Ok(Outcome::Ok)
+}

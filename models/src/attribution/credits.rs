@@ -1,0 +1,286 @@
+//! Crediting every order's journey under every model, and the totals per group.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use roicast_data::journeys::{Journeys, NONE, NONE8};
+use roicast_data::schema::{CHANNELS, PLATFORMS};
+use serde::Serialize;
+
+use super::markov::{PathCounts, removal_effects};
+use super::shapley::{MAX_GROUPS, shapley_values};
+use super::{Rule, Touch, distinct_split};
+use crate::ModelError;
+
+/// What touches are grouped by in totals (and in the Markov and Shapley games).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// The touch's channel.
+    Channel,
+    /// The creator for creator touches; the channel for others.
+    Creator,
+    /// The platform where known; the channel otherwise.
+    Platform,
+}
+
+/// The group of every touch.
+#[derive(Debug, Clone)]
+pub struct Grouping {
+    /// Group names; the index is the group.
+    pub names: Vec<String>,
+    /// Group of each touch of [`Journeys::touches`].
+    pub of_touch: Vec<u32>,
+}
+
+/// The group of orders with an empty journey.
+pub const NO_TOUCH: &str = "(none)";
+
+/// Assigns every touch to a group.
+#[must_use]
+pub fn grouping(j: &Journeys, by: GroupBy) -> Grouping {
+    let mut names: Vec<String> = Vec::new();
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut of_touch = Vec::with_capacity(j.touches.len());
+    for t in &j.touches {
+        let name: &str = match by {
+            GroupBy::Creator if t.creator != NONE => &j.creators[t.creator as usize],
+            GroupBy::Platform if t.platform != NONE8 => PLATFORMS[t.platform as usize],
+            _ => CHANNELS[t.channel as usize],
+        };
+        let g = if let Some(&g) = index.get(name) {
+            g
+        } else {
+            let g = names.len() as u32;
+            names.push(name.to_owned());
+            index.insert(name.to_owned(), g);
+            g
+        };
+        of_touch.push(g);
+    }
+    Grouping { names, of_touch }
+}
+
+/// A model to credit orders with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Model {
+    /// A rule model.
+    Rule(Rule),
+    /// Markov removal effects with a chain of this order.
+    Markov(usize),
+    /// Exact Shapley value.
+    Shapley,
+}
+
+impl Model {
+    /// The model's name in outputs.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Model::Rule(r) => r.name(),
+            Model::Markov(_) => "markov",
+            Model::Shapley => "shapley",
+        }
+    }
+}
+
+/// One credited touch of one order under one model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Credit {
+    /// Index into [`Journeys::orders`].
+    pub order: u32,
+    /// Index into the model list.
+    pub model: u16,
+    /// Index into [`Journeys::touches`], or [`NONE`] for an order without touches.
+    pub touch: u32,
+    /// Share of the conversion, in [0, 1]; an order's shares sum to 1.
+    pub credit: f64,
+}
+
+/// Totals of one group under one model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupTotal {
+    /// Model name.
+    pub model: &'static str,
+    /// Group name.
+    pub group: String,
+    /// Conversions credited.
+    pub conversions: f64,
+    /// Revenue credited.
+    pub revenue: f64,
+    /// Converting journeys the group touched without being the last touch's group.
+    pub assisted_conversions: u64,
+}
+
+/// Everything the models computed.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    /// Model list, in credit order.
+    pub models: Vec<Model>,
+    /// Markov removal effects per group, when Markov ran.
+    pub removal_effects: Option<Vec<f64>>,
+    /// Totals per model and group, sorted by model then group.
+    pub totals: Vec<GroupTotal>,
+}
+
+fn journey_touches(j: &Journeys, g: &Grouping, order: usize, buf: &mut Vec<Touch>) {
+    buf.clear();
+    let direct = CHANNELS.iter().position(|c| *c == "direct").map(|i| i as u8);
+    for &t in j.order_journey(order) {
+        let r = &j.touches[t as usize];
+        buf.push(Touch { group: g.of_touch[t as usize], time_us: r.ts, direct: Some(r.channel) == direct });
+    }
+}
+
+/// The Markov path table of all journeys: converting ones with value, non-converting
+/// ones as nulls.
+#[must_use]
+pub fn path_counts(j: &Journeys, g: &Grouping) -> Vec<PathCounts> {
+    let mut acc: HashMap<Vec<u32>, (f64, f64, f64)> = HashMap::new();
+    for (o, order) in j.orders.iter().enumerate() {
+        let path: Vec<u32> = j.order_journey(o).iter().map(|&t| g.of_touch[t as usize]).collect();
+        if path.is_empty() {
+            continue;
+        }
+        let e = acc.entry(path).or_default();
+        e.0 += 1.0;
+        e.1 += order.revenue;
+    }
+    for r in &j.non_converting {
+        let path: Vec<u32> = (r.start..r.end).map(|t| g.of_touch[t]).collect();
+        acc.entry(path).or_default().2 += 1.0;
+    }
+    let mut out: Vec<PathCounts> =
+        acc.into_iter().map(|(path, (c, v, n))| PathCounts { path, conversions: c, value: v, nulls: n }).collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// Orders per parallel chunk.
+const CHUNK: usize = 16_384;
+
+/// Credits every order under every model, calling `sink` with the credits of each chunk
+/// of orders in order (chunks are computed in parallel).
+pub fn credit_orders(
+    j: &Journeys,
+    g: &Grouping,
+    models: &[Model],
+    mut sink: impl FnMut(&[Credit]) -> Result<(), ModelError>,
+) -> Result<Attribution, ModelError> {
+    let markov_order = models.iter().find_map(|m| if let Model::Markov(k) = m { Some(*k) } else { None });
+    let effects = match markov_order {
+        Some(k) => Some(removal_effects(&path_counts(j, g), g.names.len(), k)?.removal_effects),
+        None => None,
+    };
+    let n_groups = g.names.len();
+    let none_group = n_groups; // the "(none)" group for empty journeys
+    // conversions, revenue per (model, group); assisted per group.
+    let mut conv = vec![vec![0.0f64; n_groups + 1]; models.len()];
+    let mut rev = vec![vec![0.0f64; n_groups + 1]; models.len()];
+    let mut assisted = vec![0u64; n_groups + 1];
+    let n_orders = j.orders.len();
+    let window = rayon::current_num_threads().max(1) * 2;
+    let mut start = 0;
+    while start < n_orders {
+        let ends: Vec<usize> = (0..window).map(|w| (start + (w + 1) * CHUNK).min(n_orders)).collect();
+        let chunks: Vec<(usize, usize)> =
+            (0..window).map(|w| ((start + w * CHUNK).min(n_orders), ends[w])).filter(|(a, b)| a < b).collect();
+        let results: Vec<Vec<Credit>> = chunks
+            .par_iter()
+            .map(|&(a, b)| {
+                let mut out = Vec::new();
+                let mut buf = Vec::new();
+                let mut w = Vec::new();
+                for o in a..b {
+                    journey_touches(j, g, o, &mut buf);
+                    let ts = j.orders[o].ts;
+                    for (mi, m) in models.iter().enumerate() {
+                        if buf.is_empty() {
+                            out.push(Credit { order: o as u32, model: mi as u16, touch: NONE, credit: 1.0 });
+                            continue;
+                        }
+                        match m {
+                            Model::Rule(r) => r.weights(&buf, ts, &mut w),
+                            Model::Markov(_) => {
+                                let e = effects.as_ref().expect("effects computed when Markov is requested");
+                                distinct_split(&buf, |grp| e[grp as usize], &mut w);
+                            }
+                            Model::Shapley => Rule::LinearDistinct.weights(&buf, ts, &mut w),
+                        }
+                        for (k, &t) in j.order_journey(o).iter().enumerate() {
+                            if w[k] != 0.0 {
+                                out.push(Credit { order: o as u32, model: mi as u16, touch: t, credit: w[k] });
+                            }
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        for credits in &results {
+            for c in credits {
+                let grp = if c.touch == NONE { none_group } else { g.of_touch[c.touch as usize] as usize };
+                conv[c.model as usize][grp] += c.credit;
+                rev[c.model as usize][grp] += c.credit * j.orders[c.order as usize].revenue;
+            }
+            sink(credits)?;
+        }
+        start = *ends.last().expect("window > 0");
+    }
+    // Assisted conversions: model-independent.
+    let mut seen: Vec<u32> = Vec::new();
+    for o in 0..n_orders {
+        let touches = j.order_journey(o);
+        let Some(&last) = touches.last() else { continue };
+        let last_group = g.of_touch[last as usize];
+        seen.clear();
+        for &t in touches {
+            let grp = g.of_touch[t as usize];
+            if grp != last_group && !seen.contains(&grp) {
+                seen.push(grp);
+                assisted[grp as usize] += 1;
+            }
+        }
+    }
+    // Shapley totals from the coalition game when it is small enough; they equal the
+    // per-order sums above (the game is a sum of unanimity games), which stand otherwise.
+    if let Some(mi) = models.iter().position(|m| *m == Model::Shapley)
+        && n_groups <= MAX_GROUPS
+        && n_groups > 0
+    {
+        let mut sets: HashMap<u64, (f64, f64)> = HashMap::new();
+        for (o, order) in j.orders.iter().enumerate() {
+            let mask = j.order_journey(o).iter().fold(0u64, |m, &t| m | (1 << g.of_touch[t as usize]));
+            if mask != 0 {
+                let e = sets.entry(mask).or_default();
+                e.0 += 1.0;
+                e.1 += order.revenue;
+            }
+        }
+        let mut keys: Vec<u64> = sets.keys().copied().collect();
+        keys.sort_unstable();
+        let by_conv: Vec<(u64, f64)> = keys.iter().map(|k| (*k, sets[k].0)).collect();
+        let by_value: Vec<(u64, f64)> = keys.iter().map(|k| (*k, sets[k].1)).collect();
+        let phi = shapley_values(&by_conv, n_groups)?;
+        let phi_value = shapley_values(&by_value, n_groups)?;
+        conv[mi][..n_groups].copy_from_slice(&phi);
+        rev[mi][..n_groups].copy_from_slice(&phi_value);
+    }
+    let mut totals = Vec::new();
+    for (mi, m) in models.iter().enumerate() {
+        for grp in 0..=n_groups {
+            let name = if grp == none_group { NO_TOUCH.to_owned() } else { g.names[grp].clone() };
+            if conv[mi][grp] == 0.0 && rev[mi][grp] == 0.0 && assisted[grp] == 0 {
+                continue;
+            }
+            totals.push(GroupTotal {
+                model: m.name(),
+                group: name,
+                conversions: conv[mi][grp],
+                revenue: rev[mi][grp],
+                assisted_conversions: assisted[grp],
+            });
+        }
+    }
+    Ok(Attribution { models: models.to_vec(), removal_effects: effects, totals })
+}
