@@ -61,9 +61,15 @@ pub fn sha256_file(path: &std::path::Path) -> Result<String, DataError> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().fold(String::with_capacity(64), |mut s, b| {
+    Ok(hex(&h.finalize()))
+}
+
+/// Lowercase hex of `bytes`.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
         use std::fmt::Write as _;
         let _ = write!(s, "{b:02x}");
         s
-    }))
+    })
 }

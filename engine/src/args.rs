@@ -93,6 +93,9 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Credit every order's touches under every attribution model.
     Attribute(AttributeArgs),
+    /// Fit a model from data and save it.
+    #[command(subcommand)]
+    Train(TrainCommand),
     /// Generate the demo world into ./roicast-demo and run every job on it.
     Demo(DemoArgs),
 }
@@ -162,6 +165,8 @@ pub enum GroupByArg {
     Creator,
     /// By platform where known, by channel for the rest.
     Platform,
+    /// By channel and interaction (creator/click, paid_social/impression, …).
+    ChannelInteraction,
 }
 
 /// `roicast attribute`.
@@ -212,4 +217,41 @@ pub struct AttributeArgs {
     /// Censoring time of non-converting journeys (default: the latest time in the inputs).
     #[arg(long, value_name = "RFC3339")]
     pub observation_end: Option<String>,
+    /// A saved data-driven model (roicast train attribution) for the data_driven model;
+    /// without it, data_driven is fitted on this dataset and saved as OUT/data_driven_model.json.
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: Option<PathBuf>,
+}
+
+/// `roicast train …`.
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Fit the data-driven (additive-hazard) attribution model and save it as JSON.
+    Attribution(TrainAttributionArgs),
+}
+
+/// `roicast train attribution`.
+#[derive(Debug, Args)]
+pub struct TrainAttributionArgs {
+    /// Dataset folder (needs touchpoints and orders).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Where to write the model (JSON).
+    #[arg(long, value_name = "MODEL.json")]
+    pub out: PathBuf,
+    /// Groups that get their own strength and half-life.
+    #[arg(long, value_enum, default_value_t = GroupByArg::Channel)]
+    pub group_by: GroupByArg,
+    /// Censoring time of non-converting journeys (default: the latest time in the inputs).
+    #[arg(long, value_name = "RFC3339")]
+    pub observation_end: Option<String>,
+    /// Do not derive creator clicks from sessions matched to tracking assets.
+    #[arg(long)]
+    pub no_sessions: bool,
+    /// Maximum Newton iterations.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_iter: usize,
+    /// Convergence tolerance (Newton decrement relative to 1 + |log-likelihood|).
+    #[arg(long, default_value_t = 1e-10, value_name = "TOL")]
+    pub tol: f64,
 }

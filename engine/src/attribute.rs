@@ -15,16 +15,18 @@ use roicast_data::journeys::{JourneyParams, Journeys, NONE, NONE8};
 use roicast_data::schema::{CHANNELS, PLATFORMS};
 use roicast_data::validate::Progress as _;
 use roicast_models::attribution::credits::{
-    Attribution, GroupBy, GroupTotal, Grouping, Model, credit_orders, grouping,
+    Attribution, BASELINE, BASELINE_TOUCH, GroupBy, GroupTotal, Grouping, Model, NO_TOUCH, credit_orders, grouping,
 };
 use roicast_models::attribution::markov::{PathCounts, removal_effects};
 use roicast_models::attribution::shapley::{MAX_GROUPS, shapley_values};
 use roicast_models::attribution::{Rule, Touch};
 use serde_json::json;
 
-use crate::args::{AttributeArgs, GroupByArg, OutputFormat};
+use crate::args::{AttributeArgs, GroupByArg, OutputFormat, TrainAttributionArgs};
 use crate::cli::{Outcome, Settings};
 use crate::manifest::{FileRecord, ManifestBuilder};
+use roicast_models::attribution::hazard::{HAZARD_FILE_FORMAT, HazardModelFile, hazard_data};
+use roicast_training::hazard::AdditiveHazardParams;
 
 /// Every model, in output order.
 pub const ALL_MODELS: &[&str] = &[
@@ -37,6 +39,7 @@ pub const ALL_MODELS: &[&str] = &[
     "u_shaped",
     "markov",
     "shapley",
+    "data_driven",
 ];
 
 const US_PER_SECOND: f64 = 1e6;
@@ -75,6 +78,8 @@ pub struct AttributionConfig {
     pub markov_global: bool,
     /// Markov chain order.
     pub markov_order: usize,
+    /// A saved data-driven model to credit with (else it is fitted).
+    pub model_file: Option<PathBuf>,
 }
 
 fn group_by(g: GroupByArg) -> GroupBy {
@@ -82,7 +87,12 @@ fn group_by(g: GroupByArg) -> GroupBy {
         GroupByArg::Channel => GroupBy::Channel,
         GroupByArg::Creator => GroupBy::Creator,
         GroupByArg::Platform => GroupBy::Platform,
+        GroupByArg::ChannelInteraction => GroupBy::ChannelInteraction,
     }
+}
+
+fn group_by_name(g: GroupBy) -> String {
+    serde_json::to_value(g).expect("serialises").as_str().unwrap_or_default().to_owned()
 }
 
 impl AttributionConfig {
@@ -103,7 +113,7 @@ impl AttributionConfig {
             // Path tables have no timestamps: their default is every model that needs none.
             None => ALL_MODELS
                 .iter()
-                .filter(|m| a.paths.is_none() || **m != "time_decay")
+                .filter(|m| a.paths.is_none() || !matches!(**m, "time_decay" | "data_driven"))
                 .map(|s| (*s).to_owned())
                 .collect(),
         };
@@ -131,11 +141,10 @@ impl AttributionConfig {
                 "u_shaped" => Model::Rule(Rule::UShaped { first, last }),
                 "markov" => Model::Markov(a.markov_order),
                 "shapley" => Model::Shapley,
-                "data_driven" => bail!(
-                    "model `data_driven` (the fitted additive-hazard model) is not in this build yet; \
-                     available: {}",
-                    ALL_MODELS.join(", ")
-                ),
+                "data_driven" if a.paths.is_some() => {
+                    bail!("model `data_driven` needs touch timestamps, which a path table does not have; use --data")
+                }
+                "data_driven" => Model::DataDriven,
                 other => bail!("unknown model `{other}`: expected one of {}", ALL_MODELS.join(", ")),
             };
             if models.contains(&m) {
@@ -162,7 +171,35 @@ impl AttributionConfig {
             },
             markov_global,
             markov_order: a.markov_order,
+            model_file: a.model.clone(),
         })
+    }
+}
+
+impl AttributionConfig {
+    /// Every model with default parameters, grouped by `group_by`.
+    #[must_use]
+    pub fn defaults(group_by: GroupBy) -> AttributionConfig {
+        let day = 86_400_000_000;
+        AttributionConfig {
+            models: vec![
+                Model::Rule(Rule::FirstTouch),
+                Model::Rule(Rule::LastTouch),
+                Model::Rule(Rule::LastNonDirect),
+                Model::Rule(Rule::Linear),
+                Model::Rule(Rule::LinearDistinct),
+                Model::Rule(Rule::TimeDecay { half_life_us: 7 * day }),
+                Model::Rule(Rule::UShaped { first: 0.4, last: 0.4 }),
+                Model::Markov(1),
+                Model::Shapley,
+                Model::DataDriven,
+            ],
+            group_by,
+            journeys: JourneyParams::default(),
+            markov_global: false,
+            markov_order: 1,
+            model_file: None,
+        }
     }
 }
 
@@ -252,6 +289,142 @@ pub struct AttributionRun {
     pub journeys: roicast_data::journeys::JourneyStats,
     /// Credit rows written.
     pub credit_rows: u64,
+    /// The data-driven model used, when it ran.
+    pub hazard: Option<HazardModelFile>,
+}
+
+/// SHA-256 over the hashes of the dataset's touchpoints and orders files, in order.
+fn data_fingerprint(dataset: &Dataset) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for t in [roicast_data::Table::Touchpoints, roicast_data::Table::Orders] {
+        for f in dataset.files(t).unwrap_or_default() {
+            h.update(roicast_data::sha256_file(f)?.as_bytes());
+        }
+    }
+    Ok(format!("sha256:{}", roicast_data::hex(&h.finalize())))
+}
+
+/// Fits the data-driven model on `journeys` grouped by `g`.
+pub fn fit_hazard(
+    dataset: &Dataset,
+    journeys: &Journeys,
+    g: &Grouping,
+    by: GroupBy,
+    jp: &JourneyParams,
+    params: &AdditiveHazardParams,
+) -> anyhow::Result<HazardModelFile> {
+    let (data, stats, _) = hazard_data(journeys, g);
+    let fit = params.fit(&data, &g.names).context("the data-driven (additive-hazard) fit failed")?;
+    Ok(HazardModelFile {
+        format: HAZARD_FILE_FORMAT,
+        model: "additive_hazard".into(),
+        roicast_version: env!("CARGO_PKG_VERSION").into(),
+        group_by: group_by_name(by),
+        groups: fit.groups,
+        baseline_per_day: fit.baseline_per_day,
+        baseline_per_day_se: fit.baseline_per_day_se,
+        log_likelihood: fit.log_likelihood,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        data_fingerprint: data_fingerprint(dataset)?,
+        params: json!({
+            "solver": params,
+            "use_sessions": jp.use_sessions,
+            "observation_end": roicast_data::io::format_timestamp_us(journeys.observation_end_us),
+        }),
+        journeys: serde_json::to_value(stats)?,
+    })
+}
+
+/// `roicast train attribution`.
+pub fn train(a: &TrainAttributionArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let mut m = ManifestBuilder::start("train_attribution");
+    let observation_end_us = match &a.observation_end {
+        Some(s) => Some(roicast_data::conform::parse_timestamp_us(s).with_context(|| {
+            format!("invalid `--observation-end` = {s}: expected an RFC 3339 timestamp such as 2026-01-01T00:00:00Z")
+        })?),
+        None => None,
+    };
+    let jp = JourneyParams { use_sessions: !a.no_sessions, observation_end_us, ..JourneyParams::default() };
+    let params = AdditiveHazardParams::new().max_iter(a.max_iter).tol(a.tol);
+    let dataset = Dataset::open(&a.data).with_context(|| format!("failed to open the dataset {}", a.data.display()))?;
+    settings.progress.stage("building journeys", 0);
+    let journeys = roicast_data::journeys::build(&dataset, &jp)
+        .with_context(|| format!("failed to build journeys from {}", a.data.display()))?;
+    let by = group_by(a.group_by);
+    let g = grouping(&journeys, by);
+    settings.progress.stage("fitting the additive-hazard model", 0);
+    let file = fit_hazard(&dataset, &journeys, &g, by, &jp, &params)?;
+    settings.progress.finish();
+    m.stage_done("fit");
+    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    }
+    file.save(&a.out).with_context(|| format!("failed to write {}", a.out.display()))?;
+    let dir = a.out.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_owned);
+    let inputs = [
+        roicast_data::Table::Touchpoints,
+        roicast_data::Table::Orders,
+        roicast_data::Table::Sessions,
+        roicast_data::Table::TrackingAssets,
+    ]
+    .iter()
+    .filter_map(|t| dataset.files(*t))
+    .flatten()
+    .map(|f| FileRecord::of(f))
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    let manifest = m.finish(
+        json!({ "data": a.data, "group_by": file.group_by, "max_iter": a.max_iter, "tol": a.tol, "observation_end": a.observation_end }),
+        inputs,
+        vec![FileRecord::of(&a.out)?],
+        BTreeMap::from([("journeys".to_owned(), file.journeys["journeys"].as_u64().unwrap_or(0))]),
+        "ok",
+    );
+    manifest.write(&dir)?;
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *stdout, &file)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => print_hazard(stdout, &file)?,
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Prints a fitted data-driven model.
+pub fn print_hazard(stdout: &mut dyn Write, f: &HazardModelFile) -> std::io::Result<()> {
+    writeln!(
+        stdout,
+        "additive-hazard model by {}: {} journeys ({} converted), log-likelihood {:.3}, {} iterations",
+        f.group_by, f.journeys["journeys"], f.journeys["conversions"], f.log_likelihood, f.iterations
+    )?;
+    writeln!(
+        stdout,
+        "  {:<24} {:>10} {:>10} {:>14} {:>10} {:>10}",
+        "group", "beta", "± se", "half-life h", "± se", "touches"
+    )?;
+    let fmt = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+    for g in &f.groups {
+        writeln!(
+            stdout,
+            "  {:<24} {:>10.5} {:>10} {:>14.2} {:>10} {:>10}{}",
+            g.group,
+            g.beta,
+            fmt(g.beta_se),
+            g.half_life_hours,
+            fmt(g.half_life_hours_se),
+            g.n_touches,
+            if g.n_touches == 0 {
+                "  (no touches before any conversion: not fitted, no hazard)"
+            } else if g.at_bound {
+                "  (no effect: at the bound)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    writeln!(stdout, "  baseline hazard {:.3e} per day (± {})", f.baseline_per_day, fmt(f.baseline_per_day_se))
 }
 
 /// Runs dataset-mode attribution and writes `credits.parquet` and
@@ -268,13 +441,44 @@ pub fn run_dataset(
         .with_context(|| format!("failed to build journeys from {}", data.display()))?;
     let g = grouping(&journeys, cfg.group_by);
     let mut staging = Staging::new(out, "attribute")?;
+    let mut hazard_file = None;
+    let hazard = if cfg.models.contains(&Model::DataDriven) {
+        let file = if let Some(path) = &cfg.model_file {
+            let f = HazardModelFile::load(path).with_context(|| format!("failed to load model {}", path.display()))?;
+            if f.group_by != group_by_name(cfg.group_by) {
+                bail!(
+                    "{} was fitted with --group-by {}, but this run groups by {}: pass --group-by {} or refit",
+                    path.display(),
+                    f.group_by.replace('_', "-"),
+                    group_by_name(cfg.group_by).replace('_', "-"),
+                    f.group_by.replace('_', "-")
+                );
+            }
+            f
+        } else {
+            {
+                settings.progress.stage("fitting the data-driven model", 0);
+                let f = fit_hazard(&dataset, &journeys, &g, cfg.group_by, &cfg.journeys, &AdditiveHazardParams::new())?;
+                f.save(&staging.path("data_driven_model.json"))?;
+                f
+            }
+        };
+        let (aligned, unknown) = file.hazard().aligned(&g.names);
+        if !unknown.is_empty() {
+            tracing::warn!("groups the data-driven model was not fitted on get no hazard: {}", unknown.join(", "));
+        }
+        hazard_file = Some(file);
+        Some(aligned)
+    } else {
+        None
+    };
     let credits_path = staging.path("credits.parquet");
     let mut writer = TableWriter::create(&credits_path, &credits_schema())?;
     let mut rows = RowBuilder::new(credits_schema());
     let names: Vec<&'static str> = cfg.models.iter().map(Model::name).collect();
     settings.progress.stage("crediting orders", journeys.orders.len() as u64);
     let mut n_rows = 0u64;
-    let attribution = credit_orders(&journeys, &g, &cfg.models, |credits| {
+    let attribution = credit_orders(&journeys, &g, &cfg.models, hazard.as_ref(), |credits| {
         for c in credits {
             push_credit(&mut rows, &journeys, &g, names[c.model as usize], c.order, c.touch, c.credit);
         }
@@ -295,18 +499,25 @@ pub fn run_dataset(
     let summary_path = staging.path("attribution_summary.csv");
     write_summary(&summary_path, cfg.group_by, &attribution.totals)?;
     let outputs = staging.commit()?;
-    Ok(AttributionRun { attribution, outputs, journeys: journeys.stats.clone(), credit_rows: n_rows })
+    Ok(AttributionRun {
+        attribution,
+        outputs,
+        journeys: journeys.stats.clone(),
+        credit_rows: n_rows,
+        hazard: hazard_file,
+    })
 }
 
 fn push_credit(rows: &mut RowBuilder, j: &Journeys, g: &Grouping, model: &str, order: u32, touch: u32, credit: f64) {
     let o = &j.orders[order as usize];
     rows.text(&o.order_id);
-    if touch == NONE {
+    if touch == NONE || touch == BASELINE_TOUCH {
+        let group = if touch == NONE { NO_TOUCH } else { BASELINE };
         rows.opt_text(None)
             .text(model)
             .float(credit)
             .float(credit * o.revenue)
-            .text(roicast_models::attribution::credits::NO_TOUCH)
+            .text(group)
             .opt_text(None)
             .opt_text(None)
             .opt_text(None)
@@ -412,6 +623,7 @@ pub fn run_paths(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) ->
                         roicast_models::attribution::distinct_split(&buf, |g| e[g as usize], &mut w);
                     }
                     Model::Shapley => Rule::LinearDistinct.weights(&buf, 0, &mut w),
+                    Model::DataDriven => unreachable!("refused in path mode by AttributionConfig::from_args"),
                 }
                 for (k, &g) in p.iter().enumerate() {
                     conv[g as usize] += r.conversions * w.get(k).copied().unwrap_or(0.0);
@@ -479,11 +691,23 @@ pub struct PathRun {
 
 /// Prints totals as a table: one row per group, one column per model (conversions).
 pub fn print_totals(stdout: &mut dyn Write, totals: &[GroupTotal], models: &[&str], top: usize) -> std::io::Result<()> {
+    print_totals_where(stdout, totals, models, top, |_| true)
+}
+
+/// [`print_totals`] for the groups `keep` accepts.
+pub fn print_totals_where(
+    stdout: &mut dyn Write,
+    totals: &[GroupTotal],
+    models: &[&str],
+    top: usize,
+    keep: impl Fn(&str) -> bool,
+) -> std::io::Result<()> {
     let mut groups: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
-    for t in totals {
+    for t in totals.iter().filter(|t| keep(&t.group)) {
         groups.entry(t.group.as_str()).or_default().insert(t.model, t.conversions);
     }
-    let sort_model = models.iter().find(|m| **m == "markov").or(models.first()).copied().unwrap_or_default();
+    let sort_model =
+        ["data_driven", "markov"].iter().find(|m| models.contains(m)).or(models.first()).copied().unwrap_or_default();
     let mut order: Vec<(&str, f64)> =
         groups.iter().map(|(g, m)| (*g, m.get(sort_model).copied().unwrap_or(0.0))).collect();
     order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
@@ -577,6 +801,7 @@ pub fn attribute(a: &AttributeArgs, settings: &Settings, stdout: &mut dyn Write)
             "half_life": a.half_life,
             "markov_order": a.markov_order,
             "u_shaped": a.u_shaped,
+            "model": a.model,
             "code_outranks_link": a.code_outranks_link,
             "use_sessions": !a.no_sessions,
             "observation_end": a.observation_end,
@@ -596,6 +821,7 @@ pub fn attribute(a: &AttributeArgs, settings: &Settings, stdout: &mut dyn Write)
                     "journeys": run.journeys,
                     "credit_rows": run.credit_rows,
                     "removal_effects": run.attribution.removal_effects,
+                    "data_driven": run.hazard,
                     "totals": run.attribution.totals,
                 }),
             )?;
@@ -608,12 +834,11 @@ pub fn attribute(a: &AttributeArgs, settings: &Settings, stdout: &mut dyn Write)
                 "attributed {} orders ({} without touches) from {} touchpoints, {} code touches, {} session touches; {} non-converting journeys",
                 s.orders, s.orders_without_touches, s.touchpoints, s.code_touches, s.session_touches, s.non_converting
             )?;
-            writeln!(
-                stdout,
-                "conversions credited per group (sorted by {}):",
-                if names.contains(&"markov") { "markov" } else { names[0] }
-            )?;
+            writeln!(stdout, "conversions credited per group:")?;
             print_totals(stdout, &run.attribution.totals, &names, 15)?;
+            if let Some(h) = &run.hazard {
+                print_hazard(stdout, h)?;
+            }
             writeln!(
                 stdout,
                 "wrote {} and {}",

@@ -86,6 +86,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
         Command::Validate(a) => jobs::validate(&a, &settings, stdout, stderr),
         Command::Schema(a) => jobs::schema(&a, &settings, stdout),
         Command::Attribute(a) => crate::attribute::attribute(&a, &settings, stdout),
+        Command::Train(crate::args::TrainCommand::Attribution(a)) => crate::attribute::train(&a, &settings, stdout),
         Command::Demo(a) => jobs::demo(&a, &settings, stdout, stderr),
     };
     settings.progress.finish();

@@ -282,7 +282,25 @@ pub fn demo(
         writeln!(stderr, "validating {} …", data.display())?;
     }
     let report = run_validate(&data, Some(&results), settings)?;
-    let outcome = if report.ok { Outcome::Ok } else { Outcome::Rejected };
+    if !report.ok {
+        anyhow::bail!(
+            "the demo world failed validation ({} rejected); see {}",
+            report.n_rejected(),
+            results.join("validation.json").display()
+        );
+    }
+    if !settings.quiet {
+        writeln!(stderr, "attributing orders to creators under every model …")?;
+    }
+    let attribution_dir = results.join("attribution");
+    let cfg = crate::attribute::AttributionConfig::defaults(roicast_models::attribution::credits::GroupBy::Creator);
+    let attribution = crate::attribute::run_dataset(&data, &attribution_dir, &cfg, settings)?;
+    settings.progress.finish();
+    let creator_ids: std::collections::HashSet<String> = roicast_data::Dataset::open(&data)?
+        .load(Table::Creators)?
+        .iter()
+        .flat_map(|b| text_column(b, "creator_id"))
+        .collect();
     match settings.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(
@@ -295,6 +313,12 @@ pub fn demo(
                         "ok": report.ok,
                         "rejected": report.n_rejected(),
                         "report": results.join("validation.json"),
+                    },
+                    "attribution": {
+                        "out": attribution_dir,
+                        "group_by": "creator",
+                        "totals": attribution.attribution.totals,
+                        "data_driven": attribution.hazard,
                     },
                 }),
             )?;
@@ -321,8 +345,29 @@ pub fn demo(
                 data.join("generate.manifest.json").display(),
                 results.join("validate.manifest.json").display()
             )?;
-            writeln!(stdout, "next: roicast validate --data {}   (or --format json)", data.display())?;
+            writeln!(
+                stdout,
+                "  attribution {}  (credits.parquet, attribution_summary.csv, data_driven_model.json)",
+                attribution_dir.display()
+            )?;
+            writeln!(stdout)?;
+            writeln!(stdout, "top creators by conversions credited, under every model:")?;
+            let names: Vec<&str> = cfg.models.iter().map(roicast_models::attribution::credits::Model::name).collect();
+            crate::attribute::print_totals_where(stdout, &attribution.attribution.totals, &names, 10, |g| {
+                creator_ids.contains(g)
+            })?;
+            writeln!(stdout)?;
+            writeln!(stdout, "next: roicast attribute --data {} --out DIR --group-by channel", data.display())?;
         }
     }
-    Ok(outcome)
+    Ok(Outcome::Ok)
+}
+
+/// The values of a text column of a conformed batch.
+fn text_column(b: &arrow_array::RecordBatch, column: &str) -> Vec<String> {
+    use arrow_array::Array as _;
+    use arrow_array::cast::AsArray as _;
+    let Ok(i) = b.schema().index_of(column) else { return Vec::new() };
+    let a = b.column(i).as_string::<i32>();
+    (0..a.len()).filter(|&r| a.is_valid(r)).map(|r| a.value(r).to_owned()).collect()
 }

@@ -176,7 +176,7 @@ fn dataset_mode_credits_add_up_to_every_order() {
         e.1 += revenue;
     }
     let models: std::collections::BTreeSet<&String> = credits.iter().map(|c| &c.1).collect();
-    assert_eq!(models.len(), 9);
+    assert_eq!(models.len(), 10, "{models:?}");
     for (order_id, revenue) in &orders {
         for m in &models {
             let (c, r) = sums.get(&(order_id.clone(), (*m).clone())).copied().unwrap_or_default();

@@ -21,6 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod hazard;
 pub mod metrics;
 pub mod split;
 
@@ -183,7 +184,7 @@ impl Fit for RidgeParams {
 }
 
 /// Solves `A x = b` for symmetric positive definite `A`; `None` if `A` is not.
-fn cholesky_solve(mut a: Array2<f64>, mut b: Array1<f64>) -> Option<Array1<f64>> {
+pub(crate) fn cholesky_solve(mut a: Array2<f64>, mut b: Array1<f64>) -> Option<Array1<f64>> {
     let n = a.nrows();
     let scale = (0..n).map(|i| a[(i, i)].abs()).fold(0.0, f64::max).max(1.0);
     for j in 0..n {

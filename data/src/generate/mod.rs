@@ -53,7 +53,7 @@ use crate::validate::Progress;
 use text::CommentKind;
 
 /// Version of the generative model; bumped whenever a world for a seed changes.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 const DAY: i64 = 86_400_000_000;
 const HOUR: i64 = 3_600_000_000;
@@ -231,6 +231,32 @@ pub struct HazardComponent {
     pub beta_per_day: f64,
     /// Days for the added hazard to halve.
     pub half_life_days: f64,
+}
+
+impl HazardComponent {
+    /// Expected conversions one touch adds over time, `β_per_day · H / ln 2` — the `β` of
+    /// Zhang, Wei & Ren's parametrisation `β ω e^(−ω Δ)` that roicast's fit reports.
+    #[must_use]
+    pub fn conversions_per_touch(&self) -> f64 {
+        self.beta_per_day * self.half_life_days / std::f64::consts::LN_2
+    }
+}
+
+/// A hazard component as written to `truth.json`, with both parametrisations.
+#[derive(Debug, Clone, Serialize)]
+pub struct HazardTruth {
+    /// Channel.
+    pub channel: &'static str,
+    /// Interaction.
+    pub interaction: &'static str,
+    /// Hazard right after the touch, per day.
+    pub beta_per_day: f64,
+    /// Half-life, days.
+    pub half_life_days: f64,
+    /// Half-life, hours.
+    pub half_life_hours: f64,
+    /// Expected conversions one touch adds (Zhang et al.'s β).
+    pub conversions_per_touch: f64,
 }
 
 /// The per-(channel, interaction) hazard of the world.
@@ -447,8 +473,9 @@ pub struct Truth {
     pub observation_end: String,
     /// Baseline hazard per day.
     pub baseline_hazard_per_day: f64,
-    /// Hazard components by channel and interaction.
-    pub hazard: Vec<HazardComponent>,
+    /// Hazard components by channel and interaction (creator touches: times each
+    /// creator's `hazard_multiplier`).
+    pub hazard: Vec<HazardTruth>,
     /// Repeat purchases of customers not acquired through a creator.
     pub base_bgnbd: BgNbd,
     /// Spend of customers not acquired through a creator.
@@ -1958,7 +1985,17 @@ fn generate_into(params: &GenerateParams, dir: &Path, progress: &dyn Progress) -
         campaigns_end: fmt(w.campaigns_end),
         observation_end: fmt(w.observation_end),
         baseline_hazard_per_day: BASELINE_PER_DAY,
-        hazard: HAZARD.to_vec(),
+        hazard: HAZARD
+            .iter()
+            .map(|h| HazardTruth {
+                channel: h.channel,
+                interaction: h.interaction,
+                beta_per_day: h.beta_per_day,
+                half_life_days: h.half_life_days,
+                half_life_hours: h.half_life_days * 24.0,
+                conversions_per_touch: h.conversions_per_touch(),
+            })
+            .collect(),
         base_bgnbd: BASE_BGNBD,
         base_gamma_gamma: BASE_GG,
         inflated_creator_ids: w

@@ -4,10 +4,13 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 use roicast_data::journeys::{Journeys, NONE, NONE8};
-use roicast_data::schema::{CHANNELS, PLATFORMS};
+use roicast_data::schema::{CHANNELS, INTERACTIONS, PLATFORMS};
 use serde::Serialize;
 
+use super::hazard::AdditiveHazard;
 use super::markov::{PathCounts, removal_effects};
+
+const US_PER_DAY: f64 = 86_400_000_000.0;
 use super::shapley::{MAX_GROUPS, shapley_values};
 use super::{Rule, Touch, distinct_split};
 use crate::ModelError;
@@ -22,6 +25,8 @@ pub enum GroupBy {
     Creator,
     /// The platform where known; the channel otherwise.
     Platform,
+    /// Channel and interaction, e.g. `creator/click`, `paid_social/impression`.
+    ChannelInteraction,
 }
 
 /// The group of every touch.
@@ -35,6 +40,10 @@ pub struct Grouping {
 
 /// The group of orders with an empty journey.
 pub const NO_TOUCH: &str = "(none)";
+/// The group of the data-driven model's baseline share (conversions no touch explains).
+pub const BASELINE: &str = "(baseline)";
+/// [`Credit::touch`] of the baseline share.
+pub const BASELINE_TOUCH: u32 = NONE - 1;
 
 /// Assigns every touch to a group.
 #[must_use]
@@ -43,9 +52,14 @@ pub fn grouping(j: &Journeys, by: GroupBy) -> Grouping {
     let mut index: HashMap<String, u32> = HashMap::new();
     let mut of_touch = Vec::with_capacity(j.touches.len());
     for t in &j.touches {
+        let combined;
         let name: &str = match by {
             GroupBy::Creator if t.creator != NONE => &j.creators[t.creator as usize],
             GroupBy::Platform if t.platform != NONE8 => PLATFORMS[t.platform as usize],
+            GroupBy::ChannelInteraction => {
+                combined = format!("{}/{}", CHANNELS[t.channel as usize], INTERACTIONS[t.interaction as usize]);
+                &combined
+            }
             _ => CHANNELS[t.channel as usize],
         };
         let g = if let Some(&g) = index.get(name) {
@@ -70,6 +84,8 @@ pub enum Model {
     Markov(usize),
     /// Exact Shapley value.
     Shapley,
+    /// The fitted additive hazard: a touch's share of the hazard at the conversion.
+    DataDriven,
 }
 
 impl Model {
@@ -80,6 +96,7 @@ impl Model {
             Model::Rule(r) => r.name(),
             Model::Markov(_) => "markov",
             Model::Shapley => "shapley",
+            Model::DataDriven => "data_driven",
         }
     }
 }
@@ -91,7 +108,8 @@ pub struct Credit {
     pub order: u32,
     /// Index into the model list.
     pub model: u16,
-    /// Index into [`Journeys::touches`], or [`NONE`] for an order without touches.
+    /// Index into [`Journeys::touches`], [`NONE`] for an order without touches, or
+    /// [`BASELINE_TOUCH`] for the data-driven model's baseline share.
     pub touch: u32,
     /// Share of the conversion, in [0, 1]; an order's shares sum to 1.
     pub credit: f64,
@@ -161,12 +179,21 @@ const CHUNK: usize = 16_384;
 
 /// Credits every order under every model, calling `sink` with the credits of each chunk
 /// of orders in order (chunks are computed in parallel).
+///
+/// `hazard` (aligned to `g`, see [`AdditiveHazard::aligned`]) is needed for
+/// [`Model::DataDriven`].
 pub fn credit_orders(
     j: &Journeys,
     g: &Grouping,
     models: &[Model],
+    hazard: Option<&AdditiveHazard>,
     mut sink: impl FnMut(&[Credit]) -> Result<(), ModelError>,
 ) -> Result<Attribution, ModelError> {
+    if models.contains(&Model::DataDriven) && hazard.is_none_or(|h| h.beta.len() != g.names.len()) {
+        return Err(ModelError::InvalidInput(
+            "the data-driven model needs a hazard model aligned to the grouping".into(),
+        ));
+    }
     let markov_order = models.iter().find_map(|m| if let Model::Markov(k) = m { Some(*k) } else { None });
     let effects = match markov_order {
         Some(k) => Some(removal_effects(&path_counts(j, g), g.names.len(), k)?.removal_effects),
@@ -174,10 +201,11 @@ pub fn credit_orders(
     };
     let n_groups = g.names.len();
     let none_group = n_groups; // the "(none)" group for empty journeys
+    let baseline_group = n_groups + 1;
     // conversions, revenue per (model, group); assisted per group.
-    let mut conv = vec![vec![0.0f64; n_groups + 1]; models.len()];
-    let mut rev = vec![vec![0.0f64; n_groups + 1]; models.len()];
-    let mut assisted = vec![0u64; n_groups + 1];
+    let mut conv = vec![vec![0.0f64; n_groups + 2]; models.len()];
+    let mut rev = vec![vec![0.0f64; n_groups + 2]; models.len()];
+    let mut assisted = vec![0u64; n_groups + 2];
     let n_orders = j.orders.len();
     let window = rayon::current_num_threads().max(1) * 2;
     let mut start = 0;
@@ -206,6 +234,35 @@ pub fn credit_orders(
                                 distinct_split(&buf, |grp| e[grp as usize], &mut w);
                             }
                             Model::Shapley => Rule::LinearDistinct.weights(&buf, ts, &mut w),
+                            Model::DataDriven => {
+                                let h = hazard.expect("checked above");
+                                w.clear();
+                                let mut rate = h.baseline;
+                                for t in &buf {
+                                    let x = h.touch_hazard(t.group as usize, (ts - t.time_us) as f64 / US_PER_DAY);
+                                    w.push(x);
+                                    rate += x;
+                                }
+                                if rate <= 0.0 {
+                                    // No hazard at all at the conversion (zero baseline, every
+                                    // touch at the conversion instant): split equally.
+                                    let n = w.len() as f64;
+                                    w.fill(1.0 / n);
+                                    rate = f64::INFINITY;
+                                }
+                                for x in &mut w {
+                                    *x /= if rate.is_finite() { rate } else { 1.0 };
+                                }
+                                let base = if rate.is_finite() { h.baseline / rate } else { 0.0 };
+                                if base > 0.0 {
+                                    out.push(Credit {
+                                        order: o as u32,
+                                        model: mi as u16,
+                                        touch: BASELINE_TOUCH,
+                                        credit: base,
+                                    });
+                                }
+                            }
                         }
                         for (k, &t) in j.order_journey(o).iter().enumerate() {
                             if w[k] != 0.0 {
@@ -219,7 +276,11 @@ pub fn credit_orders(
             .collect();
         for credits in &results {
             for c in credits {
-                let grp = if c.touch == NONE { none_group } else { g.of_touch[c.touch as usize] as usize };
+                let grp = match c.touch {
+                    NONE => none_group,
+                    BASELINE_TOUCH => baseline_group,
+                    t => g.of_touch[t as usize] as usize,
+                };
                 conv[c.model as usize][grp] += c.credit;
                 rev[c.model as usize][grp] += c.credit * j.orders[c.order as usize].revenue;
             }
@@ -268,8 +329,12 @@ pub fn credit_orders(
     }
     let mut totals = Vec::new();
     for (mi, m) in models.iter().enumerate() {
-        for grp in 0..=n_groups {
-            let name = if grp == none_group { NO_TOUCH.to_owned() } else { g.names[grp].clone() };
+        for grp in 0..n_groups + 2 {
+            let name = match grp {
+                x if x == none_group => NO_TOUCH.to_owned(),
+                x if x == baseline_group => BASELINE.to_owned(),
+                x => g.names[x].clone(),
+            };
             if conv[mi][grp] == 0.0 && rev[mi][grp] == 0.0 && assisted[grp] == 0 {
                 continue;
             }

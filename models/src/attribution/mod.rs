@@ -17,6 +17,7 @@
 //! | `shapley` | the exact Shapley value ([`shapley`]); per journey it equals `linear_distinct` |
 
 pub mod credits;
+pub mod hazard;
 pub mod markov;
 pub mod shapley;
 
