@@ -167,6 +167,8 @@ pub enum GroupByArg {
     Platform,
     /// By channel and interaction (creator/click, paid_social/impression, …).
     ChannelInteraction,
+    /// By campaign where known, by channel for the rest.
+    Campaign,
 }
 
 /// `roicast attribute`.
@@ -221,6 +223,10 @@ pub struct AttributeArgs {
     /// without it, data_driven is fitted on this dataset and saved as OUT/data_driven_model.json.
     #[arg(long, value_name = "MODEL.json")]
     pub model: Option<PathBuf>,
+    /// Dataset mode: also write the journeys as a ChannelAttribution path table (path,
+    /// total_conversions, total_conversion_value, total_null), grouped by --group-by.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub paths_out: Option<PathBuf>,
 }
 
 /// `roicast train …`.
@@ -254,4 +260,8 @@ pub struct TrainAttributionArgs {
     /// Convergence tolerance (Newton decrement relative to 1 + |log-likelihood|).
     #[arg(long, default_value_t = 1e-10, value_name = "TOL")]
     pub tol: f64,
+    /// Also write the fitted journeys, one row per touch (journey, start_days, end_days,
+    /// converted, touch_days, group), for reproducing the fit elsewhere.
+    #[arg(long, value_name = "FILE")]
+    pub journeys_out: Option<PathBuf>,
 }

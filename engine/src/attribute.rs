@@ -80,6 +80,8 @@ pub struct AttributionConfig {
     pub markov_order: usize,
     /// A saved data-driven model to credit with (else it is fitted).
     pub model_file: Option<PathBuf>,
+    /// Where to write the journeys as a path table, if anywhere.
+    pub paths_out: Option<PathBuf>,
 }
 
 fn group_by(g: GroupByArg) -> GroupBy {
@@ -88,6 +90,7 @@ fn group_by(g: GroupByArg) -> GroupBy {
         GroupByArg::Creator => GroupBy::Creator,
         GroupByArg::Platform => GroupBy::Platform,
         GroupByArg::ChannelInteraction => GroupBy::ChannelInteraction,
+        GroupByArg::Campaign => GroupBy::Campaign,
     }
 }
 
@@ -172,6 +175,7 @@ impl AttributionConfig {
             markov_global,
             markov_order: a.markov_order,
             model_file: a.model.clone(),
+            paths_out: a.paths_out.clone(),
         })
     }
 }
@@ -199,6 +203,7 @@ impl AttributionConfig {
             markov_global: false,
             markov_order: 1,
             model_file: None,
+            paths_out: None,
         }
     }
 }
@@ -293,6 +298,71 @@ pub struct AttributionRun {
     pub hazard: Option<HazardModelFile>,
 }
 
+/// Writes journeys as a `ChannelAttribution` path table (CSV or Parquet by extension).
+fn write_path_table(path: &Path, paths: &[PathCounts], names: &[String]) -> anyhow::Result<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("path", DataType::Utf8, false),
+        Field::new("total_conversions", DataType::Float64, false),
+        Field::new("total_conversion_value", DataType::Float64, false),
+        Field::new("total_null", DataType::Float64, false),
+    ]));
+    let mut b = RowBuilder::new(schema.clone());
+    let mut text = String::new();
+    for p in paths {
+        text.clear();
+        for (i, g) in p.path.iter().enumerate() {
+            if i > 0 {
+                text.push_str(" > ");
+            }
+            text.push_str(&names[*g as usize]);
+        }
+        b.text(&text).float(p.conversions).float(p.value).float(p.nulls).end_row();
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    }
+    roicast_data::io::write_table(path, &schema, &[b.finish()])
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes the hazard fit's journeys, one row per touch.
+fn write_hazard_journeys(
+    path: &Path,
+    data: &roicast_models::attribution::hazard::HazardData,
+    names: &[String],
+) -> anyhow::Result<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("journey", DataType::Int64, false),
+        Field::new("start_days", DataType::Float64, false),
+        Field::new("end_days", DataType::Float64, false),
+        Field::new("converted", DataType::Boolean, false),
+        Field::new("touch_days", DataType::Float64, false),
+        Field::new("group", DataType::Utf8, false),
+    ]));
+    let mut w = TableWriter::create(path, &schema).with_context(|| format!("failed to write {}", path.display()))?;
+    let mut b = RowBuilder::new(schema.clone());
+    for i in 0..data.len() {
+        for j in data.offsets[i]..data.offsets[i + 1] {
+            b.int(i as i64)
+                .float(data.start[i])
+                .float(data.end[i])
+                .bool(data.converted[i])
+                .float(data.touch_time[j])
+                .text(&names[data.touch_group[j] as usize])
+                .end_row();
+        }
+        if b.len() >= 65_536 {
+            w.write(&b.finish())?;
+        }
+    }
+    if !b.is_empty() {
+        w.write(&b.finish())?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
 /// SHA-256 over the hashes of the dataset's touchpoints and orders files, in order.
 fn data_fingerprint(dataset: &Dataset) -> anyhow::Result<String> {
     use sha2::{Digest, Sha256};
@@ -305,6 +375,17 @@ fn data_fingerprint(dataset: &Dataset) -> anyhow::Result<String> {
     Ok(format!("sha256:{}", roicast_data::hex(&h.finalize())))
 }
 
+/// Seconds spent in the stages of a fit.
+#[derive(Debug, Clone, Copy)]
+pub struct FitTimings {
+    /// Building the fit's journeys.
+    pub prepare_s: f64,
+    /// The solver.
+    pub solve_s: f64,
+    /// Hashing the inputs for the fingerprint.
+    pub fingerprint_s: f64,
+}
+
 /// Fits the data-driven model on `journeys` grouped by `g`.
 pub fn fit_hazard(
     dataset: &Dataset,
@@ -313,10 +394,20 @@ pub fn fit_hazard(
     by: GroupBy,
     jp: &JourneyParams,
     params: &AdditiveHazardParams,
-) -> anyhow::Result<HazardModelFile> {
+) -> anyhow::Result<(HazardModelFile, FitTimings)> {
+    let t0 = std::time::Instant::now();
     let (data, stats, _) = hazard_data(journeys, g);
+    let t1 = std::time::Instant::now();
     let fit = params.fit(&data, &g.names).context("the data-driven (additive-hazard) fit failed")?;
-    Ok(HazardModelFile {
+    let t2 = std::time::Instant::now();
+    let fingerprint = data_fingerprint(dataset)?;
+    let t3 = std::time::Instant::now();
+    let timings = FitTimings {
+        prepare_s: (t1 - t0).as_secs_f64(),
+        solve_s: (t2 - t1).as_secs_f64(),
+        fingerprint_s: (t3 - t2).as_secs_f64(),
+    };
+    let file = HazardModelFile {
         format: HAZARD_FILE_FORMAT,
         model: "additive_hazard".into(),
         roicast_version: env!("CARGO_PKG_VERSION").into(),
@@ -327,14 +418,15 @@ pub fn fit_hazard(
         log_likelihood: fit.log_likelihood,
         iterations: fit.iterations,
         converged: fit.converged,
-        data_fingerprint: data_fingerprint(dataset)?,
+        data_fingerprint: fingerprint,
         params: json!({
             "solver": params,
             "use_sessions": jp.use_sessions,
             "observation_end": roicast_data::io::format_timestamp_us(journeys.observation_end_us),
         }),
         journeys: serde_json::to_value(stats)?,
-    })
+    };
+    Ok((file, timings))
 }
 
 /// `roicast train attribution`.
@@ -354,10 +446,18 @@ pub fn train(a: &TrainAttributionArgs, settings: &Settings, stdout: &mut dyn Wri
         .with_context(|| format!("failed to build journeys from {}", a.data.display()))?;
     let by = group_by(a.group_by);
     let g = grouping(&journeys, by);
+    m.stage_done("read and build journeys");
     settings.progress.stage("fitting the additive-hazard model", 0);
-    let file = fit_hazard(&dataset, &journeys, &g, by, &jp, &params)?;
+    let (file, t) = fit_hazard(&dataset, &journeys, &g, by, &jp, &params)?;
+    m.record("prepare fit data", t.prepare_s);
+    m.record("fit (solver)", t.solve_s);
+    m.record("fingerprint inputs", t.fingerprint_s);
+    if let Some(p) = &a.journeys_out {
+        let (data, _, _) = hazard_data(&journeys, &g);
+        write_hazard_journeys(p, &data, &g.names)?;
+    }
     settings.progress.finish();
-    m.stage_done("fit");
+    m.stage_done("fit and write");
     if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
     }
@@ -458,7 +558,8 @@ pub fn run_dataset(
         } else {
             {
                 settings.progress.stage("fitting the data-driven model", 0);
-                let f = fit_hazard(&dataset, &journeys, &g, cfg.group_by, &cfg.journeys, &AdditiveHazardParams::new())?;
+                let (f, _) =
+                    fit_hazard(&dataset, &journeys, &g, cfg.group_by, &cfg.journeys, &AdditiveHazardParams::new())?;
                 f.save(&staging.path("data_driven_model.json"))?;
                 f
             }
@@ -498,6 +599,9 @@ pub fn run_dataset(
     writer.finish()?;
     let summary_path = staging.path("attribution_summary.csv");
     write_summary(&summary_path, cfg.group_by, &attribution.totals)?;
+    if let Some(p) = &cfg.paths_out {
+        write_path_table(p, &roicast_models::attribution::credits::path_counts(&journeys, &g), &g.names)?;
+    }
     let outputs = staging.commit()?;
     Ok(AttributionRun {
         attribution,
@@ -565,14 +669,46 @@ pub fn run_paths(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) ->
             );
         }
     }
+    let t_read = std::time::Instant::now();
     let rows = roicast_data::paths::read_path_table(file, sep)
         .with_context(|| format!("failed to read the path table {}", file.display()))?;
+    let t_parsed = std::time::Instant::now();
     // Channels in sorted order, so group ids (and output order) are deterministic.
-    let mut names: Vec<String> = rows.iter().flat_map(|r| r.path.iter().cloned()).collect();
-    names.sort();
-    names.dedup();
-    let id = |s: &str| names.binary_search_by(|n| n.as_str().cmp(s)).expect("every channel was collected") as u32;
-    let paths: Vec<Vec<u32>> = rows.iter().map(|r| r.path.iter().map(|c| id(c)).collect()).collect();
+    // Intern channel names in first-seen order (channel vocabularies are small: a linear
+    // scan beats hashing), then renumber in sorted order.
+    let mut seen: Vec<&str> = Vec::new();
+    let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let mut paths: Vec<Vec<u32>> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut p = Vec::with_capacity(r.path.len());
+        for c in &r.path {
+            let c = c.as_str();
+            let id = if seen.len() <= 32 {
+                seen.iter().position(|s| *s == c).map(|i| i as u32)
+            } else {
+                index.get(c).copied()
+            };
+            let id = id.unwrap_or_else(|| {
+                seen.push(c);
+                index.insert(c, (seen.len() - 1) as u32);
+                (seen.len() - 1) as u32
+            });
+            p.push(id);
+        }
+        paths.push(p);
+    }
+    let mut order: Vec<usize> = (0..seen.len()).collect();
+    order.sort_by_key(|&i| seen[i]);
+    let mut renumber = vec![0u32; seen.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[old] = new as u32;
+    }
+    for p in &mut paths {
+        for g in p.iter_mut() {
+            *g = renumber[*g as usize];
+        }
+    }
+    let names: Vec<String> = order.iter().map(|&i| seen[i].to_owned()).collect();
     let direct = names.iter().position(|n| n == "direct").map(|i| i as u32);
     let n = names.len();
     let mut totals = Vec::new();
@@ -658,6 +794,7 @@ pub fn run_paths(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) ->
             });
         }
     }
+    let t_compute = std::time::Instant::now();
     // Write the long table atomically.
     let schema = Arc::new(Schema::new(vec![
         Field::new("model", DataType::Utf8, false),
@@ -674,10 +811,16 @@ pub fn run_paths(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) ->
     }
     roicast_data::io::write_table(out, &schema, &[b.finish()])
         .with_context(|| format!("failed to write {}", out.display()))?;
+    let t_done = std::time::Instant::now();
+    let timings = [
+        ("read", (t_parsed - t_read).as_secs_f64()),
+        ("compute", (t_compute - t_parsed).as_secs_f64()),
+        ("write", (t_done - t_compute).as_secs_f64()),
+    ];
     let removal_effects = chain.map(|c| {
         (c.conversion_probability, names.iter().cloned().zip(c.removal_effects).collect::<BTreeMap<String, f64>>())
     });
-    Ok(PathRun { totals, removal_effects })
+    Ok(PathRun { totals, removal_effects, timings })
 }
 
 /// What a path-mode run produced.
@@ -687,6 +830,8 @@ pub struct PathRun {
     pub totals: Vec<GroupTotal>,
     /// Markov conversion probability and removal effect per channel, when Markov ran.
     pub removal_effects: Option<(f64, BTreeMap<String, f64>)>,
+    /// Seconds spent reading, computing and writing.
+    pub timings: [(&'static str, f64); 3],
 }
 
 /// Prints totals as a table: one row per group, one column per model (conversions).
@@ -738,6 +883,9 @@ pub fn attribute(a: &AttributeArgs, settings: &Settings, stdout: &mut dyn Write)
         let run = run_paths(paths, &a.out, &cfg, &a.sep)?;
         let totals = run.totals;
         m.stage_done("attribute");
+        for (stage, s) in run.timings {
+            m.record(stage, s);
+        }
         let dir =
             a.out.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_owned);
         let manifest = m.finish(

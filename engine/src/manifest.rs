@@ -85,6 +85,11 @@ impl ManifestBuilder {
         self.stage_start = now;
     }
 
+    /// Records `seconds` under `name` (for stages timed inside a job).
+    pub fn record(&mut self, name: &str, seconds: f64) {
+        self.timings.insert(name.to_owned(), seconds);
+    }
+
     /// Seconds since the start.
     #[must_use]
     pub fn elapsed_s(&self) -> f64 {

@@ -211,3 +211,65 @@ fn read_orders(path: &Path) -> Vec<(String, f64)> {
     let (i, r) = (h.iter().position(|x| x == "order_id").unwrap(), h.iter().position(|x| x == "revenue").unwrap());
     rdr.records().map(|x| x.unwrap()).map(|x| (x[i].to_owned(), x[r].parse().unwrap())).collect()
 }
+
+#[test]
+fn edge_case_journeys_are_credited_by_every_model() {
+    // Single touches, a tie at the order time, touches after the last order, a zero-value
+    // order, an order without a user, and a channel (paid_social) seen only in a
+    // non-converting journey.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("touchpoints.csv"),
+        "touch_id,user_id,ts,channel,creator_id,campaign_id,platform,interaction,tracking_method\n\
+         t1,u1,2025-02-01T00:00:00Z,email,,,,click,utm\n\
+         t2,u1,2025-02-10T00:00:00Z,creator,c1,k1,instagram,view,platform_api\n\
+         t3,u1,2025-02-20T00:00:00Z,direct,,,,click,\n\
+         t4,u1,2025-02-25T00:00:00Z,search,,,,click,utm\n\
+         t5,u1,2025-03-01T00:00:00Z,paid_social,,,instagram,impression,platform_api\n\
+         t6,u2,2025-01-05T00:00:00Z,affiliate,,,,click,utm\n",
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("orders.csv"),
+        "order_id,customer_id,user_id,ordered_at,revenue,currency,discount_code,gross_margin,refunded\n\
+         o1,c1,u1,2025-02-20T00:00:00Z,50,USD,,,\n\
+         o2,c1,u1,2025-02-26T00:00:00Z,0,USD,,,\n\
+         o3,c9,,2025-02-26T00:00:00Z,10,USD,,,\n\
+         o4,c2,u2,2025-01-05T00:00:00Z,7,USD,,,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("a");
+    let (code, stdout, err) = roicast(&[
+        "attribute",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--models",
+        "first_touch,last_touch,last_non_direct,linear,linear_distinct,time_decay,u_shaped,markov,shapley",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(run["journeys"]["orders_without_touches"], 1);
+    assert_eq!(run["journeys"]["non_converting"], 1);
+    let credits = read_credits(&out.join("credits.parquet"));
+    let mut per_order: HashMap<(String, String), f64> = HashMap::new();
+    for (o, m, c, _) in &credits {
+        *per_order.entry((o.clone(), m.clone())).or_default() += c;
+    }
+    assert_eq!(per_order.len(), 4 * 9);
+    assert!(per_order.values().all(|s| (s - 1.0).abs() < 1e-12), "{per_order:?}");
+    // The tie at o1's time belongs to o1; paid_social (non-converting only) earns nothing.
+    assert!(credits.iter().any(|(o, m, _, _)| o == "o1" && m == "last_touch"));
+    let summary = std::fs::read_to_string(out.join("attribution_summary.csv")).unwrap();
+    assert!(!summary.lines().any(|l| l.contains(",paid_social,") && !l.ends_with(",0,0,0")), "{summary}");
+    // A missing required table is named.
+    std::fs::remove_file(data.join("orders.csv")).unwrap();
+    let (code, _, err) = roicast(&["attribute", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("table `orders` is missing"), "{err}");
+}

@@ -171,10 +171,11 @@ impl AdditiveHazardParams {
                     trial[i] = trial[i].max(LOG_BETA_FLOOR);
                 }
             }
-            let ll = model_at(&trial).log_likelihood(data);
-            if ll.is_finite() && ll >= d.log_likelihood {
+            // One pass gives ℓ and its derivatives at the trial point; kept if accepted.
+            let dt = model_at(&trial).derivatives(data);
+            if dt.log_likelihood.is_finite() && dt.log_likelihood >= d.log_likelihood {
                 theta = trial;
-                d = model_at(&theta).derivatives(data);
+                d = dt;
                 mu = (mu / 3.0).max(1e-12);
             } else {
                 mu *= 4.0;

@@ -27,6 +27,8 @@ pub enum GroupBy {
     Platform,
     /// Channel and interaction, e.g. `creator/click`, `paid_social/impression`.
     ChannelInteraction,
+    /// The campaign where known; the channel otherwise.
+    Campaign,
 }
 
 /// The group of every touch.
@@ -56,6 +58,7 @@ pub fn grouping(j: &Journeys, by: GroupBy) -> Grouping {
         let name: &str = match by {
             GroupBy::Creator if t.creator != NONE => &j.creators[t.creator as usize],
             GroupBy::Platform if t.platform != NONE8 => PLATFORMS[t.platform as usize],
+            GroupBy::Campaign if t.campaign != NONE => &j.campaigns[t.campaign as usize],
             GroupBy::ChannelInteraction => {
                 combined = format!("{}/{}", CHANNELS[t.channel as usize], INTERACTIONS[t.interaction as usize]);
                 &combined

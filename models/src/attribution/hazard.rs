@@ -353,38 +353,37 @@ impl AdditiveHazard {
     }
 
     /// ℓ, ∇ℓ and ∇²ℓ in `θ` (exact, analytic).
+    ///
+    /// Per touch only per-group sums are accumulated (the cumulative terms are separable by
+    /// group); the coupling through `log λ(T)` is added once per converting journey.
     #[must_use]
     pub fn derivatives(&self, data: &HazardData) -> Derivatives {
         let k_groups = self.beta.len();
         let p = 2 * k_groups + 1;
         let base = p - 1;
         let zero = || Derivatives { log_likelihood: 0.0, gradient: vec![0.0; p], hessian: vec![0.0; p * p] };
-        let chunk = 4_096;
+        let chunk = 8_192;
         (0..data.len().div_ceil(chunk))
             .into_par_iter()
             .map(|c| {
                 let mut acc = zero();
-                // Per journey: ∂λ/∂θ and the diagonal-block second derivatives of λ.
-                let mut dl = vec![0.0; p];
-                let mut d2l = vec![0.0; 3 * k_groups]; // (aa, ab, bb) per group
+                // Per group over the chunk: Σ H, Σ ∂H/∂b, Σ ∂²H/∂b² (cumulative terms) and
+                // Σ ∂²λ/λ blocks (aa, ab, bb) of converting journeys.
+                let mut cum = vec![0.0f64; 3 * k_groups];
+                let mut curv = vec![0.0f64; 3 * k_groups];
+                let mut exposure = 0.0;
+                let mut inv_sum = 0.0;
+                // Per journey: ∂λ/∂θ for the groups it touches.
+                let mut dl = vec![0.0f64; 2 * k_groups];
+                let mut d2 = vec![0.0f64; 3 * k_groups];
                 let mut touched: Vec<usize> = Vec::new();
+                let mut idx: Vec<usize> = Vec::new();
                 for i in c * chunk..((c + 1) * chunk).min(data.len()) {
                     let (s, e) = (data.offsets[i], data.offsets[i + 1]);
                     let t_end = data.end[i];
-                    let lambda0 = self.baseline;
-                    let mut rate = lambda0;
-                    acc.log_likelihood -= lambda0 * (t_end - data.start[i]);
-                    // Baseline cumulative: ∂/∂c = ∂²/∂c² = −λ₀ (T − s).
-                    acc.gradient[base] -= lambda0 * (t_end - data.start[i]);
-                    acc.hessian[base * p + base] -= lambda0 * (t_end - data.start[i]);
-                    for &k in &touched {
-                        dl[2 * k] = 0.0;
-                        dl[2 * k + 1] = 0.0;
-                        d2l[3 * k] = 0.0;
-                        d2l[3 * k + 1] = 0.0;
-                        d2l[3 * k + 2] = 0.0;
-                    }
-                    touched.clear();
+                    exposure += t_end - data.start[i];
+                    let converted = data.converted[i];
+                    let mut rate = self.baseline;
                     for j in s..e {
                         let k = data.touch_group[j] as usize;
                         let d = t_end - data.touch_time[j];
@@ -394,53 +393,77 @@ impl AdditiveHazard {
                         let (beta, omega) = (self.beta[k], self.omega[k]);
                         let decay = (-omega * d).exp();
                         let od = omega * d;
-                        // Cumulative H = β(1 − e^{−ωΔ}) and its derivatives (subtracted).
-                        let h_cum = beta * (1.0 - decay);
                         let h_b = beta * od * decay;
-                        acc.log_likelihood -= h_cum;
-                        acc.gradient[2 * k] -= h_cum;
-                        acc.gradient[2 * k + 1] -= h_b;
-                        acc.hessian[(2 * k) * p + 2 * k] -= h_cum;
-                        acc.hessian[(2 * k) * p + 2 * k + 1] -= h_b;
-                        acc.hessian[(2 * k + 1) * p + 2 * k] -= h_b;
-                        acc.hessian[(2 * k + 1) * p + 2 * k + 1] -= h_b * (1.0 - od);
-                        if data.converted[i] {
-                            // Rate h = βω e^{−ωΔ}.
+                        cum[3 * k] += beta * (1.0 - decay);
+                        cum[3 * k + 1] += h_b;
+                        cum[3 * k + 2] += h_b * (1.0 - od);
+                        if converted {
                             let h = beta * omega * decay;
                             rate += h;
                             if !touched.contains(&k) {
                                 touched.push(k);
                             }
+                            let one = 1.0 - od;
                             dl[2 * k] += h;
-                            dl[2 * k + 1] += h * (1.0 - od);
-                            d2l[3 * k] += h;
-                            d2l[3 * k + 1] += h * (1.0 - od);
-                            d2l[3 * k + 2] += h * ((1.0 - od) * (1.0 - od) - od);
+                            dl[2 * k + 1] += h * one;
+                            d2[3 * k] += h;
+                            d2[3 * k + 1] += h * one;
+                            d2[3 * k + 2] += h * (one * one - od);
                         }
                     }
-                    if !data.converted[i] {
+                    if !converted {
                         continue;
                     }
                     acc.log_likelihood += rate.ln();
-                    dl[base] = lambda0;
-                    // ∂ log λ = ∂λ/λ; ∂² log λ = ∂²λ/λ − ∂λ ∂λᵀ/λ².
                     let inv = 1.0 / rate;
-                    let mut idx: Vec<usize> = touched.iter().flat_map(|&k| [2 * k, 2 * k + 1]).collect();
-                    idx.push(base);
-                    for &a in &idx {
-                        acc.gradient[a] += dl[a] * inv;
-                        for &b in &idx {
-                            acc.hessian[a * p + b] -= dl[a] * dl[b] * inv * inv;
-                        }
-                    }
+                    inv_sum += inv;
+                    // ∂ log λ = ∂λ/λ; ∂² log λ = ∂²λ/λ − ∂λ ∂λᵀ/λ².
+                    idx.clear();
                     for &k in &touched {
-                        acc.hessian[(2 * k) * p + 2 * k] += d2l[3 * k] * inv;
-                        acc.hessian[(2 * k) * p + 2 * k + 1] += d2l[3 * k + 1] * inv;
-                        acc.hessian[(2 * k + 1) * p + 2 * k] += d2l[3 * k + 1] * inv;
-                        acc.hessian[(2 * k + 1) * p + 2 * k + 1] += d2l[3 * k + 2] * inv;
+                        idx.push(2 * k);
+                        idx.push(2 * k + 1);
                     }
-                    acc.hessian[base * p + base] += lambda0 * inv;
-                    dl[base] = 0.0;
+                    let lambda0 = self.baseline;
+                    for (x, &a) in idx.iter().enumerate() {
+                        acc.gradient[a] += dl[a] * inv;
+                        for &b in &idx[x..] {
+                            let v = dl[a] * dl[b] * inv * inv;
+                            acc.hessian[a * p + b] -= v;
+                            if a != b {
+                                acc.hessian[b * p + a] -= v;
+                            }
+                        }
+                        let v = dl[a] * lambda0 * inv * inv;
+                        acc.hessian[a * p + base] -= v;
+                        acc.hessian[base * p + a] -= v;
+                    }
+                    acc.hessian[base * p + base] -= lambda0 * lambda0 * inv * inv;
+                    for &k in &touched {
+                        curv[3 * k] += d2[3 * k] * inv;
+                        curv[3 * k + 1] += d2[3 * k + 1] * inv;
+                        curv[3 * k + 2] += d2[3 * k + 2] * inv;
+                        dl[2 * k] = 0.0;
+                        dl[2 * k + 1] = 0.0;
+                        d2[3 * k] = 0.0;
+                        d2[3 * k + 1] = 0.0;
+                        d2[3 * k + 2] = 0.0;
+                    }
+                    touched.clear();
+                }
+                // Baseline: ℓ gets Σ log λ (above) − λ₀ Σ (T − s); ∂/∂c of log λ is λ₀/λ.
+                let lambda0 = self.baseline;
+                acc.log_likelihood -= lambda0 * exposure;
+                acc.gradient[base] += lambda0 * inv_sum - lambda0 * exposure;
+                acc.hessian[base * p + base] += lambda0 * inv_sum - lambda0 * exposure;
+                for k in 0..k_groups {
+                    let (a, b) = (2 * k, 2 * k + 1);
+                    acc.log_likelihood -= cum[3 * k];
+                    acc.gradient[a] -= cum[3 * k];
+                    acc.gradient[b] -= cum[3 * k + 1];
+                    acc.hessian[a * p + a] += curv[3 * k] - cum[3 * k];
+                    acc.hessian[a * p + b] += curv[3 * k + 1] - cum[3 * k + 1];
+                    acc.hessian[b * p + a] += curv[3 * k + 1] - cum[3 * k + 1];
+                    acc.hessian[b * p + b] += curv[3 * k + 2] - cum[3 * k + 2];
                 }
                 acc
             })
