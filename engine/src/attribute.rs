@@ -412,12 +412,7 @@ pub fn fit_hazard(
         model: "additive_hazard".into(),
         roicast_version: env!("CARGO_PKG_VERSION").into(),
         group_by: group_by_name(by),
-        groups: fit.groups,
-        baseline_per_day: fit.baseline_per_day,
-        baseline_per_day_se: fit.baseline_per_day_se,
-        log_likelihood: fit.log_likelihood,
-        iterations: fit.iterations,
-        converged: fit.converged,
+        estimates: fit.estimates,
         data_fingerprint: fingerprint,
         params: json!({
             "solver": params,
@@ -497,7 +492,11 @@ pub fn print_hazard(stdout: &mut dyn Write, f: &HazardModelFile) -> std::io::Res
     writeln!(
         stdout,
         "additive-hazard model by {}: {} journeys ({} converted), log-likelihood {:.3}, {} iterations",
-        f.group_by, f.journeys["journeys"], f.journeys["conversions"], f.log_likelihood, f.iterations
+        f.group_by,
+        f.journeys["journeys"],
+        f.journeys["conversions"],
+        f.estimates.log_likelihood,
+        f.estimates.iterations
     )?;
     writeln!(
         stdout,
@@ -505,7 +504,7 @@ pub fn print_hazard(stdout: &mut dyn Write, f: &HazardModelFile) -> std::io::Res
         "group", "beta", "± se", "half-life h", "± se", "touches"
     )?;
     let fmt = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
-    for g in &f.groups {
+    for g in &f.estimates.groups {
         writeln!(
             stdout,
             "  {:<24} {:>10.5} {:>10} {:>14.2} {:>10} {:>10}{}",
@@ -524,7 +523,12 @@ pub fn print_hazard(stdout: &mut dyn Write, f: &HazardModelFile) -> std::io::Res
             }
         )?;
     }
-    writeln!(stdout, "  baseline hazard {:.3e} per day (± {})", f.baseline_per_day, fmt(f.baseline_per_day_se))
+    writeln!(
+        stdout,
+        "  baseline hazard {:.3e} per day (± {})",
+        f.estimates.baseline_per_day,
+        fmt(f.estimates.baseline_per_day_se)
+    )
 }
 
 /// Runs dataset-mode attribution and writes `credits.parquet` and

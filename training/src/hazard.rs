@@ -20,7 +20,7 @@
 //! | `init_half_life_days` | 1.0 | finite, > 0 |
 
 use ndarray::{Array1, Array2};
-use roicast_models::attribution::hazard::{AdditiveHazard, GroupEstimate, HazardData};
+use roicast_models::attribution::hazard::{AdditiveHazard, GroupEstimate, HazardData, HazardEstimates};
 use serde::Serialize;
 
 use crate::{TrainError, check_param, cholesky_solve};
@@ -46,23 +46,13 @@ impl Default for AdditiveHazardParams {
     }
 }
 
-/// A fitted model with its diagnostics.
+/// A fitted model with its estimates and diagnostics.
 #[derive(Debug, Clone, Serialize)]
 pub struct HazardFit {
     /// The model.
     pub model: AdditiveHazard,
-    /// Per group.
-    pub groups: Vec<GroupEstimate>,
-    /// Baseline hazard per day and its standard error.
-    pub baseline_per_day: f64,
-    /// Standard error of the baseline.
-    pub baseline_per_day_se: Option<f64>,
-    /// ℓ at the optimum.
-    pub log_likelihood: f64,
-    /// Newton iterations.
-    pub iterations: usize,
-    /// Always `true` (a fit that does not converge is an error).
-    pub converged: bool,
+    /// Estimates, standard errors, log-likelihood and iterations.
+    pub estimates: HazardEstimates,
 }
 
 impl AdditiveHazardParams {
@@ -229,12 +219,14 @@ impl AdditiveHazardParams {
             })
             .collect();
         Ok(HazardFit {
-            baseline_per_day: model.baseline,
-            baseline_per_day_se: se(p - 1).map(|s| s * model.baseline),
-            groups: groups_out,
-            log_likelihood: d.log_likelihood,
-            iterations,
-            converged: true,
+            estimates: HazardEstimates {
+                baseline_per_day: model.baseline,
+                baseline_per_day_se: se(p - 1).map(|s| s * model.baseline),
+                groups: groups_out,
+                log_likelihood: d.log_likelihood,
+                iterations,
+                converged: true,
+            },
             model,
         })
     }
@@ -309,7 +301,7 @@ mod tests {
         let data = simulate(40_000, &beta, &half_life, 0.002, 7);
         let fit = AdditiveHazardParams::new().fit(&data, &["a".into(), "b".into(), "c".into()]).unwrap();
         for g in 0..3 {
-            let e = &fit.groups[g];
+            let e = &fit.estimates.groups[g];
             let rel_beta = (e.beta - beta[g]).abs() / beta[g];
             let rel_hl = (e.half_life_hours / 24.0 - half_life[g]).abs() / half_life[g];
             assert!(rel_beta < 0.1, "group {g}: beta {} vs {}", e.beta, beta[g]);
@@ -324,8 +316,8 @@ mod tests {
             omega: half_life.iter().map(|h| std::f64::consts::LN_2 / h).collect(),
             baseline: 0.002,
         };
-        assert!(fit.log_likelihood >= truth.log_likelihood(&data) - 1e-9);
-        assert!(fit.converged && fit.iterations < 100);
+        assert!(fit.estimates.log_likelihood >= truth.log_likelihood(&data) - 1e-9);
+        assert!(fit.estimates.converged && fit.estimates.iterations < 100);
     }
 
     #[test]
@@ -349,9 +341,9 @@ mod tests {
             d2.offsets.push(d2.touch_time.len());
         }
         let fit = AdditiveHazardParams::new().fit(&d2, &["a".into(), "dead".into()]).unwrap();
-        assert!(fit.groups[1].beta < 1e-6, "{:?}", fit.groups[1]);
-        assert!(fit.groups[1].beta_se.is_none());
-        assert!(fit.groups[0].beta_se.is_some());
+        assert!(fit.estimates.groups[1].beta < 1e-6, "{:?}", fit.estimates.groups[1]);
+        assert!(fit.estimates.groups[1].beta_se.is_none());
+        assert!(fit.estimates.groups[0].beta_se.is_some());
     }
 
     #[test]

@@ -159,6 +159,23 @@ pub struct GroupEstimate {
     pub at_bound: bool,
 }
 
+/// What a fit estimated, with its diagnostics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HazardEstimates {
+    /// Per group.
+    pub groups: Vec<GroupEstimate>,
+    /// Baseline hazard per day.
+    pub baseline_per_day: f64,
+    /// Its standard error.
+    pub baseline_per_day_se: Option<f64>,
+    /// Log-likelihood at the fit.
+    pub log_likelihood: f64,
+    /// Solver iterations.
+    pub iterations: usize,
+    /// `true`: a fit that does not converge is an error, never saved.
+    pub converged: bool,
+}
+
 /// Format version of [`HazardModelFile`].
 pub const HAZARD_FILE_FORMAT: u32 = 1;
 
@@ -174,18 +191,9 @@ pub struct HazardModelFile {
     pub roicast_version: String,
     /// Grouping the model was fitted with (`channel`, `creator`, `platform`, `channel_interaction`).
     pub group_by: String,
-    /// Per group.
-    pub groups: Vec<GroupEstimate>,
-    /// Baseline hazard per day.
-    pub baseline_per_day: f64,
-    /// Its standard error.
-    pub baseline_per_day_se: Option<f64>,
-    /// Log-likelihood at the fit.
-    pub log_likelihood: f64,
-    /// Solver iterations.
-    pub iterations: usize,
-    /// `true`: non-converged fits are never saved.
-    pub converged: bool,
+    /// The estimates (flattened: `groups`, `baseline_per_day`, `log_likelihood`, …).
+    #[serde(flatten)]
+    pub estimates: HazardEstimates,
     /// SHA-256 over the training inputs (touchpoints and orders files, in order).
     pub data_fingerprint: String,
     /// Parameters of the fit and of journey building.
@@ -199,10 +207,10 @@ impl HazardModelFile {
     #[must_use]
     pub fn hazard(&self) -> AdditiveHazard {
         AdditiveHazard {
-            groups: self.groups.iter().map(|g| g.group.clone()).collect(),
-            beta: self.groups.iter().map(|g| g.beta).collect(),
-            omega: self.groups.iter().map(|g| std::f64::consts::LN_2 / (g.half_life_hours / 24.0)).collect(),
-            baseline: self.baseline_per_day,
+            groups: self.estimates.groups.iter().map(|g| g.group.clone()).collect(),
+            beta: self.estimates.groups.iter().map(|g| g.beta).collect(),
+            omega: self.estimates.groups.iter().map(|g| std::f64::consts::LN_2 / (g.half_life_hours / 24.0)).collect(),
+            baseline: self.estimates.baseline_per_day,
         }
     }
 
@@ -232,7 +240,9 @@ impl HazardModelFile {
                 expected: "additive_hazard".into(),
             });
         }
-        if let Some(g) = f.groups.iter().find(|g| !(g.beta >= 0.0 && g.half_life_hours > 0.0 && g.beta.is_finite())) {
+        if let Some(g) =
+            f.estimates.groups.iter().find(|g| !(g.beta >= 0.0 && g.half_life_hours > 0.0 && g.beta.is_finite()))
+        {
             return Err(crate::ModelError::InvalidInput(format!(
                 "{}: group `{}` has beta {} and half-life {} h: expected beta >= 0 and a positive half-life",
                 path.display(),
