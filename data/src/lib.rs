@@ -36,6 +36,7 @@ pub mod error;
 pub mod generate;
 pub mod io;
 pub mod journeys;
+pub mod numeric;
 pub mod paths;
 pub mod rng;
 pub mod schema;

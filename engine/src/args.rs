@@ -96,6 +96,9 @@ pub enum Command {
     /// Fit a model from data and save it.
     #[command(subcommand)]
     Train(TrainCommand),
+    /// Customer lifetime value models.
+    #[command(subcommand)]
+    Clv(ClvCommand),
     /// Generate the demo world into ./roicast-demo and run every job on it.
     Demo(DemoArgs),
 }
@@ -264,4 +267,47 @@ pub struct TrainAttributionArgs {
     /// converted, touch_days, group), for reproducing the fit elsewhere.
     #[arg(long, value_name = "FILE")]
     pub journeys_out: Option<PathBuf>,
+}
+
+/// `roicast clv …`.
+#[derive(Debug, Subcommand)]
+pub enum ClvCommand {
+    /// Fit BG/NBD, Gamma-Gamma (to an RFM summary) or sBG (to a cohort's survival counts)
+    /// and print the parameters as JSON.
+    Fit(ClvFitArgs),
+}
+
+/// Models `roicast clv fit` fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClvModelArg {
+    /// BG/NBD (Fader, Hardie & Lee 2005): r, alpha, a, b.
+    Bgnbd,
+    /// Gamma-Gamma spend: p, q, gamma.
+    GammaGamma,
+    /// Shifted-beta-geometric retention (Fader & Hardie 2007): alpha, beta.
+    Sbg,
+}
+
+/// `roicast clv fit`.
+#[derive(Debug, Args)]
+#[command(after_help = "RFM files follow the lifetimes convention: columns frequency (repeat purchases), recency \
+(time of the last purchase since the first), T (age since the first purchase), all in one time unit, plus \
+monetary_value (mean spend per repeat purchase) for gamma-gamma; other columns (an id) are ignored. Survival \
+files have columns period and active (active customers at the start of each period; period 0 = cohort size).")]
+pub struct ClvFitArgs {
+    /// The model.
+    #[arg(long, value_enum)]
+    pub model: ClvModelArg,
+    /// RFM summary (bgnbd, gamma-gamma): CSV, Parquet or Arrow IPC.
+    #[arg(long, value_name = "FILE", required_unless_present = "survival", conflicts_with = "survival")]
+    pub rfm: Option<PathBuf>,
+    /// Survival counts (sbg): CSV, Parquet or Arrow IPC.
+    #[arg(long, value_name = "FILE")]
+    pub survival: Option<PathBuf>,
+    /// Discount rate per period for sbg's DEL and DERL.
+    #[arg(long, default_value_t = 0.1, value_name = "RATE")]
+    pub discount_rate: f64,
+    /// Periods to project survival over (sbg), counted from period 0.
+    #[arg(long, default_value_t = 13, value_name = "N")]
+    pub project: u32,
 }

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod attribution;
+pub mod clv;
 
 use std::path::{Path, PathBuf};
 

@@ -21,8 +21,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod clv;
 pub mod hazard;
 pub mod metrics;
+pub mod optim;
 pub mod split;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
