@@ -282,6 +282,8 @@ pub enum ClvCommand {
 pub enum ClvModelArg {
     /// BG/NBD (Fader, Hardie & Lee 2005): r, alpha, a, b.
     Bgnbd,
+    /// Pareto/NBD (Schmittlein, Morrison & Colombo 1987): r, alpha, s, beta.
+    ParetoNbd,
     /// Gamma-Gamma spend: p, q, gamma.
     GammaGamma,
     /// Shifted-beta-geometric retention (Fader & Hardie 2007): alpha, beta.

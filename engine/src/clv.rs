@@ -54,7 +54,7 @@ pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
                 "derl": (0..active.len() as u32).map(|n| json!({ "renewals": n, "derl": m.derl(a.discount_rate, n) })).collect::<Vec<_>>(),
             })
         }
-        ClvModelArg::Bgnbd | ClvModelArg::GammaGamma => {
+        ClvModelArg::Bgnbd | ClvModelArg::GammaGamma | ClvModelArg::ParetoNbd => {
             let Some(path) = &a.rfm else { bail!("--model {:?} needs --rfm FILE", a.model) };
             let gg = a.model == ClvModelArg::GammaGamma;
             let names: &[&str] =
@@ -92,16 +92,33 @@ pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
                 let customers: Vec<Rfm> = (0..cols[0].len())
                     .map(|i| Rfm { frequency: cols[0][i], recency: cols[1][i], t: cols[2][i] })
                     .collect();
-                let fit =
-                    params.fit_bgnbd(&customers).with_context(|| format!("BG/NBD fit on {} failed", path.display()))?;
-                json!({
-                    "model": "bgnbd",
-                    "params": { "r": fit.model.r, "alpha": fit.model.alpha, "a": fit.model.a, "b": fit.model.b },
-                    "standard_errors": fit.standard_errors,
-                    "log_likelihood": fit.log_likelihood,
-                    "iterations": fit.iterations,
-                    "n": fit.n,
-                })
+                if a.model == ClvModelArg::ParetoNbd {
+                    let fit = params
+                        .fit_pareto_nbd(&customers)
+                        .with_context(|| format!("Pareto/NBD fit on {} failed", path.display()))?;
+                    let m = fit.model;
+                    json!({
+                        "model": "pareto-nbd",
+                        "params": { "r": m.r, "alpha": m.alpha, "s": m.s, "beta": m.beta },
+                        "standard_errors": fit.standard_errors,
+                        "log_likelihood": fit.log_likelihood,
+                        "iterations": fit.iterations,
+                        "n": fit.n,
+                    })
+                } else {
+                    let fit = params
+                        .fit_bgnbd(&customers)
+                        .with_context(|| format!("BG/NBD fit on {} failed", path.display()))?;
+                    let m = fit.model;
+                    json!({
+                        "model": "bgnbd",
+                        "params": { "r": m.r, "alpha": m.alpha, "a": m.a, "b": m.b },
+                        "standard_errors": fit.standard_errors,
+                        "log_likelihood": fit.log_likelihood,
+                        "iterations": fit.iterations,
+                        "n": fit.n,
+                    })
+                }
             }
         }
     };

@@ -43,6 +43,20 @@ fn bgnbd_reproduces_fader_hardie_lee_2005_on_cdnow() {
     close(&j["log_likelihood"], -9582.4, 0.05, "log-likelihood");
 }
 
+/// Fader & Hardie (2005), "A Note on Deriving the Pareto/NBD Model and Related
+/// Expressions", CDNOW: r = 0.55, α = 10.58, s = 0.61, β = 11.67, LL = −9595.0.
+#[test]
+fn pareto_nbd_reproduces_the_published_cdnow_fit() {
+    let f = fixture("cdnow_customers_summary.csv");
+    let j = fit(&["clv", "fit", "--model", "pareto-nbd", "--rfm", f.to_str().unwrap()]);
+    assert_eq!(j["model"], "pareto-nbd");
+    close(&j["params"]["r"], 0.55, 5e-3, "r");
+    close(&j["params"]["alpha"], 10.58, 5e-3, "alpha");
+    close(&j["params"]["s"], 0.61, 5e-3, "s");
+    close(&j["params"]["beta"], 11.67, 5e-3, "beta");
+    close(&j["log_likelihood"], -9595.0, 0.05, "log-likelihood");
+}
+
 /// Fader & Hardie, "The Gamma-Gamma Model of Monetary Value" (2013 note), CDNOW customers
 /// with at least one repeat purchase (946): p = 6.25, q = 3.74, γ = 15.44.
 #[test]

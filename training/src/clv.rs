@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use ndarray::{Array1, Array2};
-use roicast_models::clv::{BgNbd, GammaGamma, Rfm, Sbg};
+use roicast_models::clv::{BgNbd, GammaGamma, ParetoNbd, Rfm, Sbg};
 use serde::Serialize;
 
 use crate::optim::{hessian, minimize};
@@ -149,6 +149,28 @@ impl ClvParams {
         let (p, ll, iterations, se) = self.run(&nll, &x0, &["r", "alpha", "a", "b"], "BG/NBD BFGS")?;
         Ok(ClvFit {
             model: BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] },
+            log_likelihood: ll,
+            iterations,
+            n: customers.len() as u64,
+            standard_errors: se,
+        })
+    }
+
+    /// Fits Pareto/NBD to RFM summaries.
+    pub fn fit_pareto_nbd(&self, customers: &[Rfm]) -> Result<ClvFit<ParetoNbd>, TrainError> {
+        check_rfm(customers)?;
+        let (rows, weights) = merge(customers);
+        let mean_t = customers.iter().map(|c| c.t).sum::<f64>() / customers.len() as f64;
+        let nll = |th: &[f64]| {
+            let m = ParetoNbd { r: th[0].exp(), alpha: th[1].exp(), s: th[2].exp(), beta: th[3].exp() };
+            let v = -m.log_likelihood(&rows, &weights);
+            if v.is_finite() { v } else { f64::INFINITY }
+        };
+        let scale = (mean_t / 3.0).max(1e-3).ln();
+        let (p, ll, iterations, se) =
+            self.run(&nll, &[0.0, scale, 0.0, scale], &["r", "alpha", "s", "beta"], "Pareto/NBD BFGS")?;
+        Ok(ClvFit {
+            model: ParetoNbd { r: p[0], alpha: p[1], s: p[2], beta: p[3] },
             log_likelihood: ll,
             iterations,
             n: customers.len() as u64,

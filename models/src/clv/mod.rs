@@ -161,6 +161,72 @@ impl BgNbd {
     }
 }
 
+/// Pareto/NBD repeat purchases (Schmittlein, Morrison & Colombo 1987): while active,
+/// purchases follow a Poisson process with rate `λ ~ Gamma(r, α)`; lifetimes are
+/// exponential with dropout rate `μ ~ Gamma(s, β)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ParetoNbd {
+    /// Gamma shape of the purchase rate.
+    pub r: f64,
+    /// Gamma rate of the purchase rate.
+    pub alpha: f64,
+    /// Gamma shape of the dropout rate.
+    pub s: f64,
+    /// Gamma rate of the dropout rate.
+    pub beta: f64,
+}
+
+impl ParetoNbd {
+    /// `ln A₀` of Fader & Hardie's note "Deriving the Pareto/NBD Model" (2005, eq. 19),
+    /// choosing the ₂F₁ representation whose argument lies in [0, 1).
+    fn ln_a0(&self, c: Rfm) -> f64 {
+        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let x = c.frequency;
+        let rsx = r + s + x;
+        let (big, b_param, lo) =
+            if alpha >= beta { (alpha, s + 1.0, alpha - beta) } else { (beta, r + x, beta - alpha) };
+        let term = |t: f64| -> f64 { hyp2f1(rsx, b_param, rsx + 1.0, lo / (big + t)).ln() - rsx * (big + t).ln() };
+        let (a, b) = (term(c.recency), term(c.t));
+        // ln(e^a − e^b), a > b (the first term dominates since t_x ≤ T).
+        if b >= a { f64::NEG_INFINITY } else { a + (-(b - a).exp()).ln_1p() }
+    }
+
+    /// Log-likelihood of one customer.
+    #[must_use]
+    pub fn log_likelihood_one(&self, c: Rfm) -> f64 {
+        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let x = c.frequency;
+        let head = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln();
+        let first = -(r + x) * (alpha + c.t).ln() - s * (beta + c.t).ln();
+        let second = (s / (r + s + x)).ln() + self.ln_a0(c);
+        head + log_add_exp(first, second)
+    }
+
+    /// Summed log-likelihood, each customer weighted.
+    #[must_use]
+    pub fn log_likelihood(&self, customers: &[Rfm], weights: &[f64]) -> f64 {
+        customers.iter().zip(weights).map(|(c, w)| w * self.log_likelihood_one(*c)).sum()
+    }
+
+    /// P(alive | x, `t_x`, T).
+    #[must_use]
+    pub fn p_alive(&self, c: Rfm) -> f64 {
+        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let x = c.frequency;
+        let ln_ratio = (s / (r + s + x)).ln() + (r + x) * (alpha + c.t).ln() + s * (beta + c.t).ln() + self.ln_a0(c);
+        1.0 / (1.0 + ln_ratio.exp())
+    }
+
+    /// Expected purchases in the next `horizon` time units (needs s > 1).
+    #[must_use]
+    pub fn expected_purchases(&self, c: Rfm, horizon: f64) -> f64 {
+        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let x = c.frequency;
+        self.p_alive(c) * (r + x) * (beta + c.t) / ((alpha + c.t) * (s - 1.0))
+            * (1.0 - ((beta + c.t) / (beta + c.t + horizon)).powf(s - 1.0))
+    }
+}
+
 /// Gamma-Gamma spend: each transaction's value `z ~ Gamma(p, ν)`, `ν ~ Gamma(q, γ)` across
 /// customers (rates ν and γ).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
