@@ -38,6 +38,7 @@ pub mod io;
 pub mod journeys;
 pub mod numeric;
 pub mod paths;
+pub mod rfm;
 pub mod rng;
 pub mod schema;
 pub mod tiers;

@@ -96,9 +96,8 @@ pub enum Command {
     /// Fit a model from data and save it.
     #[command(subcommand)]
     Train(TrainCommand),
-    /// Customer lifetime value models.
-    #[command(subcommand)]
-    Clv(ClvCommand),
+    /// Customer lifetime value per customer and per acquisition cohort (or `clv fit`).
+    Clv(ClvArgs),
     /// Generate the demo world into ./roicast-demo and run every job on it.
     Demo(DemoArgs),
 }
@@ -269,7 +268,68 @@ pub struct TrainAttributionArgs {
     pub journeys_out: Option<PathBuf>,
 }
 
-/// `roicast clv …`.
+/// `roicast clv`: the CLV job, or `roicast clv fit`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ClvArgs {
+    /// `fit`: fit one model to an RFM or survival file.
+    #[command(subcommand)]
+    pub command: Option<ClvCommand>,
+    /// Dataset folder (needs orders; uses customers and creators).
+    #[arg(long, value_name = "DIR", required = true)]
+    pub data: Option<PathBuf>,
+    /// Output folder: customer_clv.parquet, cohort_clv.csv, clv.manifest.json.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub out: Option<PathBuf>,
+    /// Repeat-purchase model.
+    #[arg(long, value_enum, default_value_t = ClvJobModel::Bgnbd)]
+    pub model: ClvJobModel,
+    /// How far ahead to value customers, e.g. 12m, 52w, 365d, 2y.
+    #[arg(long, default_value = "12m", value_name = "DURATION")]
+    pub horizon: String,
+    /// Discount rate with its period, e.g. 0.1/yr, 0.01/mo.
+    #[arg(long, default_value = "0.1/yr", value_name = "RATE/PERIOD")]
+    pub discount_rate: String,
+    /// Cohorts for cohort_clv.csv.
+    #[arg(long, value_enum, default_value_t = CohortBy::Creator)]
+    pub by: CohortBy,
+    /// Time unit of the RFM summaries and fitted rates.
+    #[arg(long, default_value = "weeks", value_name = "UNIT")]
+    pub time_unit: String,
+    /// Margin rate when orders carry no gross_margin.
+    #[arg(long, value_name = "RATE")]
+    pub margin_rate: Option<f64>,
+    /// End of observation (default: the latest order).
+    #[arg(long, value_name = "RFC3339")]
+    pub observation_end: Option<String>,
+    /// Fit a cohort's own model when it has at least this many customers (else the pooled fit is used).
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    pub min_cohort: usize,
+}
+
+/// Repeat-purchase models of the CLV job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClvJobModel {
+    /// BG/NBD.
+    Bgnbd,
+    /// Pareto/NBD.
+    ParetoNbd,
+}
+
+/// Cohorts of the CLV job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CohortBy {
+    /// Acquiring creator (customers.acquisition_creator_id).
+    Creator,
+    /// Acquisition channel.
+    Channel,
+    /// Platform of the acquiring creator.
+    Platform,
+    /// Month of the first purchase.
+    Month,
+}
+
+/// `roicast clv …` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ClvCommand {
     /// Fit BG/NBD, Gamma-Gamma (to an RFM summary) or sBG (to a cohort's survival counts)

@@ -87,7 +87,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
         Command::Schema(a) => jobs::schema(&a, &settings, stdout),
         Command::Attribute(a) => crate::attribute::attribute(&a, &settings, stdout),
         Command::Train(crate::args::TrainCommand::Attribution(a)) => crate::attribute::train(&a, &settings, stdout),
-        Command::Clv(crate::args::ClvCommand::Fit(a)) => crate::clv::fit(&a, stdout),
+        Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Fit(a)), .. }) => {
+            crate::clv::fit(&a, stdout)
+        }
+        Command::Clv(a) => crate::clv::run(&a, &settings, stdout),
         Command::Demo(a) => jobs::demo(&a, &settings, stdout, stderr),
     };
     settings.progress.finish();

@@ -1,8 +1,10 @@
 //! `roicast clv fit`: BG/NBD, Gamma-Gamma and sBG fits with the papers' parameter names.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use anyhow::{Context as _, bail};
+use roicast_data::builder::RowBuilder;
 use roicast_data::numeric::read_f64_columns;
 use roicast_models::clv::Rfm;
 use roicast_training::clv::ClvParams;
@@ -125,4 +127,413 @@ pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
     serde_json::to_writer_pretty(&mut *stdout, &doc)?;
     writeln!(stdout)?;
     Ok(Outcome::Ok)
+}
+
+/// Parses `12m`, `52w`, `365d`, `2y` into days.
+fn parse_horizon_days(s: &str) -> anyhow::Result<f64> {
+    let s = s.trim();
+    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.trim().parse().ok().filter(|v: &f64| v.is_finite() && *v > 0.0).with_context(|| {
+        format!("invalid `--horizon` = {s}: expected a positive number with a unit d, w, m or y (e.g. 12m)")
+    })?;
+    let days = match unit {
+        "d" => 1.0,
+        "w" => 7.0,
+        "m" => 30.4375,
+        "y" => 365.25,
+        _ => bail!("invalid `--horizon` = {s}: expected a unit d, w, m or y (e.g. 12m)"),
+    };
+    Ok(v * days)
+}
+
+/// Parses `0.1/yr` (or `/mo`, `/wk`, `/d`) into the equivalent annual rate.
+fn parse_discount(s: &str) -> anyhow::Result<f64> {
+    let bad = || {
+        anyhow::anyhow!(
+            "invalid `--discount-rate` = {s}: expected RATE/PERIOD with PERIOD yr, mo, wk or d, e.g. 0.1/yr"
+        )
+    };
+    let (rate, period) = s.trim().split_once('/').ok_or_else(bad)?;
+    let r: f64 = rate.trim().parse().map_err(|_| bad())?;
+    if !(r.is_finite() && r > -1.0) {
+        return Err(bad());
+    }
+    let per_year = match period.trim() {
+        "yr" | "y" | "year" => 1.0,
+        "mo" | "month" => 12.0,
+        "wk" | "week" => 365.25 / 7.0,
+        "d" | "day" => 365.25,
+        _ => return Err(bad()),
+    };
+    Ok((1.0 + r).powf(per_year) - 1.0)
+}
+
+enum Repeat {
+    Bg(roicast_models::clv::BgNbd),
+    Pareto(roicast_models::clv::ParetoNbd),
+}
+
+impl Repeat {
+    fn expected(&self, c: Rfm, horizon: f64) -> f64 {
+        match self {
+            Repeat::Bg(m) => m.expected_purchases(c, horizon),
+            Repeat::Pareto(m) => m.expected_purchases(c, horizon),
+        }
+    }
+    fn p_alive(&self, c: Rfm) -> f64 {
+        match self {
+            Repeat::Bg(m) => m.p_alive(c),
+            Repeat::Pareto(m) => m.p_alive(c),
+        }
+    }
+    fn params(&self) -> serde_json::Value {
+        match self {
+            Repeat::Bg(m) => json!({ "r": m.r, "alpha": m.alpha, "a": m.a, "b": m.b }),
+            Repeat::Pareto(m) => json!({ "r": m.r, "alpha": m.alpha, "s": m.s, "beta": m.beta }),
+        }
+    }
+}
+
+fn fit_repeat(model: crate::args::ClvJobModel, customers: &[Rfm]) -> anyhow::Result<(Repeat, f64, usize)> {
+    let p = ClvParams::new();
+    Ok(match model {
+        crate::args::ClvJobModel::Bgnbd => {
+            let f = p.fit_bgnbd(customers)?;
+            (Repeat::Bg(f.model), f.log_likelihood, f.iterations)
+        }
+        crate::args::ClvJobModel::ParetoNbd => {
+            let f = p.fit_pareto_nbd(customers)?;
+            (Repeat::Pareto(f.model), f.log_likelihood, f.iterations)
+        }
+    })
+}
+
+/// Kaplan–Meier survival of subscriptions at whole months 1..=12 (churn = event; no churn
+/// by the observation end = censored).
+fn km_months(subs: &[(i64, Option<i64>)], end_us: i64) -> Vec<(u32, f64)> {
+    const MONTH_US: f64 = 30.4375 * 86_400_000_000.0;
+    let durations: Vec<(f64, bool)> = subs
+        .iter()
+        .map(|(start, churn)| match churn {
+            Some(c) if *c <= end_us => ((c - start) as f64 / MONTH_US, true),
+            _ => ((end_us - start) as f64 / MONTH_US, false),
+        })
+        .collect();
+    let mut times: Vec<f64> = durations.iter().filter(|d| d.1).map(|d| d.0).collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let mut s = 1.0;
+    let mut curve = Vec::new();
+    let mut ti = 0;
+    for month in 1..=12u32 {
+        while ti < times.len() && times[ti] <= f64::from(month) {
+            let t = times[ti];
+            let at_risk = durations.iter().filter(|d| d.0 >= t).count() as f64;
+            let events = durations.iter().filter(|d| d.1 && d.0 == t).count() as f64;
+            if at_risk > 0.0 {
+                s *= 1.0 - events / at_risk;
+            }
+            ti += 1;
+        }
+        curve.push((month, s));
+    }
+    curve
+}
+
+/// `roicast clv --data DIR --out DIR …`.
+pub fn run(
+    a: &crate::args::ClvArgs,
+    settings: &crate::cli::Settings,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    use roicast_data::validate::Progress as _;
+    let (Some(data), Some(out)) = (&a.data, &a.out) else { bail!("roicast clv needs --data DIR and --out DIR") };
+    let mut manifest = crate::manifest::ManifestBuilder::start("clv");
+    let unit: roicast_data::rfm::TimeUnit = a.time_unit.parse().map_err(anyhow::Error::msg)?;
+    let horizon_days = parse_horizon_days(&a.horizon)?;
+    let annual = parse_discount(&a.discount_rate)?;
+    if let Some(m) = a.margin_rate
+        && !(m.is_finite() && (-1.0..=1.0).contains(&m))
+    {
+        bail!("invalid `--margin-rate` = {m}: expected a rate in [-1, 1]");
+    }
+    let end_us = match &a.observation_end {
+        Some(s) => Some(
+            roicast_data::conform::parse_timestamp_us(s)
+                .with_context(|| format!("invalid `--observation-end` = {s}"))?,
+        ),
+        None => None,
+    };
+    let dataset =
+        roicast_data::Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
+    settings.progress.stage("building RFM summaries", 0);
+    let (rfm, rfm_stats, end_us) = roicast_data::rfm::build(&dataset, unit, end_us, true)?;
+    if rfm.is_empty() {
+        bail!("{}: no customers with orders", data.display());
+    }
+    let platform_of: HashMap<String, String> = if dataset.has(roicast_data::Table::Creators) {
+        let mut m = HashMap::new();
+        for b in dataset.load(roicast_data::Table::Creators)? {
+            use arrow_array::cast::AsArray as _;
+            let (ids, plats) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+            for i in 0..b.num_rows() {
+                m.entry(ids.value(i).to_owned()).or_insert_with(|| plats.value(i).to_owned());
+            }
+        }
+        m
+    } else {
+        HashMap::new()
+    };
+    let cohort_of = |c: &roicast_data::rfm::CustomerRfm| -> String {
+        match a.by {
+            crate::args::CohortBy::Creator => c.acquisition_creator_id.clone().unwrap_or_else(|| "(none)".into()),
+            crate::args::CohortBy::Channel => c.acquisition_channel.clone().unwrap_or_else(|| "(none)".into()),
+            crate::args::CohortBy::Platform => c
+                .acquisition_creator_id
+                .as_ref()
+                .and_then(|id| platform_of.get(id).cloned())
+                .unwrap_or_else(|| "(none)".into()),
+            crate::args::CohortBy::Month => roicast_data::io::format_timestamp_us(c.first_purchase_us)[..7].to_owned(),
+        }
+    };
+    let summaries: Vec<Rfm> = rfm.iter().map(|c| Rfm { frequency: c.frequency, recency: c.recency, t: c.t }).collect();
+    settings.progress.stage("fitting repeat purchases and spend", 0);
+    let (pooled, pooled_ll, pooled_iter) =
+        fit_repeat(a.model, &summaries).context("the pooled repeat-purchase fit failed")?;
+    let repeaters: Vec<usize> =
+        (0..rfm.len()).filter(|&i| rfm[i].frequency > 0.0 && rfm[i].monetary_value > 0.0).collect();
+    let gg = ClvParams::new()
+        .fit_gamma_gamma(
+            &repeaters.iter().map(|&i| rfm[i].frequency).collect::<Vec<_>>(),
+            &repeaters.iter().map(|&i| rfm[i].monetary_value).collect::<Vec<_>>(),
+        )
+        .context("the Gamma-Gamma spend fit failed")?
+        .model;
+    let mean_spend = gg.p * gg.gamma / (gg.q - 1.0);
+    // Cohorts: their own fit when large enough.
+    let mut cohorts: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, c) in rfm.iter().enumerate() {
+        cohorts.entry(cohort_of(c)).or_default().push(i);
+    }
+    let mut cohort_models: BTreeMap<String, (Repeat, f64)> = BTreeMap::new();
+    for (name, members) in &cohorts {
+        if members.len() >= a.min_cohort {
+            let sub: Vec<Rfm> = members.iter().map(|&i| summaries[i]).collect();
+            match fit_repeat(a.model, &sub) {
+                Ok((m, ll, _)) => {
+                    cohort_models.insert(name.clone(), (m, ll));
+                }
+                Err(e) => tracing::warn!("cohort {name}: own fit failed ({e:#}); the pooled fit is used"),
+            }
+        }
+    }
+    // Per-customer value: monthly steps over the horizon, discounted annually.
+    let month_days = 30.4375;
+    let steps = (horizon_days / month_days).ceil().max(1.0) as usize;
+    let mut rows = RowBuilder::new(customer_schema());
+    let mut per_cohort: BTreeMap<String, (u64, u64, f64, f64, f64)> = BTreeMap::new();
+    for (i, c) in rfm.iter().enumerate() {
+        let cohort = cohort_of(c);
+        let model = cohort_models.get(&cohort).map_or(&pooled, |m| &m.0);
+        let Some(margin) = c.margin_rate.or(a.margin_rate) else {
+            bail!("customer `{}`: orders carry no gross_margin; pass --margin-rate to value them", c.customer_id)
+        };
+        let spend = if c.frequency > 0.0 && c.monetary_value > 0.0 {
+            gg.expected_spend(c.frequency, c.monetary_value)
+        } else {
+            mean_spend
+        };
+        let mut prev = 0.0;
+        let mut discounted = 0.0;
+        for k in 1..=steps {
+            let t_days = (k as f64 * month_days).min(horizon_days);
+            let cum = model.expected(summaries[i], t_days / unit.days());
+            discounted += (cum - prev) / (1.0 + annual).powf(t_days / 365.25);
+            prev = cum;
+        }
+        let expected = prev;
+        let p_alive = model.p_alive(summaries[i]);
+        let clv = discounted * spend * margin;
+        rows.text(&c.customer_id)
+            .opt_text(c.acquisition_creator_id.as_deref())
+            .text(&cohort)
+            .float(c.frequency)
+            .float(c.recency)
+            .float(c.t)
+            .float(c.monetary_value)
+            .float(expected)
+            .float(p_alive)
+            .float(spend)
+            .float(margin)
+            .float(clv)
+            .end_row();
+        let e = per_cohort.entry(cohort).or_default();
+        e.0 += 1;
+        e.1 += u64::from(c.frequency > 0.0);
+        e.2 += expected;
+        e.3 += p_alive;
+        e.4 += clv;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
+    let customer_path = out.join("customer_clv.parquet");
+    let batch = rows.finish();
+    let cohort_path = out.join("cohort_clv.csv");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "cohort",
+        "customers",
+        "repeat_customers",
+        "mean_expected_purchases",
+        "mean_p_alive",
+        "mean_clv",
+        "total_clv",
+        "subscription_retention",
+        "model",
+        "params",
+    ])?;
+    for (name, (n, rep, exp, alive, clv)) in &per_cohort {
+        let members = &cohorts[name];
+        let subs: Vec<(i64, Option<i64>)> = members.iter().filter_map(|&i| rfm[i].subscription).collect();
+        let retention = if subs.is_empty() {
+            String::new()
+        } else {
+            km_months(&subs, end_us)
+                .iter()
+                .filter(|(m, _)| [1, 3, 6, 12].contains(m))
+                .map(|(m, s)| format!("m{m}={s:.3}"))
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let (which, params) = match cohort_models.get(name) {
+            Some((m, _)) => ("cohort", m.params()),
+            None => ("pooled", pooled.params()),
+        };
+        let nf = *n as f64;
+        w.write_record([
+            name.clone(),
+            n.to_string(),
+            rep.to_string(),
+            (exp / nf).to_string(),
+            (alive / nf).to_string(),
+            (clv / nf).to_string(),
+            clv.to_string(),
+            retention,
+            which.to_owned(),
+            params.to_string(),
+        ])?;
+    }
+    let cohort_bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Both files, or neither.
+    let tmp = out.join(format!(".clv.partial-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let result = (|| -> anyhow::Result<()> {
+        roicast_data::io::write_table(
+            tmp.join("customer_clv.parquet"),
+            batch.schema_ref(),
+            std::slice::from_ref(&batch),
+        )?;
+        roicast_data::io::write_bytes_atomic(&tmp.join("cohort_clv.csv"), &cohort_bytes)?;
+        std::fs::rename(tmp.join("customer_clv.parquet"), &customer_path)?;
+        std::fs::rename(tmp.join("cohort_clv.csv"), &cohort_path)?;
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result.with_context(|| format!("failed to write the CLV outputs into {}", out.display()))?;
+    settings.progress.finish();
+    manifest.stage_done("clv");
+    let inputs = ["orders", "customers", "creators"]
+        .iter()
+        .filter_map(|t| dataset.files(t.parse().expect("table names")))
+        .flatten()
+        .map(|f| crate::manifest::FileRecord::of(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let m = manifest.finish(
+        json!({
+            "data": data, "model": format!("{:?}", a.model), "horizon": a.horizon, "discount_rate": a.discount_rate,
+            "annual_discount_rate": annual, "by": format!("{:?}", a.by), "time_unit": unit, "margin_rate": a.margin_rate,
+            "observation_end": roicast_data::io::format_timestamp_us(end_us), "min_cohort": a.min_cohort,
+            "pooled_params": pooled.params(), "pooled_log_likelihood": pooled_ll, "pooled_iterations": pooled_iter,
+            "gamma_gamma": gg, "rfm": rfm_stats,
+        }),
+        inputs,
+        vec![crate::manifest::FileRecord::of(&customer_path)?, crate::manifest::FileRecord::of(&cohort_path)?],
+        BTreeMap::from([("customers".to_owned(), rfm.len() as u64)]),
+        "ok",
+    );
+    m.write(out)?;
+    // Ranked by total value: small cohorts' means are noisy.
+    let mut ranked: Vec<(&String, f64, u64, f64)> =
+        per_cohort.iter().map(|(k, v)| (k, v.4 / v.0 as f64, v.0, v.4)).collect();
+    ranked.sort_by(|x, y| y.3.total_cmp(&x.3));
+    match settings.format {
+        crate::args::OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({
+                    "out": out, "customers": rfm.len(), "pooled": pooled.params(), "gamma_gamma": gg,
+                    "cohorts": ranked.iter().map(|(k, mean, n, total)| json!({"cohort": k, "customers": n, "mean_clv": mean, "total_clv": total})).collect::<Vec<_>>(),
+                }),
+            )?;
+            writeln!(stdout)?;
+        }
+        crate::args::OutputFormat::Text => {
+            writeln!(
+                stdout,
+                "CLV of {} customers over {} ({} repeat-purchase model, time unit {:?})",
+                rfm.len(),
+                a.horizon,
+                pooled_name(&pooled),
+                unit
+            )?;
+            writeln!(
+                stdout,
+                "  pooled params {}; spend p={:.3} q={:.3} gamma={:.3}",
+                pooled.params(),
+                gg.p,
+                gg.q,
+                gg.gamma
+            )?;
+            print_cohorts(stdout, &ranked, 10)?;
+            writeln!(stdout, "wrote {} and {}", customer_path.display(), cohort_path.display())?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn pooled_name(r: &Repeat) -> &'static str {
+    match r {
+        Repeat::Bg(_) => "BG/NBD",
+        Repeat::Pareto(_) => "Pareto/NBD",
+    }
+}
+
+/// Prints the cohorts with the highest mean CLV.
+pub fn print_cohorts(stdout: &mut dyn Write, ranked: &[(&String, f64, u64, f64)], top: usize) -> std::io::Result<()> {
+    writeln!(stdout, "  {:<16} {:>10} {:>12} {:>14}", "cohort", "customers", "mean CLV", "total CLV")?;
+    for (k, mean, n, total) in ranked.iter().take(top) {
+        writeln!(stdout, "  {k:<16} {n:>10} {mean:>12.2} {total:>14.2}")?;
+    }
+    if ranked.len() > top {
+        writeln!(stdout, "  … {} more cohorts in cohort_clv.csv", ranked.len() - top)?;
+    }
+    Ok(())
+}
+
+fn customer_schema() -> std::sync::Arc<arrow_schema::Schema> {
+    use arrow_schema::{DataType, Field, Schema};
+    std::sync::Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Utf8, false),
+        Field::new("acquisition_creator_id", DataType::Utf8, true),
+        Field::new("cohort", DataType::Utf8, false),
+        Field::new("frequency", DataType::Float64, false),
+        Field::new("recency", DataType::Float64, false),
+        Field::new("T", DataType::Float64, false),
+        Field::new("monetary_value", DataType::Float64, false),
+        Field::new("expected_purchases", DataType::Float64, false),
+        Field::new("p_alive", DataType::Float64, false),
+        Field::new("expected_spend", DataType::Float64, false),
+        Field::new("margin_rate", DataType::Float64, false),
+        Field::new("clv", DataType::Float64, false),
+    ]))
 }

@@ -296,6 +296,27 @@ pub fn demo(
     let cfg = crate::attribute::AttributionConfig::defaults(roicast_models::attribution::credits::GroupBy::Creator);
     let attribution = crate::attribute::run_dataset(&data, &attribution_dir, &cfg, settings)?;
     settings.progress.finish();
+    if !settings.quiet {
+        writeln!(stderr, "valuing customers per acquiring creator (BG/NBD + Gamma-Gamma) …")?;
+    }
+    let clv_dir = results.join("clv");
+    let clv_args = crate::args::ClvArgs {
+        command: None,
+        data: Some(data.clone()),
+        out: Some(clv_dir.clone()),
+        model: crate::args::ClvJobModel::Bgnbd,
+        horizon: "12m".into(),
+        discount_rate: "0.1/yr".into(),
+        by: crate::args::CohortBy::Creator,
+        time_unit: "weeks".into(),
+        margin_rate: None,
+        observation_end: None,
+        min_cohort: 300,
+    };
+    let mut clv_out = Vec::new();
+    let inner = Settings { format: settings.format, quiet: true, progress: crate::progress::Bars::new(false) };
+    crate::clv::run(&clv_args, &inner, &mut clv_out)?;
+    let clv_text = String::from_utf8(clv_out).expect("roicast writes UTF-8");
     let creator_ids: std::collections::HashSet<String> = roicast_data::Dataset::open(&data)?
         .load(Table::Creators)?
         .iter()
@@ -314,6 +335,7 @@ pub fn demo(
                         "rejected": report.n_rejected(),
                         "report": results.join("validation.json"),
                     },
+                    "clv": serde_json::from_str::<serde_json::Value>(&clv_text)?,
                     "attribution": {
                         "out": attribution_dir,
                         "group_by": "creator",
@@ -356,6 +378,11 @@ pub fn demo(
             crate::attribute::print_totals_where(stdout, &attribution.attribution.totals, &names, 10, |g| {
                 creator_ids.contains(g)
             })?;
+            writeln!(stdout)?;
+            writeln!(stdout, "customer lifetime value per acquiring creator (12 months, 10 %/yr):")?;
+            for line in clv_text.lines().skip(1) {
+                writeln!(stdout, "{line}")?;
+            }
             writeln!(stdout)?;
             writeln!(stdout, "next: roicast attribute --data {} --out DIR --group-by channel", data.display())?;
         }

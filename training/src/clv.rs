@@ -135,6 +135,32 @@ impl ClvParams {
         })
     }
 
+    /// Fits sBG to individual subscriptions `(periods, churned)` (staggered starts; churned
+    /// subscriptions have `periods ≥ 1`).
+    pub fn fit_sbg_individual(&self, subs: &[(u32, bool)]) -> Result<ClvFit<Sbg>, TrainError> {
+        if subs.is_empty() {
+            return Err(TrainError::InvalidData("no subscriptions".into()));
+        }
+        if let Some(i) = subs.iter().position(|s| s.1 && s.0 == 0) {
+            return Err(TrainError::InvalidData(format!("subscription {}: churned in period 0", i + 1)));
+        }
+        if !subs.iter().any(|s| s.1) {
+            return Err(TrainError::InvalidData("no subscription churned: sBG needs churn to fit".into()));
+        }
+        let nll = |th: &[f64]| {
+            let v = -Sbg { alpha: th[0].exp(), beta: th[1].exp() }.log_likelihood_individual(subs);
+            if v.is_finite() { v } else { f64::INFINITY }
+        };
+        let (p, ll, iterations, se) = self.run(&nll, &[0.0, 0.0], &["alpha", "beta"], "sBG BFGS")?;
+        Ok(ClvFit {
+            model: Sbg { alpha: p[0], beta: p[1] },
+            log_likelihood: ll,
+            iterations,
+            n: subs.len() as u64,
+            standard_errors: se,
+        })
+    }
+
     /// Fits BG/NBD to RFM summaries.
     pub fn fit_bgnbd(&self, customers: &[Rfm]) -> Result<ClvFit<BgNbd>, TrainError> {
         check_rfm(customers)?;
@@ -217,13 +243,13 @@ fn check_rfm(customers: &[Rfm]) -> Result<(), TrainError> {
     for (i, c) in customers.iter().enumerate() {
         let ok = c.frequency >= 0.0
             && c.frequency.fract() == 0.0
-            && c.t > 0.0
+            && c.t >= 0.0
             && c.recency >= 0.0
             && c.recency <= c.t
             && (c.frequency > 0.0 || c.recency == 0.0);
         if !ok {
             return Err(TrainError::InvalidData(format!(
-                "row {}: frequency {}, recency {}, T {}: expected a whole frequency >= 0, 0 <= recency <= T, T > 0, \
+                "row {}: frequency {}, recency {}, T {}: expected a whole frequency >= 0, 0 <= recency <= T, \
                  and recency 0 when frequency is 0",
                 i + 1,
                 c.frequency,

@@ -62,6 +62,16 @@ impl Sbg {
         ll + active[n] * self.survival(n as u32).ln()
     }
 
+    /// Log-likelihood of individual subscriptions with different start dates: each is
+    /// `(periods, churned)` — churned in period `periods` (log P(T = periods)), or still
+    /// active after `periods` periods (log S(periods)).
+    #[must_use]
+    pub fn log_likelihood_individual(&self, subs: &[(u32, bool)]) -> f64 {
+        subs.iter()
+            .map(|&(t, churned)| if churned { self.churn_probability(t).ln() } else { self.survival(t).ln() })
+            .sum()
+    }
+
     /// Discounted expected lifetime of a new customer, in payments: one payment at the
     /// start of every period while active, the first undiscounted —
     /// `DEL = Σ_{t≥0} S(t) / (1 + d)^t = ₂F₁(1, β; α + β; 1/(1 + d))` (Fader & Hardie 2010, eq. 5).
