@@ -21,5 +21,5 @@ trap 'rm -rf "$tmp"' EXIT
 tar -xzf "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5.tar.gz -C "$tmp"
 sed -i 's/^license = "GPL-3.0-or-later"/license = {text = "GPL-3.0-or-later"}/' "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5/pyproject.toml
 "$pip" install -q --no-build-isolation "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5
-"$pip" install -q "mta==0.0.9" "vaderSentiment==3.3.2"
+"$pip" install -q "mta==0.0.9" "vaderSentiment==3.3.2" "lifetimes==0.11.3" pyarrow scipy
 echo "peer tools installed in $venv"

@@ -113,6 +113,23 @@ pub fn build(
     observation_end_us: Option<i64>,
     drop_refunded: bool,
 ) -> Result<(Vec<CustomerRfm>, RfmStats, i64), DataError> {
+    build_until(dataset, unit, observation_end_us, drop_refunded, None).map(|(r, s, e, _)| (r, s, e))
+}
+
+/// Summaries, what building them did, the observation end (µs), and each summarised
+/// customer's hold-out purchase days.
+pub type Summaries = (Vec<CustomerRfm>, RfmStats, i64, HashMap<String, f64>);
+
+/// [`build`] over the orders up to `calibration_end_us` only (observed until then), also
+/// returning each summarised customer's purchase days after it, up to `observation_end_us`
+/// (the hold-out period of a backtest).
+pub fn build_until(
+    dataset: &Dataset,
+    unit: TimeUnit,
+    observation_end_us: Option<i64>,
+    drop_refunded: bool,
+    calibration_end_us: Option<i64>,
+) -> Result<Summaries, DataError> {
     if !dataset.has(Table::Orders) {
         return Err(DataError::MissingTable { dir: dataset.root().to_owned(), table: Table::Orders });
     }
@@ -120,6 +137,7 @@ pub fn build(
     let mut by_customer: HashMap<String, Acc> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut latest = i64::MIN;
+    let mut holdout_days: HashMap<String, Vec<i64>> = HashMap::new();
     for b in dataset.load(Table::Orders)? {
         let spec = Table::Orders.spec();
         let col = |n: &str| b.column(spec.index_of(n).expect("canonical"));
@@ -135,6 +153,12 @@ pub fn build(
                 stats.refunded += 1;
                 continue;
             }
+            if let Some(cut) = calibration_end_us
+                && at.value(i) > cut
+            {
+                holdout_days.entry(id.value(i).to_owned()).or_default().push(at.value(i).div_euclid(86_400_000_000));
+                continue;
+            }
             let acc = by_customer.entry(id.value(i).to_owned()).or_insert_with(|| {
                 order.push(id.value(i).to_owned());
                 Acc { days: Vec::new(), revenue: 0.0, margin: 0.0, margin_known: true }
@@ -148,7 +172,8 @@ pub fn build(
             }
         }
     }
-    let end = observation_end_us.unwrap_or(latest);
+    let full_end = observation_end_us.unwrap_or(latest);
+    let end = calibration_end_us.unwrap_or(full_end);
     let mut info: HashMap<String, CustomerInfo> = HashMap::new();
     if dataset.has(Table::Customers) {
         for b in dataset.load(Table::Customers)? {
@@ -207,5 +232,14 @@ pub fn build(
         });
     }
     stats.customers = out.len() as u64;
-    Ok((out, stats, end))
+    // Hold-out purchase days of the summarised customers (same-day purchases count once).
+    let mut holdout = HashMap::new();
+    for c in &out {
+        let mut days = holdout_days.remove(&c.customer_id).unwrap_or_default();
+        days.retain(|d| d * 86_400_000_000 <= full_end);
+        days.sort_unstable();
+        days.dedup();
+        holdout.insert(c.customer_id.clone(), days.len() as f64);
+    }
+    Ok((out, stats, full_end, holdout))
 }

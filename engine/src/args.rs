@@ -335,6 +335,35 @@ pub enum ClvCommand {
     /// Fit BG/NBD, Gamma-Gamma (to an RFM summary) or sBG (to a cohort's survival counts)
     /// and print the parameters as JSON.
     Fit(ClvFitArgs),
+    /// Fit on a calibration period, predict the hold-out period's repeat purchases, and
+    /// compare with what happened, per cohort and in total.
+    Backtest(ClvBacktestArgs),
+}
+
+/// `roicast clv backtest`.
+#[derive(Debug, Args)]
+pub struct ClvBacktestArgs {
+    /// Dataset folder (needs orders; uses customers and creators).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// End of the calibration period; orders after it form the hold-out.
+    #[arg(long, value_name = "RFC3339")]
+    pub calibration_end: String,
+    /// End of the hold-out (default: the latest order).
+    #[arg(long, value_name = "RFC3339")]
+    pub observation_end: Option<String>,
+    /// Repeat-purchase model.
+    #[arg(long, value_enum, default_value_t = ClvJobModel::Bgnbd)]
+    pub model: ClvJobModel,
+    /// Cohorts to report.
+    #[arg(long, value_enum, default_value_t = CohortBy::Creator)]
+    pub by: CohortBy,
+    /// Time unit of the RFM summaries.
+    #[arg(long, default_value = "weeks", value_name = "UNIT")]
+    pub time_unit: String,
+    /// Also write the per-cohort table here (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Models `roicast clv fit` fits.

@@ -90,6 +90,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
         Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Fit(a)), .. }) => {
             crate::clv::fit(&a, stdout)
         }
+        Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Backtest(a)), .. }) => {
+            crate::clv::backtest(&a, &settings, stdout)
+        }
         Command::Clv(a) => crate::clv::run(&a, &settings, stdout),
         Command::Demo(a) => jobs::demo(&a, &settings, stdout, stderr),
     };

@@ -537,3 +537,137 @@ fn customer_schema() -> std::sync::Arc<arrow_schema::Schema> {
         Field::new("clv", DataType::Float64, false),
     ]))
 }
+
+/// The cohort of a customer.
+fn cohort_name(
+    c: &roicast_data::rfm::CustomerRfm,
+    by: crate::args::CohortBy,
+    platform_of: &HashMap<String, String>,
+) -> String {
+    match by {
+        crate::args::CohortBy::Creator => c.acquisition_creator_id.clone().unwrap_or_else(|| "(none)".into()),
+        crate::args::CohortBy::Channel => c.acquisition_channel.clone().unwrap_or_else(|| "(none)".into()),
+        crate::args::CohortBy::Platform => c
+            .acquisition_creator_id
+            .as_ref()
+            .and_then(|id| platform_of.get(id).cloned())
+            .unwrap_or_else(|| "(none)".into()),
+        crate::args::CohortBy::Month => roicast_data::io::format_timestamp_us(c.first_purchase_us)[..7].to_owned(),
+    }
+}
+
+/// Creator → platform, from the `creators` table when present.
+fn platforms(dataset: &roicast_data::Dataset) -> anyhow::Result<HashMap<String, String>> {
+    let mut m = HashMap::new();
+    if dataset.has(roicast_data::Table::Creators) {
+        for b in dataset.load(roicast_data::Table::Creators)? {
+            use arrow_array::cast::AsArray as _;
+            let (ids, plats) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+            for i in 0..b.num_rows() {
+                m.entry(ids.value(i).to_owned()).or_insert_with(|| plats.value(i).to_owned());
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// `roicast clv backtest`.
+pub fn backtest(
+    a: &crate::args::ClvBacktestArgs,
+    settings: &crate::cli::Settings,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let unit: roicast_data::rfm::TimeUnit = a.time_unit.parse().map_err(anyhow::Error::msg)?;
+    let parse = |name: &str, s: &str| {
+        roicast_data::conform::parse_timestamp_us(s).with_context(|| {
+            format!("invalid `--{name}` = {s}: expected an RFC 3339 timestamp such as 2025-09-30T00:00:00Z")
+        })
+    };
+    let cut = parse("calibration-end", &a.calibration_end)?;
+    let end = a.observation_end.as_deref().map(|s| parse("observation-end", s)).transpose()?;
+    let dataset = roicast_data::Dataset::open(&a.data)
+        .with_context(|| format!("failed to open the dataset {}", a.data.display()))?;
+    let (rfm, _, end_us, holdout) = roicast_data::rfm::build_until(&dataset, unit, end, true, Some(cut))?;
+    if end_us <= cut {
+        bail!(
+            "the hold-out is empty: the observation end {} is not after --calibration-end",
+            roicast_data::io::format_timestamp_us(end_us)
+        );
+    }
+    if rfm.is_empty() {
+        bail!("no customer purchased before --calibration-end {}", a.calibration_end);
+    }
+    let summaries: Vec<Rfm> = rfm.iter().map(|c| Rfm { frequency: c.frequency, recency: c.recency, t: c.t }).collect();
+    let (model, ll, iterations) = fit_repeat(a.model, &summaries).context("the calibration fit failed")?;
+    let horizon = (end_us - cut) as f64 / 86_400_000_000.0 / unit.days();
+    let platform_of = platforms(&dataset)?;
+    let mut cohorts: BTreeMap<String, (u64, f64, f64)> = BTreeMap::new();
+    for (i, c) in rfm.iter().enumerate() {
+        let e = cohorts.entry(cohort_name(c, a.by, &platform_of)).or_default();
+        e.0 += 1;
+        e.1 += holdout.get(&c.customer_id).copied().unwrap_or(0.0);
+        e.2 += model.expected(summaries[i], horizon);
+    }
+    let (n, actual, predicted) = cohorts.values().fold((0, 0.0, 0.0), |acc, v| (acc.0 + v.0, acc.1 + v.1, acc.2 + v.2));
+    if let Some(path) = &a.out {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["cohort", "customers", "actual_repeat_purchases", "predicted_repeat_purchases", "error_pct"])?;
+        for (k, (c, act, pred)) in
+            cohorts.iter().chain(std::iter::once((&"(total)".to_owned(), &(n, actual, predicted))))
+        {
+            let err = if *act > 0.0 { format!("{:.2}", (pred - act) / act * 100.0) } else { String::new() };
+            w.write_record([k.clone(), c.to_string(), act.to_string(), pred.to_string(), err])?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        roicast_data::io::write_bytes_atomic(path, &bytes)
+            .with_context(|| format!("failed to write {}", path.display()))?;
+    }
+    let mut ranked: Vec<(&String, &(u64, f64, f64))> = cohorts.iter().collect();
+    ranked.sort_by(|x, y| y.1.1.total_cmp(&x.1.1));
+    match settings.format {
+        crate::args::OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({
+                    "model": format!("{:?}", a.model),
+                    "params": model.params(),
+                    "log_likelihood": ll,
+                    "iterations": iterations,
+                    "calibration_end": a.calibration_end,
+                    "observation_end": roicast_data::io::format_timestamp_us(end_us),
+                    "holdout_length": horizon,
+                    "time_unit": unit,
+                    "customers": n,
+                    "actual_repeat_purchases": actual,
+                    "predicted_repeat_purchases": predicted,
+                    "cohorts": ranked.iter().map(|(k, v)| json!({
+                        "cohort": k, "customers": v.0, "actual_repeat_purchases": v.1, "predicted_repeat_purchases": v.2,
+                    })).collect::<Vec<_>>(),
+                }),
+            )?;
+            writeln!(stdout)?;
+        }
+        crate::args::OutputFormat::Text => {
+            writeln!(
+                stdout,
+                "backtest: fitted on {n} customers up to {}, hold-out {horizon:.1} {unit:?}",
+                a.calibration_end
+            )?;
+            writeln!(
+                stdout,
+                "  {:<16} {:>10} {:>12} {:>12} {:>9}",
+                "cohort", "customers", "actual", "predicted", "error"
+            )?;
+            for (k, (c, act, pred)) in ranked
+                .iter()
+                .take(10)
+                .map(|(k, v)| (k, **v))
+                .chain(std::iter::once((&&"(total)".to_owned(), (n, actual, predicted))))
+            {
+                let err = if act > 0.0 { format!("{:+.1}%", (pred - act) / act * 100.0) } else { "-".into() };
+                writeln!(stdout, "  {k:<16} {c:>10} {act:>12.0} {pred:>12.1} {err:>9}")?;
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}

@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use ndarray::{Array1, Array2};
+use rayon::prelude::*;
 use roicast_models::clv::{BgNbd, GammaGamma, ParetoNbd, Rfm, Sbg};
 use serde::Serialize;
 
@@ -168,7 +169,12 @@ impl ClvParams {
         let mean_t = customers.iter().map(|c| c.t).sum::<f64>() / customers.len() as f64;
         let nll = |th: &[f64]| {
             let m = BgNbd { r: th[0].exp(), alpha: th[1].exp(), a: th[2].exp(), b: th[3].exp() };
-            let v = -m.log_likelihood(&rows, &weights);
+            let v = -rows
+                .par_iter()
+                .zip(&weights)
+                .with_min_len(4_096)
+                .map(|(c, w)| w * m.log_likelihood_one(*c))
+                .sum::<f64>();
             if v.is_finite() { v } else { f64::INFINITY }
         };
         let x0 = [0.0, (mean_t / 10.0).max(1e-3).ln(), 0.0, 0.0];
@@ -189,7 +195,12 @@ impl ClvParams {
         let mean_t = customers.iter().map(|c| c.t).sum::<f64>() / customers.len() as f64;
         let nll = |th: &[f64]| {
             let m = ParetoNbd { r: th[0].exp(), alpha: th[1].exp(), s: th[2].exp(), beta: th[3].exp() };
-            let v = -m.log_likelihood(&rows, &weights);
+            let v = -rows
+                .par_iter()
+                .zip(&weights)
+                .with_min_len(4_096)
+                .map(|(c, w)| w * m.log_likelihood_one(*c))
+                .sum::<f64>();
             if v.is_finite() { v } else { f64::INFINITY }
         };
         let scale = (mean_t / 3.0).max(1e-3).ln();
@@ -221,7 +232,8 @@ impl ClvParams {
         let mean = m.iter().sum::<f64>() / m.len() as f64;
         let nll = |th: &[f64]| {
             let g = GammaGamma { p: th[0].exp(), q: th[1].exp(), gamma: th[2].exp() };
-            let v = -x.iter().zip(m).map(|(&xi, &mi)| g.log_likelihood_one(xi, mi)).sum::<f64>();
+            let v =
+                -x.par_iter().zip(m).with_min_len(4_096).map(|(&xi, &mi)| g.log_likelihood_one(xi, mi)).sum::<f64>();
             if v.is_finite() { v } else { f64::INFINITY }
         };
         let x0 = [0.0, 1.0_f64.ln().max(0.7), mean.max(1e-6).ln()];
