@@ -13,6 +13,11 @@ use serde_json::json;
 use crate::args::{ClvFitArgs, ClvModelArg};
 use crate::cli::Outcome;
 
+/// A fit's standard errors, log-likelihood, iterations and observations.
+fn summary<M>(f: &roicast_training::clv::ClvFit<M>) -> (serde_json::Value, f64, usize, u64) {
+    (json!(f.standard_errors), f.log_likelihood, f.iterations, f.n)
+}
+
 /// `roicast clv fit` (prints one JSON document; the field names are a contract).
 pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
     if !(a.discount_rate.is_finite() && a.discount_rate > -1.0) {
@@ -94,33 +99,27 @@ pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
                 let customers: Vec<Rfm> = (0..cols[0].len())
                     .map(|i| Rfm { frequency: cols[0][i], recency: cols[1][i], t: cols[2][i] })
                     .collect();
-                if a.model == ClvModelArg::ParetoNbd {
-                    let fit = params
+                let (name, fit_params, fit) = if a.model == ClvModelArg::ParetoNbd {
+                    let f = params
                         .fit_pareto_nbd(&customers)
                         .with_context(|| format!("Pareto/NBD fit on {} failed", path.display()))?;
-                    let m = fit.model;
-                    json!({
-                        "model": "pareto-nbd",
-                        "params": { "r": m.r, "alpha": m.alpha, "s": m.s, "beta": m.beta },
-                        "standard_errors": fit.standard_errors,
-                        "log_likelihood": fit.log_likelihood,
-                        "iterations": fit.iterations,
-                        "n": fit.n,
-                    })
+                    let m = f.model;
+                    ("pareto-nbd", json!({ "r": m.r, "alpha": m.alpha, "s": m.s, "beta": m.beta }), summary(&f))
                 } else {
-                    let fit = params
+                    let f = params
                         .fit_bgnbd(&customers)
                         .with_context(|| format!("BG/NBD fit on {} failed", path.display()))?;
-                    let m = fit.model;
-                    json!({
-                        "model": "bgnbd",
-                        "params": { "r": m.r, "alpha": m.alpha, "a": m.a, "b": m.b },
-                        "standard_errors": fit.standard_errors,
-                        "log_likelihood": fit.log_likelihood,
-                        "iterations": fit.iterations,
-                        "n": fit.n,
-                    })
-                }
+                    let m = f.model;
+                    ("bgnbd", json!({ "r": m.r, "alpha": m.alpha, "a": m.a, "b": m.b }), summary(&f))
+                };
+                json!({
+                    "model": name,
+                    "params": fit_params,
+                    "standard_errors": fit.0,
+                    "log_likelihood": fit.1,
+                    "iterations": fit.2,
+                    "n": fit.3,
+                })
             }
         }
     };

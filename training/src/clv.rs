@@ -164,37 +164,20 @@ impl ClvParams {
 
     /// Fits BG/NBD to RFM summaries.
     pub fn fit_bgnbd(&self, customers: &[Rfm]) -> Result<ClvFit<BgNbd>, TrainError> {
-        check_rfm(customers)?;
-        let (rows, weights) = merge(customers);
-        let mean_t = customers.iter().map(|c| c.t).sum::<f64>() / customers.len() as f64;
-        let nll = |th: &[f64]| {
-            let m = BgNbd { r: th[0].exp(), alpha: th[1].exp(), a: th[2].exp(), b: th[3].exp() };
-            let v = -rows
-                .par_iter()
-                .zip(&weights)
-                .with_min_len(4_096)
-                .map(|(c, w)| w * m.log_likelihood_one(*c))
-                .sum::<f64>();
-            if v.is_finite() { v } else { f64::INFINITY }
-        };
-        let x0 = [0.0, (mean_t / 10.0).max(1e-3).ln(), 0.0, 0.0];
-        let (p, ll, iterations, se) = self.run(&nll, &x0, &["r", "alpha", "a", "b"], "BG/NBD BFGS")?;
-        Ok(ClvFit {
-            model: BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] },
-            log_likelihood: ll,
-            iterations,
-            n: customers.len() as u64,
-            standard_errors: se,
-        })
+        self.fit_repeat(customers)
     }
 
     /// Fits Pareto/NBD to RFM summaries.
     pub fn fit_pareto_nbd(&self, customers: &[Rfm]) -> Result<ClvFit<ParetoNbd>, TrainError> {
+        self.fit_repeat(customers)
+    }
+
+    fn fit_repeat<M: RepeatModel>(&self, customers: &[Rfm]) -> Result<ClvFit<M>, TrainError> {
         check_rfm(customers)?;
         let (rows, weights) = merge(customers);
         let mean_t = customers.iter().map(|c| c.t).sum::<f64>() / customers.len() as f64;
         let nll = |th: &[f64]| {
-            let m = ParetoNbd { r: th[0].exp(), alpha: th[1].exp(), s: th[2].exp(), beta: th[3].exp() };
+            let m = M::from_params(&th.iter().map(|v| v.exp()).collect::<Vec<_>>());
             let v = -rows
                 .par_iter()
                 .zip(&weights)
@@ -203,11 +186,9 @@ impl ClvParams {
                 .sum::<f64>();
             if v.is_finite() { v } else { f64::INFINITY }
         };
-        let scale = (mean_t / 3.0).max(1e-3).ln();
-        let (p, ll, iterations, se) =
-            self.run(&nll, &[0.0, scale, 0.0, scale], &["r", "alpha", "s", "beta"], "Pareto/NBD BFGS")?;
+        let (p, ll, iterations, se) = self.run(&nll, &M::start(mean_t), M::NAMES, M::SOLVER)?;
         Ok(ClvFit {
-            model: ParetoNbd { r: p[0], alpha: p[1], s: p[2], beta: p[3] },
+            model: M::from_params(&p),
             log_likelihood: ll,
             iterations,
             n: customers.len() as u64,
@@ -245,6 +226,47 @@ impl ClvParams {
             n: x.len() as u64,
             standard_errors: se,
         })
+    }
+}
+
+/// A repeat-purchase model fitted to RFM summaries.
+trait RepeatModel: Sized + Sync {
+    /// Parameter names, in `from_params` order.
+    const NAMES: &'static [&'static str];
+    /// Solver name for errors.
+    const SOLVER: &'static str;
+    fn from_params(p: &[f64]) -> Self;
+    fn log_likelihood_one(&self, c: Rfm) -> f64;
+    /// Starting point in log space, scaled to the data's mean age.
+    fn start(mean_t: f64) -> Vec<f64>;
+}
+
+impl RepeatModel for BgNbd {
+    const NAMES: &'static [&'static str] = &["r", "alpha", "a", "b"];
+    const SOLVER: &'static str = "BG/NBD BFGS";
+    fn from_params(p: &[f64]) -> Self {
+        BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] }
+    }
+    fn log_likelihood_one(&self, c: Rfm) -> f64 {
+        BgNbd::log_likelihood_one(self, c)
+    }
+    fn start(mean_t: f64) -> Vec<f64> {
+        vec![0.0, (mean_t / 10.0).max(1e-3).ln(), 0.0, 0.0]
+    }
+}
+
+impl RepeatModel for ParetoNbd {
+    const NAMES: &'static [&'static str] = &["r", "alpha", "s", "beta"];
+    const SOLVER: &'static str = "Pareto/NBD BFGS";
+    fn from_params(p: &[f64]) -> Self {
+        ParetoNbd { r: p[0], alpha: p[1], s: p[2], beta: p[3] }
+    }
+    fn log_likelihood_one(&self, c: Rfm) -> f64 {
+        ParetoNbd::log_likelihood_one(self, c)
+    }
+    fn start(mean_t: f64) -> Vec<f64> {
+        let scale = (mean_t / 3.0).max(1e-3).ln();
+        vec![0.0, scale, 0.0, scale]
     }
 }
 
