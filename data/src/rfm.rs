@@ -69,6 +69,8 @@ pub struct CustomerRfm {
     pub monetary_value: f64,
     /// Gross margin / revenue over the customer's orders, where `gross_margin` is given.
     pub margin_rate: Option<f64>,
+    /// Revenue of the customer's (non-refunded) orders up to the observation end.
+    pub revenue: f64,
     /// First purchase, µs.
     pub first_purchase_us: i64,
     /// Acquiring creator (from `customers`).
@@ -224,6 +226,7 @@ pub fn build_until(
             t: ((end - first_us) as f64 / US_PER_DAY).max(0.0) / unit_days,
             monetary_value: if repeats.is_empty() { 0.0 } else { repeats.iter().map(|r| r.1).sum::<f64>() / frequency },
             margin_rate: (acc.margin_known && acc.revenue > 0.0).then(|| acc.margin / acc.revenue),
+            revenue: acc.revenue,
             first_purchase_us: first_us,
             acquisition_creator_id: creator,
             acquisition_channel: channel,

@@ -314,6 +314,9 @@ pub enum ClvJobModel {
     Bgnbd,
     /// Pareto/NBD.
     ParetoNbd,
+    /// Shifted-beta-geometric subscription retention: values active subscribers by their
+    /// expected remaining months (per-month value = their revenue per subscribed month).
+    Sbg,
 }
 
 /// Cohorts of the CLV job.

@@ -171,6 +171,17 @@ fn parse_discount(s: &str) -> anyhow::Result<f64> {
 enum Repeat {
     Bg(roicast_models::clv::BgNbd),
     Pareto(roicast_models::clv::ParetoNbd),
+    Sub(roicast_models::clv::Sbg),
+}
+
+/// Subscription months (30.4375 days) survived by `(start, churn)` at `end_us`, and whether
+/// it churned by then.
+fn subscription_periods(start: i64, churn: Option<i64>, end_us: i64) -> (u32, bool) {
+    const MONTH_US: f64 = 30.4375 * 86_400_000_000.0;
+    match churn {
+        Some(c) if c <= end_us => ((((c - start) as f64 / MONTH_US).round() as u32).max(1), true),
+        _ => ((((end_us - start) as f64 / MONTH_US).floor()).max(0.0) as u32, false),
+    }
 }
 
 impl Repeat {
@@ -178,18 +189,21 @@ impl Repeat {
         match self {
             Repeat::Bg(m) => m.expected_purchases(c, horizon),
             Repeat::Pareto(m) => m.expected_purchases(c, horizon),
+            Repeat::Sub(_) => unreachable!("subscriptions are valued by `subscription_value`"),
         }
     }
     fn p_alive(&self, c: Rfm) -> f64 {
         match self {
             Repeat::Bg(m) => m.p_alive(c),
             Repeat::Pareto(m) => m.p_alive(c),
+            Repeat::Sub(_) => unreachable!("subscriptions are valued by `subscription_value`"),
         }
     }
     fn params(&self) -> serde_json::Value {
         match self {
             Repeat::Bg(m) => json!({ "r": m.r, "alpha": m.alpha, "a": m.a, "b": m.b }),
             Repeat::Pareto(m) => json!({ "r": m.r, "alpha": m.alpha, "s": m.s, "beta": m.beta }),
+            Repeat::Sub(m) => json!({ "alpha": m.alpha, "beta": m.beta }),
         }
     }
 }
@@ -205,7 +219,55 @@ fn fit_repeat(model: crate::args::ClvJobModel, customers: &[Rfm]) -> anyhow::Res
             let f = p.fit_pareto_nbd(customers)?;
             (Repeat::Pareto(f.model), f.log_likelihood, f.iterations)
         }
+        crate::args::ClvJobModel::Sbg => bail!("sBG is fitted to subscriptions, not RFM summaries"),
     })
+}
+
+/// Fits the job's model to the customers `members` (indices into `rfm`).
+fn fit_members(
+    model: crate::args::ClvJobModel,
+    rfm: &[roicast_data::rfm::CustomerRfm],
+    summaries: &[Rfm],
+    members: &[usize],
+    end_us: i64,
+) -> anyhow::Result<(Repeat, f64, usize)> {
+    if model == crate::args::ClvJobModel::Sbg {
+        let subs: Vec<(u32, bool)> = members
+            .iter()
+            .filter_map(|&i| rfm[i].subscription)
+            .map(|(s, c)| subscription_periods(s, c, end_us))
+            .collect();
+        let f = ClvParams::new().fit_sbg_individual(&subs)?;
+        return Ok((Repeat::Sub(f.model), f.log_likelihood, f.iterations));
+    }
+    let sub: Vec<Rfm> = members.iter().map(|&i| summaries[i]).collect();
+    fit_repeat(model, &sub)
+}
+
+/// sBG value of one customer over `months` months: (expected remaining subscribed months,
+/// P(still subscribed), value per month, discounted months). Non-subscribers and churned
+/// subscribers have no contractual value.
+fn subscription_value(
+    m: &roicast_models::clv::Sbg,
+    c: &roicast_data::rfm::CustomerRfm,
+    end_us: i64,
+    months: usize,
+    annual: f64,
+) -> (f64, f64, f64, f64) {
+    let Some((start, churn)) = c.subscription else { return (0.0, 0.0, 0.0, 0.0) };
+    let (n, churned) = subscription_periods(start, churn, end_us);
+    let per_month = c.revenue / f64::from(n.max(1));
+    if churned {
+        return (0.0, 0.0, per_month, 0.0);
+    }
+    let base = m.survival(n);
+    let (mut expected, mut discounted) = (0.0, 0.0);
+    for k in 0..months {
+        let ratio = m.survival(n + 1 + k as u32) / base;
+        expected += ratio;
+        discounted += ratio / (1.0 + annual).powf(k as f64 / 12.0);
+    }
+    (expected, 1.0, per_month, discounted)
 }
 
 /// Kaplan–Meier survival of subscriptions at whole months 1..=12 (churn = event; no churn
@@ -298,17 +360,23 @@ pub fn run(
     };
     let summaries: Vec<Rfm> = rfm.iter().map(|c| Rfm { frequency: c.frequency, recency: c.recency, t: c.t }).collect();
     settings.progress.stage("fitting repeat purchases and spend", 0);
+    let everyone: Vec<usize> = (0..rfm.len()).collect();
     let (pooled, pooled_ll, pooled_iter) =
-        fit_repeat(a.model, &summaries).context("the pooled repeat-purchase fit failed")?;
+        fit_members(a.model, &rfm, &summaries, &everyone, end_us).context("the pooled fit failed")?;
     let repeaters: Vec<usize> =
         (0..rfm.len()).filter(|&i| rfm[i].frequency > 0.0 && rfm[i].monetary_value > 0.0).collect();
-    let gg = ClvParams::new()
-        .fit_gamma_gamma(
-            &repeaters.iter().map(|&i| rfm[i].frequency).collect::<Vec<_>>(),
-            &repeaters.iter().map(|&i| rfm[i].monetary_value).collect::<Vec<_>>(),
-        )
-        .context("the Gamma-Gamma spend fit failed")?
-        .model;
+    let gg = if a.model == crate::args::ClvJobModel::Sbg {
+        // Subscriptions are valued by their own revenue per month, not by spend per purchase.
+        roicast_models::clv::GammaGamma { p: f64::NAN, q: f64::NAN, gamma: f64::NAN }
+    } else {
+        ClvParams::new()
+            .fit_gamma_gamma(
+                &repeaters.iter().map(|&i| rfm[i].frequency).collect::<Vec<_>>(),
+                &repeaters.iter().map(|&i| rfm[i].monetary_value).collect::<Vec<_>>(),
+            )
+            .context("the Gamma-Gamma spend fit failed")?
+            .model
+    };
     let mean_spend = gg.p * gg.gamma / (gg.q - 1.0);
     // Cohorts: their own fit when large enough.
     let mut cohorts: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -317,9 +385,13 @@ pub fn run(
     }
     let mut cohort_models: BTreeMap<String, (Repeat, f64)> = BTreeMap::new();
     for (name, members) in &cohorts {
-        if members.len() >= a.min_cohort {
-            let sub: Vec<Rfm> = members.iter().map(|&i| summaries[i]).collect();
-            match fit_repeat(a.model, &sub) {
+        let size = if a.model == crate::args::ClvJobModel::Sbg {
+            members.iter().filter(|&&i| rfm[i].subscription.is_some()).count()
+        } else {
+            members.len()
+        };
+        if size >= a.min_cohort {
+            match fit_members(a.model, &rfm, &summaries, members, end_us) {
                 Ok((m, ll, _)) => {
                     cohort_models.insert(name.clone(), (m, ll));
                 }
@@ -338,21 +410,24 @@ pub fn run(
         let Some(margin) = c.margin_rate.or(a.margin_rate) else {
             bail!("customer `{}`: orders carry no gross_margin; pass --margin-rate to value them", c.customer_id)
         };
-        let spend = if c.frequency > 0.0 && c.monetary_value > 0.0 {
-            gg.expected_spend(c.frequency, c.monetary_value)
+        let (expected, p_alive, spend, discounted) = if let Repeat::Sub(m) = model {
+            subscription_value(m, c, end_us, steps, annual)
         } else {
-            mean_spend
+            let spend = if c.frequency > 0.0 && c.monetary_value > 0.0 {
+                gg.expected_spend(c.frequency, c.monetary_value)
+            } else {
+                mean_spend
+            };
+            let mut prev = 0.0;
+            let mut discounted = 0.0;
+            for k in 1..=steps {
+                let t_days = (k as f64 * month_days).min(horizon_days);
+                let cum = model.expected(summaries[i], t_days / unit.days());
+                discounted += (cum - prev) / (1.0 + annual).powf(t_days / 365.25);
+                prev = cum;
+            }
+            (prev, model.p_alive(summaries[i]), spend, discounted)
         };
-        let mut prev = 0.0;
-        let mut discounted = 0.0;
-        for k in 1..=steps {
-            let t_days = (k as f64 * month_days).min(horizon_days);
-            let cum = model.expected(summaries[i], t_days / unit.days());
-            discounted += (cum - prev) / (1.0 + annual).powf(t_days / 365.25);
-            prev = cum;
-        }
-        let expected = prev;
-        let p_alive = model.p_alive(summaries[i]);
         let clv = discounted * spend * margin;
         rows.text(&c.customer_id)
             .opt_text(c.acquisition_creator_id.as_deref())
@@ -479,20 +554,28 @@ pub fn run(
         crate::args::OutputFormat::Text => {
             writeln!(
                 stdout,
-                "CLV of {} customers over {} ({} repeat-purchase model, time unit {:?})",
+                "CLV of {} customers over {} ({} model, time unit {:?})",
                 rfm.len(),
                 a.horizon,
                 pooled_name(&pooled),
                 unit
             )?;
-            writeln!(
-                stdout,
-                "  pooled params {}; spend p={:.3} q={:.3} gamma={:.3}",
-                pooled.params(),
-                gg.p,
-                gg.q,
-                gg.gamma
-            )?;
+            if let Repeat::Sub(_) = pooled {
+                writeln!(
+                    stdout,
+                    "  pooled params {}; value per month = each subscriber's revenue per subscribed month",
+                    pooled.params()
+                )?;
+            } else {
+                writeln!(
+                    stdout,
+                    "  pooled params {}; spend p={:.3} q={:.3} gamma={:.3}",
+                    pooled.params(),
+                    gg.p,
+                    gg.q,
+                    gg.gamma
+                )?;
+            }
             print_cohorts(stdout, &ranked, 10)?;
             writeln!(stdout, "wrote {} and {}", customer_path.display(), cohort_path.display())?;
         }
@@ -502,8 +585,9 @@ pub fn run(
 
 fn pooled_name(r: &Repeat) -> &'static str {
     match r {
-        Repeat::Bg(_) => "BG/NBD",
-        Repeat::Pareto(_) => "Pareto/NBD",
+        Repeat::Bg(_) => "BG/NBD repeat-purchase",
+        Repeat::Pareto(_) => "Pareto/NBD repeat-purchase",
+        Repeat::Sub(_) => "sBG subscription-retention",
     }
 }
 

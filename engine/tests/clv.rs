@@ -129,3 +129,74 @@ fn clv_fit_errors_name_file_row_and_column() {
     assert_eq!(code, 2);
     assert!(err.contains("never increase"), "{err}");
 }
+
+#[test]
+fn clv_job_values_every_customer_under_each_model_and_backtests() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("w");
+    let (code, _, err) = roicast(&["generate", "--scenario", "small", "--seed", "5", "--out", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for model in ["bgnbd", "pareto-nbd", "sbg"] {
+        let out = dir.path().join(model);
+        let (code, stdout, err) = roicast(&[
+            "clv",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--model",
+            model,
+            "--by",
+            "channel",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{model}: {err}");
+        let j: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let customers = j["customers"].as_u64().unwrap();
+        assert!(customers > 100, "{model}: {customers}");
+        let cohorts = j["cohorts"].as_array().unwrap();
+        let total: u64 = cohorts.iter().map(|c| c["customers"].as_u64().unwrap()).sum();
+        assert_eq!(total, customers, "{model}: every customer is in one cohort");
+        assert!(
+            cohorts
+                .iter()
+                .all(|c| c["total_clv"].as_f64().unwrap().is_finite() && c["total_clv"].as_f64().unwrap() >= 0.0)
+        );
+        assert!(out.join("customer_clv.parquet").is_file() && out.join("cohort_clv.csv").is_file());
+        let csv = std::fs::read_to_string(out.join("cohort_clv.csv")).unwrap();
+        assert!(
+            csv.starts_with(
+                "cohort,customers,repeat_customers,mean_expected_purchases,mean_p_alive,mean_clv,total_clv"
+            )
+        );
+    }
+    let (code, stdout, err) = roicast(&[
+        "clv",
+        "backtest",
+        "--data",
+        data.to_str().unwrap(),
+        "--calibration-end",
+        "2025-05-01T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (actual, predicted) =
+        (j["actual_repeat_purchases"].as_f64().unwrap(), j["predicted_repeat_purchases"].as_f64().unwrap());
+    assert!(actual > 50.0);
+    // The generator's purchases follow BG/NBD: the total hold-out prediction is close.
+    assert!((predicted - actual).abs() / actual < 0.25, "predicted {predicted} vs actual {actual}");
+    let (code, _, err) = roicast(&[
+        "clv",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+        "--horizon",
+        "12q",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid `--horizon` = 12q"), "{err}");
+}

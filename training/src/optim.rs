@@ -54,6 +54,7 @@ pub fn minimize(
         h[i * n + i] = 1.0;
     }
     let mut last = f64::INFINITY;
+    let mut reset = false;
     for it in 1..=max_iter {
         let gmax = g.iter().zip(&x).map(|(gi, xi)| gi.abs() * xi.abs().max(1.0)).fold(0.0, f64::max);
         last = gmax;
@@ -82,16 +83,25 @@ pub fn minimize(
         for _ in 0..60 {
             let y: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + step * b).collect();
             let fy = f(&y);
-            if fy.is_finite() && fy <= fx + 1e-4 * step * slope {
+            // A strict decrease: at tiny steps `fx + 1e-4·step·slope` rounds to `fx`, and an
+            // "accepted" step that changes nothing would loop forever.
+            if fy.is_finite() && fy <= fx + 1e-4 * step * slope && fy < fx {
                 accepted = Some((y, fy));
                 break;
             }
             step *= 0.5;
         }
         let Some((y, fy)) = accepted else {
-            // No decrease possible along the direction: converged within round-off.
+            if !reset {
+                // The curvature estimate may be stale: restart from steepest descent once.
+                h.iter_mut().enumerate().for_each(|(k, v)| *v = if k % (n + 1) == 0 { 1.0 } else { 0.0 });
+                reset = true;
+                continue;
+            }
+            // No decrease possible even along the gradient: converged within round-off.
             return Ok(Minimum { x, value: fx, iterations: it });
         };
+        reset = false;
         let gy = gradient(f, &y);
         let s: Vec<f64> = y.iter().zip(&x).map(|(a, b)| a - b).collect();
         let yv: Vec<f64> = gy.iter().zip(&g).map(|(a, b)| a - b).collect();
