@@ -333,31 +333,8 @@ pub fn run(
     if rfm.is_empty() {
         bail!("{}: no customers with orders", data.display());
     }
-    let platform_of: HashMap<String, String> = if dataset.has(roicast_data::Table::Creators) {
-        let mut m = HashMap::new();
-        for b in dataset.load(roicast_data::Table::Creators)? {
-            use arrow_array::cast::AsArray as _;
-            let (ids, plats) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
-            for i in 0..b.num_rows() {
-                m.entry(ids.value(i).to_owned()).or_insert_with(|| plats.value(i).to_owned());
-            }
-        }
-        m
-    } else {
-        HashMap::new()
-    };
-    let cohort_of = |c: &roicast_data::rfm::CustomerRfm| -> String {
-        match a.by {
-            crate::args::CohortBy::Creator => c.acquisition_creator_id.clone().unwrap_or_else(|| "(none)".into()),
-            crate::args::CohortBy::Channel => c.acquisition_channel.clone().unwrap_or_else(|| "(none)".into()),
-            crate::args::CohortBy::Platform => c
-                .acquisition_creator_id
-                .as_ref()
-                .and_then(|id| platform_of.get(id).cloned())
-                .unwrap_or_else(|| "(none)".into()),
-            crate::args::CohortBy::Month => roicast_data::io::format_timestamp_us(c.first_purchase_us)[..7].to_owned(),
-        }
-    };
+    let platform_of = platforms(&dataset)?;
+    let cohort_of = |c: &roicast_data::rfm::CustomerRfm| cohort_name(c, a.by, &platform_of);
     let summaries: Vec<Rfm> = rfm.iter().map(|c| Rfm { frequency: c.frequency, recency: c.recency, t: c.t }).collect();
     settings.progress.stage("fitting repeat purchases and spend", 0);
     let everyone: Vec<usize> = (0..rfm.len()).collect();
