@@ -87,6 +87,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
         Command::Schema(a) => jobs::schema(&a, &settings, stdout),
         Command::Attribute(a) => crate::attribute::attribute(&a, &settings, stdout),
         Command::Train(crate::args::TrainCommand::Attribution(a)) => crate::attribute::train(&a, &settings, stdout),
+        Command::Train(crate::args::TrainCommand::Sentiment(a)) => crate::sentiment::train(&a, &settings, stdout),
+        Command::Eval(crate::args::EvalCommand::Sentiment(a)) => crate::sentiment::eval(&a, &settings, stdout),
+        Command::Sentiment(a) => crate::sentiment::sentiment(&a, &settings, stdout),
         Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Fit(a)), .. }) => {
             crate::clv::fit(&a, stdout)
         }

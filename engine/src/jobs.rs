@@ -290,6 +290,22 @@ pub fn demo(
         );
     }
     if !settings.quiet {
+        writeln!(stderr, "scoring comment sentiment (embedded default model) …")?;
+    }
+    let sentiment_dir = results.join("sentiment");
+    let sentiment_args = crate::args::SentimentArgs {
+        input: None,
+        output: None,
+        data: Some(data.clone()),
+        out: Some(sentiment_dir.clone()),
+        text_column: "text".into(),
+        model: "default".into(),
+    };
+    let mut sentiment_out = Vec::new();
+    let quiet = Settings { format: OutputFormat::Json, quiet: true, progress: crate::progress::Bars::new(false) };
+    crate::sentiment::sentiment(&sentiment_args, &quiet, &mut sentiment_out)?;
+    let sentiment: serde_json::Value = serde_json::from_slice(&sentiment_out)?;
+    if !settings.quiet {
         writeln!(stderr, "attributing orders to creators under every model …")?;
     }
     let attribution_dir = results.join("attribution");
@@ -336,6 +352,7 @@ pub fn demo(
                         "report": results.join("validation.json"),
                     },
                     "clv": serde_json::from_str::<serde_json::Value>(&clv_text)?,
+                    "sentiment": sentiment,
                     "attribution": {
                         "out": attribution_dir,
                         "group_by": "creator",
@@ -371,6 +388,23 @@ pub fn demo(
                 stdout,
                 "  attribution {}  (credits.parquet, attribution_summary.csv, data_driven_model.json)",
                 attribution_dir.display()
+            )?;
+            writeln!(stdout, "  sentiment   {}", sentiment["output"].as_str().unwrap_or_default())?;
+            writeln!(stdout)?;
+            let summary = &sentiment["summary"];
+            let share = |c: &str| {
+                100.0 * summary["by_class"][c].as_f64().unwrap_or(0.0)
+                    / summary["rows"].as_f64().unwrap_or(1.0).max(1.0)
+            };
+            writeln!(
+                stdout,
+                "comment sentiment ({} comments, embedded model): {:.1} % positive, {:.1} % neutral, {:.1} % negative; \
+                 {} probably not English",
+                summary["rows"],
+                share("positive"),
+                share("neutral"),
+                share("negative"),
+                summary["non_english"]
             )?;
             writeln!(stdout)?;
             writeln!(stdout, "top creators by conversions credited, under every model:")?;

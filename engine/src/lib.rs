@@ -25,3 +25,4 @@ pub mod clv;
 pub mod jobs;
 pub mod manifest;
 pub mod progress;
+pub mod sentiment;

@@ -208,10 +208,16 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
     /// Reads a file, checking its envelope format and that it holds `expected`.
     pub fn load(path: &Path, expected: &ModelKind) -> Result<Self, ModelError> {
         let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
+        Self::from_slice(&bytes, path, expected)
+    }
+
+    /// Parses a model file's bytes (e.g. one compiled into the binary); `path` names
+    /// the origin in errors.
+    pub fn from_slice(bytes: &[u8], path: &Path, expected: &ModelKind) -> Result<Self, ModelError> {
         // Check the envelope before the payload, so a newer or foreign file gets a
         // precise error instead of a shape mismatch deep in the payload.
         let env: Envelope =
-            serde_json::from_slice(&bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
+            serde_json::from_slice(bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
         if env.format > MODEL_FILE_FORMAT {
             return Err(ModelError::FormatVersion {
                 path: path.to_owned(),
@@ -226,7 +232,7 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
                 expected: expected.to_string(),
             });
         }
-        serde_json::from_slice(&bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })
+        serde_json::from_slice(bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })
     }
 }
 

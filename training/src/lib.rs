@@ -25,6 +25,7 @@ pub mod clv;
 pub mod hazard;
 pub mod metrics;
 pub mod optim;
+pub mod sentiment;
 pub mod split;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};

@@ -1,6 +1,68 @@
-//! Comment sentiment: VADER reproduced exactly ([`vader`]), and the features and linear
-//! model that replace it on creator comments ([`features`], [`linear`]).
+//! Comment sentiment: VADER reproduced exactly ([`vader`]), and the fast features
+//! ([`features`]) and calibrated multinomial linear model ([`linear`]) that replace it
+//! on creator comments.
 
+pub mod features;
+pub mod linear;
 pub mod vader;
 
+pub use linear::{CLASSES, LinearSentiment};
 pub use vader::{Polarity, Vader};
+
+/// Common English function words, for [`looks_non_english`].
+const ENGLISH_WORDS: &[&str] = &[
+    "a", "about", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did",
+    "do", "does", "for", "from", "get", "got", "had", "has", "have", "he", "her", "here", "him", "his", "how", "i",
+    "if", "im", "in", "is", "it", "its", "just", "like", "me", "my", "need", "no", "not", "now", "of", "on", "one",
+    "or", "our", "out", "please", "pls", "she", "so", "that", "the", "their", "them", "then", "there", "they", "this",
+    "to", "too", "u", "up", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with",
+    "would", "yes", "you", "your", "omg", "lol", "love", "good", "great", "bad", "wow",
+];
+
+/// A cheap language check for run summaries: `true` when a text is probably not
+/// English — mostly non-Latin letters, or three or more words none of which is a
+/// common English word or in VADER's lexicon. Emoji-only and very short texts count as
+/// English (they carry no language).
+#[must_use]
+pub fn looks_non_english(text: &str) -> bool {
+    let (mut letters, mut non_latin) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        // Latin letters: ASCII plus Latin-1 Supplement / Latin Extended-A/B.
+        if !(c.is_ascii() || ('\u{c0}'..='\u{24f}').contains(&c)) {
+            non_latin += 1;
+        }
+    }
+    if letters == 0 {
+        return false;
+    }
+    if non_latin * 2 > letters {
+        return true;
+    }
+    let vader = Vader::get();
+    let mut words = 0usize;
+    let mut english = 0usize;
+    for w in text.split(|c: char| !(c.is_alphanumeric() || c == '\'')).filter(|w| w.chars().any(char::is_alphabetic)) {
+        words += 1;
+        let lower = w.to_lowercase().replace('\'', "");
+        if ENGLISH_WORDS.contains(&lower.as_str()) || vader.valence(&lower).is_some() {
+            english += 1;
+        }
+    }
+    words >= 3 && english == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_non_english;
+
+    #[test]
+    fn language_check_flags_other_scripts_and_wordy_non_english() {
+        for t in ["とても良い", "очень хорошо", "das ist wirklich schön", "c'est vraiment nul ça"] {
+            assert!(looks_non_english(t), "{t}");
+        }
+        for t in ["this is fire 🔥", "🔥🔥", "", "W", "slay queen", "muy bueno", "the package arrived broken"] {
+            assert!(!looks_non_english(t), "{t}");
+        }
+    }
+}

@@ -33,12 +33,65 @@ const C_INCR: f64 = 0.733;
 const N_SCALAR: f64 = -0.74;
 
 const NEGATE: &[&str] = &[
-    "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't", "can't", "couldn't",
-    "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt", "mightnt", "mustnt", "neither",
-    "don't", "hadn't", "hasn't", "haven't", "isn't", "mightn't", "mustn't", "neednt", "needn't", "never", "none",
-    "nope", "nor", "not", "nothing", "nowhere", "oughtnt", "shant", "shouldnt", "uhuh", "wasnt", "werent", "oughtn't",
-    "shan't", "shouldn't", "uh-uh", "wasn't", "weren't", "without", "wont", "wouldnt", "won't", "wouldn't", "rarely",
-    "seldom", "despite",
+    "aint",
+    "arent",
+    "cannot",
+    "cant",
+    "couldnt",
+    "darent",
+    "didnt",
+    "doesnt",
+    "ain't",
+    "aren't",
+    "can't",
+    "couldn't",
+    "daren't",
+    "didn't",
+    "doesn't",
+    "dont",
+    "hadnt",
+    "hasnt",
+    "havent",
+    "isnt",
+    "mightnt",
+    "mustnt",
+    "neither",
+    "don't",
+    "hadn't",
+    "hasn't",
+    "haven't",
+    "isn't",
+    "mightn't",
+    "mustn't",
+    "neednt",
+    "needn't",
+    "never",
+    "none",
+    "nope",
+    "nor",
+    "not",
+    "nothing",
+    "nowhere",
+    "oughtnt",
+    "shant",
+    "shouldnt",
+    "uhuh",
+    "wasnt",
+    "werent",
+    "oughtn't",
+    "shan't",
+    "shouldn't",
+    "uh-uh",
+    "wasn't",
+    "weren't",
+    "without",
+    "wont",
+    "wouldnt",
+    "won't",
+    "wouldn't",
+    "rarely",
+    "seldom",
+    "despite",
 ];
 
 const BOOSTERS_UP: &[&str] = &[
@@ -219,7 +272,7 @@ pub struct Vader {
     emoji: FxMap<char, &'static str>,
 }
 
-/// Python's `str.isspace()` for one character: Unicode White_Space plus the ASCII
+/// Python's `str.isspace()` for one character: Unicode `White_Space` plus the ASCII
 /// information separators U+001C..U+001F.
 #[inline]
 fn py_space(c: char) -> bool {
@@ -332,21 +385,25 @@ impl Vader {
     }
 
     /// Number of entries in the word lexicon (after duplicate keys collapse).
+    #[must_use]
     pub fn lexicon_len(&self) -> usize {
         self.words.values().filter(|w| w.valence.is_some()).count()
     }
 
     /// The lexicon valence of a lower-case word, if any.
+    #[must_use]
     pub fn valence(&self, word: &str) -> Option<f64> {
         self.words.get(word).and_then(|w| w.valence)
     }
 
     /// The emoji lexicon's description of one code point, if any.
+    #[must_use]
     pub fn emoji_description(&self, c: char) -> Option<&'static str> {
         self.emoji.get(&c).copied()
     }
 
     /// `polarity_scores(text)` of vaderSentiment 3.3.2.
+    #[must_use]
     pub fn polarity_scores(&self, text: &str) -> Polarity {
         SCRATCH.with(|s| match s.try_borrow_mut() {
             Ok(mut scratch) => self.score_with(text, &mut scratch),
@@ -547,9 +604,8 @@ fn negation_check<'a>(
 }
 
 fn special_idioms_check<'a>(mut valence: f64, lower: &impl Fn(usize) -> &'a str, n: usize, i: usize) -> f64 {
-    let bigram = |a: usize, b: usize| {
-        SPECIAL_BIGRAMS.iter().find(|(k, _)| k[0] == lower(a) && k[1] == lower(b)).map(|(_, v)| v)
-    };
+    let bigram =
+        |a: usize, b: usize| SPECIAL_BIGRAMS.iter().find(|(k, _)| k[0] == lower(a) && k[1] == lower(b)).map(|(_, v)| v);
     let trigram = |a: usize, b: usize, c: usize| {
         SPECIAL_TRIGRAMS.iter().find(|(k, _)| k[0] == lower(a) && k[1] == lower(b) && k[2] == lower(c)).map(|(_, v)| v)
     };
@@ -581,6 +637,8 @@ fn special_idioms_check<'a>(mut valence: f64, lower: &impl Fn(usize) -> &'a str,
     valence
 }
 
+// No extra crate for counting two bytes in a short comment.
+#[allow(clippy::naive_bytecount)]
 fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
     if sentiments.is_empty() {
         return Polarity::default();
@@ -593,11 +651,7 @@ fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
     let ep = bytes.iter().filter(|b| **b == b'!').count().min(4);
     let qm = bytes.iter().filter(|b| **b == b'?').count();
     let ep_amplifier = ep as f64 * 0.292;
-    let qm_amplifier = if qm > 1 {
-        if qm <= 3 { qm as f64 * 0.18 } else { 0.96 }
-    } else {
-        0.0
-    };
+    let qm_amplifier = if qm > 1 { if qm <= 3 { qm as f64 * 0.18 } else { 0.96 } } else { 0.0 };
     let punct = ep_amplifier + qm_amplifier;
     if sum_s > 0.0 {
         sum_s += punct;
