@@ -10,7 +10,8 @@ use roicast_models::sentiment::Vader;
 use roicast_models::sentiment::linear::embedded_default;
 
 fn comments() -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/sentiment/creator_comments.csv");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/sentiment/creator_comments.csv");
     let text = std::fs::read_to_string(path).expect("fixture");
     let base: Vec<String> = text
         .lines()

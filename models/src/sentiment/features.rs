@@ -54,13 +54,33 @@ pub enum LexEntry {
     Spam,
 }
 
-/// The parsed creator lexicon, keyed by the extractor's normalised word (lower case,
-/// apostrophes dropped) or by one emoji code point.
+/// What the extractor knows about one normalised word.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WordFacts {
+    /// Creator-lexicon entry.
+    pub lex: Option<LexEntry>,
+    /// Opens a negation scope.
+    pub negator: bool,
+    /// Starts a question when first ("what", "does", …).
+    pub question: bool,
+}
+
+/// The creator lexicon plus the negators and question words, keyed by the extractor's
+/// normalised word (lower case, apostrophes dropped); emoji keyed by code point.
+#[derive(Debug)]
+pub struct Lexicon {
+    /// Word facts.
+    pub words: super::vader::FxMap<String, WordFacts>,
+    /// Emoji entries.
+    pub emoji: super::vader::FxMap<char, LexEntry>,
+}
+
+/// The parsed creator lexicon (built once).
 #[must_use]
-pub fn creator_lexicon() -> &'static super::vader::FxMap<String, LexEntry> {
-    static LEX: std::sync::OnceLock<super::vader::FxMap<String, LexEntry>> = std::sync::OnceLock::new();
+pub fn creator_lexicon() -> &'static Lexicon {
+    static LEX: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
     LEX.get_or_init(|| {
-        let mut m = super::vader::FxMap::default();
+        let mut lex = Lexicon { words: super::vader::FxMap::default(), emoji: super::vader::FxMap::default() };
         for (n, line) in CREATOR_LEXICON.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
@@ -81,9 +101,21 @@ pub fn creator_lexicon() -> &'static super::vader::FxMap<String, LexEntry> {
                     value.parse().unwrap_or_else(|_| panic!("creator lexicon line {}: bad valence", n + 1)),
                 )
             };
-            m.insert(key, entry);
+            let mut chars = key.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if !c.is_ascii() && !c.is_alphanumeric() => {
+                    lex.emoji.insert(c, entry);
+                }
+                _ => lex.words.entry(key).or_default().lex = Some(entry),
+            }
         }
-        m
+        for w in NEGATORS {
+            lex.words.entry((*w).to_owned()).or_default().negator = true;
+        }
+        for w in QUESTION_STARTS {
+            lex.words.entry((*w).to_owned()).or_default().question = true;
+        }
+        lex
     })
 }
 
@@ -180,8 +212,8 @@ fn is_emoji_modifier(c: char) -> bool {
 #[derive(Default)]
 pub struct Extractor {
     lower: String,
-    /// Word byte ranges in `lower`, and whether each is inside a negation scope.
-    words: Vec<(u32, u32, bool)>,
+    /// Word byte ranges in `lower`, whether each is inside a negation scope, its facts.
+    words: Vec<(u32, u32, bool, WordFacts)>,
     emoji: Vec<char>,
 }
 
@@ -200,6 +232,7 @@ impl Extractor {
         self.emoji.clear();
         let (mut caps_words, mut exclaim, mut question, mut elongated, mut mentions) = (0u32, 0u32, 0u32, false, 0u32);
         let mut negating = false;
+        let lexicon = creator_lexicon();
 
         // Tokenise: words are runs of alphanumerics and apostrophes (plus '@', '#', '/',
         // '.' inside URLs and mentions); emoji are single tokens; `.,;:!?` end negation.
@@ -238,30 +271,36 @@ impl Extractor {
                 } else {
                     // Lower-case, drop apostrophes ("don't" → "dont"), collapse runs of 3+.
                     let (mut prev, mut run) = ('\0', 0u32);
-                    for l in raw.chars().flat_map(char::to_lowercase) {
+                    let mut push = |l: char| {
                         if l == '\'' || l == '’' {
-                            continue;
+                            return;
                         }
                         if l == prev {
                             run += 1;
                             if run >= 2 {
                                 elongated = true;
-                                continue;
+                                return;
                             }
                         } else {
                             run = 0;
                         }
                         prev = l;
                         self.lower.push(l);
+                    };
+                    for c in raw.chars() {
+                        if c.is_ascii() {
+                            push(c.to_ascii_lowercase());
+                        } else {
+                            c.to_lowercase().for_each(&mut push);
+                        }
                     }
                 }
                 let lend = self.lower.len() as u32;
                 if lend > lstart {
                     let word = &self.lower[lstart as usize..lend as usize];
-                    self.words.push((lstart, lend, negating));
-                    if NEGATORS.contains(&word) {
-                        negating = true;
-                    }
+                    let facts = lexicon.words.get(word).copied().unwrap_or_default();
+                    self.words.push((lstart, lend, negating, facts));
+                    negating |= facts.negator;
                 }
             } else if matches!(c, '.' | ',' | ';' | ':' | '!' | '?') {
                 negating = false;
@@ -276,7 +315,6 @@ impl Extractor {
         }
 
         // Creator lexicon and cues.
-        let lex = creator_lexicon();
         let (mut lex_pos, mut lex_neg, mut spam) = (0.0f32, 0.0f32, 0u32);
         let mut add = |entry: Option<&LexEntry>, negated: bool| match entry {
             Some(LexEntry::Valence(v)) => {
@@ -286,22 +324,18 @@ impl Extractor {
             Some(LexEntry::Spam) => spam += 1,
             None => {}
         };
-        for &(a, b, neg) in &self.words {
-            add(lex.get(&self.lower[a as usize..b as usize]), neg);
+        for &(_, _, neg, facts) in &self.words {
+            add(facts.lex.as_ref(), neg);
         }
-        let mut key = String::new();
-        for &e in &self.emoji {
-            key.clear();
-            key.push(e);
-            add(lex.get(&key), false);
+        for e in &self.emoji {
+            add(lexicon.emoji.get(e), false);
         }
-        let question_start =
-            self.words.first().is_some_and(|&(a, b, _)| QUESTION_STARTS.contains(&&self.lower[a as usize..b as usize]));
+        let question_start = self.words.first().is_some_and(|w| w.3.question);
 
         // Sparse features.
         let n_words = self.words.len();
         let mut prev_hash: Option<u64> = None;
-        for &(a, b, neg) in &self.words {
+        for &(a, b, neg, _) in &self.words {
             let word = &self.lower[a as usize..b as usize];
             let mut h = hash_bytes(TAG_WORD, word.as_bytes());
             if neg {

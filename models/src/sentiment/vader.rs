@@ -326,13 +326,20 @@ fn py_round(x: f64, digits: i32) -> f64 {
 struct Scratch {
     text: String,
     lower: String,
-    /// Token byte ranges in `text` (after emoji replacement and strip).
-    tokens: Vec<(u32, u32)>,
     /// Lower-cased token byte ranges in `lower`.
     lowers: Vec<(u32, u32)>,
     info: Vec<WordInfo>,
     upper: Vec<bool>,
     sentiments: Vec<f64>,
+}
+
+/// The borrowed token buffers of one call.
+struct Scratch2<'a> {
+    lower: &'a String,
+    lowers: &'a Vec<(u32, u32)>,
+    info: &'a Vec<WordInfo>,
+    upper: &'a Vec<bool>,
+    sentiments: &'a mut Vec<f64>,
 }
 
 thread_local! {
@@ -423,56 +430,74 @@ impl Vader {
     }
 
     fn score_with(&self, text: &str, s: &mut Scratch) -> Polarity {
-        // 1. Emoji to descriptions (the reference walks code points).
-        s.text.clear();
-        if text.is_ascii() {
-            s.text.push_str(text);
+        let Scratch { text: buf, lower: lower_buf, lowers, info: infos, upper, sentiments, .. } = s;
+        // 1. Emoji to descriptions (the reference walks code points). ASCII text has no
+        //    emoji (the lexicon has no ASCII keys) and is used as it is.
+        let replaced: &str = if text.is_ascii() {
+            text
         } else {
+            buf.clear();
             let mut prev_space = true;
             for c in text.chars() {
-                if let Some(description) = self.emoji.get(&c) {
+                if let Some(description) = if c.is_ascii() { None } else { self.emoji.get(&c) } {
                     if !prev_space {
-                        s.text.push(' ');
+                        buf.push(' ');
                     }
-                    s.text.push_str(description);
+                    buf.push_str(description);
                     prev_space = false;
                 } else {
-                    s.text.push(c);
+                    buf.push(c);
                     prev_space = c == ' ';
                 }
             }
-        }
-        let stripped = py_strip(&s.text);
-        let offset = (stripped.as_ptr() as usize - s.text.as_ptr() as usize) as u32;
+            buf
+        };
+        let stripped = py_strip(replaced);
 
         // 2. Tokens: split on whitespace, strip punctuation unless that leaves <= 2 chars.
-        s.tokens.clear();
-        s.lowers.clear();
-        s.lower.clear();
-        s.info.clear();
-        s.upper.clear();
-        for raw in stripped.split(py_space).filter(|t| !t.is_empty()) {
+        lowers.clear();
+        lower_buf.clear();
+        infos.clear();
+        upper.clear();
+        let mut add_token = |raw: &str| {
             let trimmed = raw.trim_matches(|c: char| c.is_ascii_punctuation());
-            let token = if trimmed.chars().nth(2).is_none() { raw } else { trimmed };
-            let start = offset + (token.as_ptr() as usize - stripped.as_ptr() as usize) as u32;
-            s.tokens.push((start, start + token.len() as u32));
-            let lstart = s.lower.len() as u32;
-            if token.is_ascii() {
-                s.lower.extend(token.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            let lstart = lower_buf.len();
+            let token = if raw.is_ascii() {
+                let token = if trimmed.len() <= 2 { raw } else { trimmed };
+                lower_buf.push_str(token);
+                lower_buf[lstart..].make_ascii_lowercase();
+                upper.push(
+                    token.bytes().any(|b| b.is_ascii_uppercase()) && !token.bytes().any(|b| b.is_ascii_lowercase()),
+                );
+                token
             } else {
-                s.lower.push_str(&token.to_lowercase());
+                let token = if trimmed.chars().nth(2).is_none() { raw } else { trimmed };
+                lower_buf.push_str(&token.to_lowercase());
+                upper.push(py_isupper(token));
+                token
+            };
+            let _ = token;
+            lowers.push((lstart as u32, lower_buf.len() as u32));
+            infos.push(self.info(&lower_buf[lstart..]));
+        };
+        if stripped.is_ascii() {
+            for raw in stripped.split(|c: char| c.is_ascii_whitespace() || matches!(c, '\u{0b}' | '\u{1c}'..='\u{1f}'))
+            {
+                if !raw.is_empty() {
+                    add_token(raw);
+                }
             }
-            s.lowers.push((lstart, s.lower.len() as u32));
-            s.upper.push(py_isupper(token));
+        } else {
+            for raw in stripped.split(py_space) {
+                if !raw.is_empty() {
+                    add_token(raw);
+                }
+            }
         }
-        let n = s.tokens.len();
-        for k in 0..n {
-            let (a, b) = s.lowers[k];
-            let info = self.info(&s.lower[a as usize..b as usize]);
-            s.info.push(info);
-        }
-        let all_caps = s.upper.iter().filter(|u| **u).count();
+        let n = lowers.len();
+        let all_caps = upper.iter().filter(|u| **u).count();
         let is_cap_diff = all_caps > 0 && all_caps < n;
+        let s = Scratch2 { lower: lower_buf, lowers, info: infos, upper, sentiments };
 
         let lower = |k: usize| -> &str {
             let (a, b) = s.lowers[k];
@@ -533,7 +558,7 @@ impl Vader {
                         scalar *= 0.9;
                     }
                     valence += scalar;
-                    valence = negation_check(valence, &lower, &s.info, start_i, i);
+                    valence = negation_check(valence, &lower, s.info, start_i, i);
                     if start_i == 2 {
                         valence = special_idioms_check(valence, &lower, n, i);
                     }
@@ -563,7 +588,7 @@ impl Vader {
             }
         }
 
-        score_valence(&s.sentiments, stripped)
+        score_valence(s.sentiments, stripped)
     }
 }
 
