@@ -100,6 +100,10 @@ pub enum Command {
     Clv(ClvArgs),
     /// Classify the sentiment of comments: a file (--input/--output) or a dataset's comments.
     Sentiment(SentimentArgs),
+    /// Engagement quality, authenticity, traffic quality, EMV and brand health.
+    Engagement(EngagementArgs),
+    /// Earned media value per post, creator, campaign and platform.
+    Emv(EmvArgs),
     /// Score a model on labelled data.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -273,6 +277,44 @@ pub struct SentimentArgs {
     /// vader (exact VADER), default (the embedded trained model), minilm, or a MODEL.json.
     #[arg(long, default_value = "default", value_name = "MODEL")]
     pub model: String,
+}
+
+/// `roicast engagement`.
+#[derive(Debug, Args)]
+pub struct EngagementArgs {
+    /// Dataset folder (needs creators and posts; uses post_snapshots, comments, sessions,
+    /// tracking_assets, orders and campaigns when present).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Output folder: posts_scored.parquet, creator_scorecard.parquet, brand_health.csv, emv.csv.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// EMV rate card (CSV: platform,action,value,source; `# currency:` line) instead of the default.
+    #[arg(long, value_name = "FILE")]
+    pub rate_card: Option<PathBuf>,
+    /// Comment sentiment scorer: default, vader or a MODEL.json.
+    #[arg(long, default_value = "default", value_name = "MODEL")]
+    pub sentiment_model: String,
+    /// Competitor names for share of voice (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub competitors: Vec<String>,
+    /// Daily branded-search volume (CSV: date, volume) for branded-search lift.
+    #[arg(long, value_name = "FILE")]
+    pub branded_search: Option<PathBuf>,
+}
+
+/// `roicast emv`.
+#[derive(Debug, Args)]
+pub struct EmvArgs {
+    /// Dataset folder.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Output folder (emv.csv).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// EMV rate card (CSV) instead of the default.
+    #[arg(long, value_name = "FILE")]
+    pub rate_card: Option<PathBuf>,
 }
 
 /// `roicast train sentiment`.

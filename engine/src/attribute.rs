@@ -228,14 +228,14 @@ fn parse_u_shape(s: &str) -> anyhow::Result<(f64, f64)> {
 
 /// A folder of outputs written under a hidden temporary folder and moved into place
 /// together by [`Staging::commit`]; dropped without commit, nothing is left behind.
-struct Staging {
+pub(crate) struct Staging {
     out: PathBuf,
     tmp: PathBuf,
     files: Vec<String>,
 }
 
 impl Staging {
-    fn new(out: &Path, job: &str) -> anyhow::Result<Staging> {
+    pub(crate) fn new(out: &Path, job: &str) -> anyhow::Result<Staging> {
         std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
         let tmp = out.join(format!(".{job}.partial-{}", std::process::id()));
         if tmp.exists() {
@@ -245,12 +245,12 @@ impl Staging {
         Ok(Staging { out: out.to_owned(), tmp, files: Vec::new() })
     }
 
-    fn path(&mut self, name: &str) -> PathBuf {
+    pub(crate) fn path(&mut self, name: &str) -> PathBuf {
         self.files.push(name.to_owned());
         self.tmp.join(name)
     }
 
-    fn commit(self) -> anyhow::Result<Vec<PathBuf>> {
+    pub(crate) fn commit(self) -> anyhow::Result<Vec<PathBuf>> {
         let mut done = Vec::new();
         for f in &self.files {
             let to = self.out.join(f);

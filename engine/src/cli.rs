@@ -90,6 +90,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
         Command::Train(crate::args::TrainCommand::Sentiment(a)) => crate::sentiment::train(&a, &settings, stdout),
         Command::Eval(crate::args::EvalCommand::Sentiment(a)) => crate::sentiment::eval(&a, &settings, stdout),
         Command::Sentiment(a) => crate::sentiment::sentiment(&a, &settings, stdout),
+        Command::Engagement(a) => crate::engagement::engagement(&a, &settings, stdout),
+        Command::Emv(a) => crate::engagement::emv(&a, &settings, stdout),
         Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Fit(a)), .. }) => {
             crate::clv::fit(&a, stdout)
         }

@@ -306,6 +306,22 @@ pub fn demo(
     crate::sentiment::sentiment(&sentiment_args, &quiet, &mut sentiment_out)?;
     let sentiment: serde_json::Value = serde_json::from_slice(&sentiment_out)?;
     if !settings.quiet {
+        writeln!(stderr, "scoring engagement quality, authenticity, traffic and EMV …")?;
+    }
+    let engagement_dir = results.join("engagement");
+    let engagement_args = crate::args::EngagementArgs {
+        data: data.clone(),
+        out: engagement_dir.clone(),
+        rate_card: None,
+        sentiment_model: "default".into(),
+        competitors: Vec::new(),
+        branded_search: None,
+    };
+    let mut engagement_out = Vec::new();
+    let text_quiet = Settings { format: settings.format, quiet: true, progress: crate::progress::Bars::new(false) };
+    crate::engagement::engagement(&engagement_args, &text_quiet, &mut engagement_out)?;
+    let engagement_text = String::from_utf8(engagement_out).expect("roicast writes UTF-8");
+    if !settings.quiet {
         writeln!(stderr, "attributing orders to creators under every model …")?;
     }
     let attribution_dir = results.join("attribution");
@@ -353,6 +369,7 @@ pub fn demo(
                     },
                     "clv": serde_json::from_str::<serde_json::Value>(&clv_text)?,
                     "sentiment": sentiment,
+                    "engagement": serde_json::from_str::<serde_json::Value>(&engagement_text)?,
                     "attribution": {
                         "out": attribution_dir,
                         "group_by": "creator",
@@ -406,6 +423,11 @@ pub fn demo(
                 share("negative"),
                 summary["non_english"]
             )?;
+            writeln!(stdout)?;
+            writeln!(stdout, "creator scorecard ({}):", engagement_dir.display())?;
+            for line in engagement_text.lines() {
+                writeln!(stdout, "  {line}")?;
+            }
             writeln!(stdout)?;
             writeln!(stdout, "top creators by conversions credited, under every model:")?;
             let names: Vec<&str> = cfg.models.iter().map(roicast_models::attribution::credits::Model::name).collect();

@@ -35,6 +35,7 @@
 
 pub mod attribution;
 pub mod clv;
+pub mod engagement;
 pub mod sentiment;
 
 use std::path::{Path, PathBuf};

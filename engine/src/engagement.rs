@@ -1,0 +1,1107 @@
+//! `roicast engagement` and `roicast emv`: per-post and per-creator engagement quality,
+//! authenticity, traffic quality, earned media value and per-campaign brand health.
+//! The formulas live in `roicast_models::engagement`; this module reads the tables,
+//! aggregates and writes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use rayon::prelude::*;
+use roicast_data::builder::RowBuilder;
+use roicast_data::io::{TableWriter, format_timestamp_us};
+use roicast_data::{Dataset, Table};
+use roicast_models::engagement::{
+    self as eng, AuthenticityInputs, CommentKind, PostCounts, RateCard, Signal, Traffic, median, ratio,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::args::{EmvArgs, EngagementArgs, OutputFormat};
+use crate::attribute::Staging;
+use crate::cli::{Outcome, Settings};
+use crate::manifest::{FileRecord, ManifestBuilder};
+use crate::sentiment::Scorer;
+
+const DAY_US: i64 = 86_400_000_000;
+const HOUR_US: i64 = 3_600_000_000;
+/// A session converts when its user orders within this window.
+const CONVERSION_WINDOW_US: i64 = 7 * DAY_US;
+/// Brand-health windows around a campaign.
+const HEALTH_WINDOW_US: i64 = 30 * DAY_US;
+
+fn col<'a>(b: &'a RecordBatch, t: Table, name: &str) -> &'a dyn Array {
+    b.column(t.spec().index_of(name).expect("canonical column")).as_ref()
+}
+fn text(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<String> {
+    let a = col(b, t, name).as_string::<i32>();
+    a.is_valid(i).then(|| a.value(i).to_owned())
+}
+fn int(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<f64> {
+    let a = col(b, t, name).as_primitive::<Int64Type>();
+    a.is_valid(i).then(|| a.value(i) as f64)
+}
+fn float(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<f64> {
+    let a = col(b, t, name).as_primitive::<Float64Type>();
+    a.is_valid(i).then(|| a.value(i))
+}
+fn ts(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<i64> {
+    let a = col(b, t, name).as_primitive::<TimestampMicrosecondType>();
+    a.is_valid(i).then(|| a.value(i))
+}
+fn boolean(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<bool> {
+    let a = col(b, t, name).as_boolean();
+    a.is_valid(i).then(|| a.value(i))
+}
+
+/// One post with everything scored about it.
+#[derive(Debug, Clone)]
+#[allow(clippy::struct_field_names)] // `post_id` is the column name it is written under
+struct Post {
+    post_id: String,
+    creator_id: String,
+    platform: String,
+    format: String,
+    campaign_id: Option<String>,
+    published_at: i64,
+    tier: &'static str,
+    counts: PostCounts,
+    /// Comment tallies: kinds and sentiment classes (neg, neu, pos) of the comments seen.
+    kinds: HashMap<CommentKind, u64>,
+    sentiment: [u64; 3],
+    like_lead: Option<f64>,
+    interactions_24h: Option<f64>,
+}
+
+impl Post {
+    fn comments_seen(&self) -> u64 {
+        self.sentiment.iter().sum()
+    }
+    fn share(&self, k: CommentKind) -> Option<f64> {
+        ratio(self.kinds.get(&k).copied().unwrap_or(0) as f64, Some(self.comments_seen() as f64))
+    }
+    fn sentiment_share(&self, class: usize) -> Option<f64> {
+        ratio(self.sentiment[class] as f64, Some(self.comments_seen() as f64))
+    }
+}
+
+/// Benchmarks per (platform, tier, format), computed from the data.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+struct Benchmark {
+    posts: usize,
+    er_followers: Option<f64>,
+    likes_per_comment: Option<f64>,
+    likes_per_view: Option<f64>,
+}
+
+/// One creator account's scorecard.
+#[derive(Debug, Clone)]
+struct Card {
+    creator_id: String,
+    platform: String,
+    followers: f64,
+    following: Option<f64>,
+    tier: &'static str,
+    posts: Vec<usize>,
+    signals: [Signal; 7],
+    audience_quality: f64,
+    flagged: bool,
+    cross_author_comments: u64,
+    pasted_comments: u64,
+    comments_seen: u64,
+}
+
+/// Everything the engagement job computes.
+struct Scored {
+    posts: Vec<Post>,
+    benchmarks: BTreeMap<(String, &'static str, String), Benchmark>,
+    cards: Vec<Card>,
+    traffic: HashMap<String, Traffic>,
+    card_of: HashMap<(String, String), usize>,
+    rate_card: RateCard,
+    sentiment_model: String,
+    comments: u64,
+}
+
+/// Reads and scores a dataset.
+fn score(
+    data: &Path,
+    rate_card: RateCard,
+    sentiment_model: &str,
+    settings: &Settings,
+) -> anyhow::Result<(Scored, Dataset, Vec<Campaign>, Vec<CommentRow>)> {
+    use roicast_data::validate::Progress as _;
+    let dataset = Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
+    for t in [Table::Creators, Table::Posts] {
+        if !dataset.has(t) {
+            bail!("{}: the dataset has no {} table, which the engagement job needs", data.display(), t.name());
+        }
+    }
+    settings.progress.stage("reading creators and posts", 0);
+    // Creators: (creator_id, platform) → followers, following.
+    let mut accounts: HashMap<(String, String), (f64, Option<f64>)> = HashMap::new();
+    for b in dataset.load(Table::Creators)? {
+        let t = Table::Creators;
+        for i in 0..b.num_rows() {
+            let key =
+                (text(&b, t, "creator_id", i).unwrap_or_default(), text(&b, t, "platform", i).unwrap_or_default());
+            accounts.insert(key, (int(&b, t, "followers", i).unwrap_or(0.0), int(&b, t, "following", i)));
+        }
+    }
+    let mut posts = Vec::new();
+    for b in dataset.load(Table::Posts)? {
+        let t = Table::Posts;
+        for i in 0..b.num_rows() {
+            let creator_id = text(&b, t, "creator_id", i).unwrap_or_default();
+            let platform = text(&b, t, "platform", i).unwrap_or_default();
+            let followers = accounts
+                .get(&(creator_id.clone(), platform.clone()))
+                .or_else(|| accounts.iter().find(|(k, _)| k.0 == creator_id).map(|(_, v)| v))
+                .map_or(0.0, |a| a.0);
+            let counts = PostCounts {
+                followers,
+                impressions: int(&b, t, "impressions", i),
+                reach: int(&b, t, "reach", i),
+                views: int(&b, t, "views", i),
+                engaged_views: int(&b, t, "engaged_views", i),
+                likes: int(&b, t, "likes", i).unwrap_or(0.0),
+                comments: int(&b, t, "comments", i).unwrap_or(0.0),
+                shares: int(&b, t, "shares", i),
+                saves: int(&b, t, "saves", i),
+                link_clicks: int(&b, t, "link_clicks", i),
+            };
+            posts.push(Post {
+                post_id: text(&b, t, "post_id", i).unwrap_or_default(),
+                creator_id,
+                platform,
+                format: text(&b, t, "format", i).unwrap_or_default(),
+                campaign_id: text(&b, t, "campaign_id", i),
+                published_at: ts(&b, t, "published_at", i).unwrap_or(0),
+                tier: eng::tier(followers),
+                counts,
+                kinds: HashMap::new(),
+                sentiment: [0; 3],
+                like_lead: None,
+                interactions_24h: None,
+            });
+        }
+    }
+    let index: HashMap<String, usize> = posts.iter().enumerate().map(|(k, p)| (p.post_id.clone(), k)).collect();
+
+    // Snapshots: first-snapshot like lead and interactions within 24 h.
+    if dataset.has(Table::PostSnapshots) {
+        settings.progress.stage("reading post snapshots", 0);
+        // post → (first at, likes, comments), (last ≤ 24 h at, interactions)
+        let mut first: HashMap<usize, (i64, f64, f64)> = HashMap::new();
+        let mut day: HashMap<usize, (i64, f64)> = HashMap::new();
+        for b in dataset.load(Table::PostSnapshots)? {
+            let t = Table::PostSnapshots;
+            for i in 0..b.num_rows() {
+                let Some(&k) = text(&b, t, "post_id", i).and_then(|p| index.get(&p)) else { continue };
+                let at = ts(&b, t, "observed_at", i).unwrap_or(0);
+                let likes = int(&b, t, "likes", i);
+                let comments = int(&b, t, "comments", i);
+                if let (Some(l), Some(c)) = (likes, comments)
+                    && first.get(&k).is_none_or(|f| at < f.0)
+                {
+                    first.insert(k, (at, l, c));
+                }
+                if at <= posts[k].published_at + 24 * HOUR_US && day.get(&k).is_none_or(|d| at > d.0) {
+                    let inter = likes.unwrap_or(0.0)
+                        + comments.unwrap_or(0.0)
+                        + int(&b, t, "shares", i).unwrap_or(0.0)
+                        + int(&b, t, "saves", i).unwrap_or(0.0);
+                    day.insert(k, (at, inter));
+                }
+            }
+        }
+        for (k, (_, l, c)) in first {
+            let p = &mut posts[k];
+            if p.counts.likes > 0.0 && p.counts.comments > 0.0 {
+                p.like_lead = Some(l / p.counts.likes - c / p.counts.comments);
+            }
+        }
+        for (k, (_, inter)) in day {
+            posts[k].interactions_24h = Some(inter);
+        }
+    }
+
+    // Campaigns (brand words for "product mention", windows for brand health).
+    let mut campaigns = Vec::new();
+    if dataset.has(Table::Campaigns) {
+        for b in dataset.load(Table::Campaigns)? {
+            let t = Table::Campaigns;
+            for i in 0..b.num_rows() {
+                campaigns.push(Campaign {
+                    campaign_id: text(&b, t, "campaign_id", i).unwrap_or_default(),
+                    brand: text(&b, t, "brand", i),
+                    starts_at: ts(&b, t, "starts_at", i).unwrap_or(0),
+                    ends_at: ts(&b, t, "ends_at", i).unwrap_or(0),
+                });
+            }
+        }
+    }
+    let product_words: Vec<String> = campaigns
+        .iter()
+        .filter_map(|c| c.brand.as_deref())
+        .flat_map(|b| b.split_whitespace().map(str::to_lowercase))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+
+    // Comments: sentiment (parallel), kinds, authors across creators.
+    let (scorer, model_name) = Scorer::from_arg(sentiment_model)?;
+    let mut rows: Vec<CommentRow> = Vec::new();
+    if dataset.has(Table::Comments) {
+        settings.progress.stage("scoring comments", 0);
+        for b in dataset.load(Table::Comments)? {
+            let t = Table::Comments;
+            let texts = col(&b, t, "text").as_string::<i32>();
+            let classes: Vec<usize> = (0..b.num_rows())
+                .into_par_iter()
+                .with_min_len(1024)
+                .map(|i| scorer.score(texts.value(i)).class)
+                .collect();
+            for i in 0..b.num_rows() {
+                let Some(&post) = text(&b, t, "post_id", i).and_then(|p| index.get(&p)) else { continue };
+                rows.push(CommentRow {
+                    post,
+                    author: text(&b, t, "author_id", i),
+                    normalised: eng::normalise(texts.value(i)),
+                    text: texts.value(i).to_owned(),
+                    created_at: ts(&b, t, "created_at", i).unwrap_or(0),
+                    is_reply: text(&b, t, "parent_comment_id", i).is_some(),
+                    class: classes[i],
+                });
+            }
+        }
+    }
+    let mut copies: HashMap<&str, u32> = HashMap::new();
+    for r in &rows {
+        *copies.entry(r.normalised.as_str()).or_default() += 1;
+    }
+    let mut author_creators: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for r in &rows {
+        if let Some(a) = &r.author {
+            author_creators.entry(a.as_str()).or_default().insert(posts[r.post].creator_id.as_str());
+        }
+    }
+    let cross: HashSet<&str> =
+        author_creators.iter().filter(|(_, c)| c.len() >= eng::CROSS_CREATOR_AUTHORS).map(|(a, _)| *a).collect();
+    // Copy-paste: the same author posting the same (normalised) text more than once.
+    let mut author_text: HashMap<(&str, &str), u32> = HashMap::new();
+    for r in &rows {
+        if let Some(a) = &r.author {
+            *author_text.entry((a.as_str(), r.normalised.as_str())).or_default() += 1;
+        }
+    }
+    let mut per_post_pasted = vec![0u64; posts.len()];
+    for r in &rows {
+        if r.author.as_deref().is_some_and(|a| author_text[&(a, r.normalised.as_str())] >= 2) {
+            per_post_pasted[r.post] += 1;
+        }
+    }
+    let mut per_post_cross = vec![0u64; posts.len()];
+    let mut tallies: Vec<(HashMap<CommentKind, u64>, [u64; 3])> = vec![(HashMap::new(), [0; 3]); posts.len()];
+    for r in &rows {
+        let kind = eng::classify_comment(&r.text, r.is_reply, copies[r.normalised.as_str()], &product_words);
+        let t = &mut tallies[r.post];
+        *t.0.entry(kind).or_default() += 1;
+        t.1[r.class] += 1;
+        if r.author.as_deref().is_some_and(|a| cross.contains(a)) {
+            per_post_cross[r.post] += 1;
+        }
+    }
+    for (p, (kinds, sentiment)) in posts.iter_mut().zip(tallies) {
+        p.kinds = kinds;
+        p.sentiment = sentiment;
+    }
+
+    // Benchmarks per (platform, tier, format).
+    let mut groups: BTreeMap<(String, &'static str, String), Vec<usize>> = BTreeMap::new();
+    for (k, p) in posts.iter().enumerate() {
+        groups.entry((p.platform.clone(), p.tier, p.format.clone())).or_default().push(k);
+    }
+    let benchmarks: BTreeMap<_, Benchmark> = groups
+        .iter()
+        .map(|(key, ks)| {
+            let mut er: Vec<f64> =
+                ks.iter().filter_map(|&k| eng::engagement_rates(&posts[k].counts).by_followers).collect();
+            let mut lpc: Vec<f64> =
+                ks.iter().filter_map(|&k| ratio(posts[k].counts.likes, Some(posts[k].counts.comments))).collect();
+            let mut lpv: Vec<f64> =
+                ks.iter().filter_map(|&k| ratio(posts[k].counts.likes, posts[k].counts.views)).collect();
+            let b = Benchmark {
+                posts: ks.len(),
+                er_followers: median(&mut er),
+                likes_per_comment: median(&mut lpc),
+                likes_per_view: median(&mut lpv),
+            };
+            (key.clone(), b)
+        })
+        .collect();
+
+    // Creator accounts.
+    let mut card_of: HashMap<(String, String), usize> = HashMap::new();
+    let mut cards: Vec<Card> = Vec::new();
+    for (k, p) in posts.iter().enumerate() {
+        let key = (p.creator_id.clone(), p.platform.clone());
+        let c = *card_of.entry(key.clone()).or_insert_with(|| {
+            let (followers, following) = accounts.get(&key).copied().unwrap_or((p.counts.followers, None));
+            cards.push(Card {
+                creator_id: key.0.clone(),
+                platform: key.1.clone(),
+                followers,
+                following,
+                tier: eng::tier(followers),
+                posts: Vec::new(),
+                signals: eng::authenticity_signals(&AuthenticityInputs::default()),
+                audience_quality: 100.0,
+                flagged: false,
+                cross_author_comments: 0,
+                pasted_comments: 0,
+                comments_seen: 0,
+            });
+            cards.len() - 1
+        });
+        cards[c].posts.push(k);
+        cards[c].cross_author_comments += per_post_cross[k];
+        cards[c].pasted_comments += per_post_pasted[k];
+        cards[c].comments_seen += p.comments_seen();
+    }
+    for card in &mut cards {
+        let bench = |p: &Post| benchmarks[&(p.platform.clone(), p.tier, p.format.clone())];
+        let rel = |f: &dyn Fn(&Post) -> Option<f64>, g: &dyn Fn(&Benchmark) -> Option<f64>| {
+            let mut v: Vec<f64> = card
+                .posts
+                .iter()
+                .filter_map(|&k| f(&posts[k]).zip(g(&bench(&posts[k]))).and_then(|(x, b)| ratio(x, Some(b))))
+                .collect();
+            median(&mut v)
+        };
+        let mut leads: Vec<f64> = card.posts.iter().filter_map(|&k| posts[k].like_lead).collect();
+        let inputs = AuthenticityInputs {
+            er_relative: rel(&|p| eng::engagement_rates(&p.counts).by_followers, &|b| b.er_followers),
+            likes_per_comment_relative: rel(&|p| ratio(p.counts.likes, Some(p.counts.comments)), &|b| {
+                b.likes_per_comment
+            }),
+            likes_per_view_relative: rel(&|p| ratio(p.counts.likes, p.counts.views), &|b| b.likes_per_view),
+            first_snapshot_like_lead: median(&mut leads),
+            following: card.following,
+            // Shrunk toward 0 with PRIOR_COMMENTS clean pseudo-comments: a nano account with
+            // three comments, one from a busy commenter, is not a bot farm.
+            cross_creator_author_share: (card.comments_seen > 0)
+                .then(|| card.cross_author_comments as f64 / (card.comments_seen as f64 + eng::PRIOR_COMMENTS)),
+            duplicate_share: (card.comments_seen > 0)
+                .then(|| card.pasted_comments as f64 / (card.comments_seen as f64 + eng::PRIOR_COMMENTS)),
+        };
+        card.signals = eng::authenticity_signals(&inputs);
+        card.audience_quality = eng::audience_quality(&card.signals);
+        card.flagged = eng::flagged(&card.signals);
+    }
+
+    // Traffic: sessions matched to utm / affiliate-link assets; conversions by user.
+    let mut traffic: HashMap<String, Traffic> = HashMap::new();
+    if dataset.has(Table::Sessions) && dataset.has(Table::TrackingAssets) {
+        settings.progress.stage("matching sessions to tracking assets", 0);
+        let mut asset_creator: HashMap<String, String> = HashMap::new();
+        for b in dataset.load(Table::TrackingAssets)? {
+            let t = Table::TrackingAssets;
+            for i in 0..b.num_rows() {
+                if matches!(text(&b, t, "method", i).as_deref(), Some("utm" | "affiliate_link")) {
+                    asset_creator.insert(
+                        text(&b, t, "value", i).unwrap_or_default(),
+                        text(&b, t, "creator_id", i).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        let mut orders_by_user: HashMap<String, Vec<i64>> = HashMap::new();
+        if dataset.has(Table::Orders) {
+            for b in dataset.load(Table::Orders)? {
+                let t = Table::Orders;
+                for i in 0..b.num_rows() {
+                    if let (Some(u), Some(at)) = (text(&b, t, "user_id", i), ts(&b, t, "ordered_at", i)) {
+                        orders_by_user.entry(u).or_default().push(at);
+                    }
+                }
+            }
+            for v in orders_by_user.values_mut() {
+                v.sort_unstable();
+            }
+        }
+        for b in dataset.load(Table::Sessions)? {
+            let t = Table::Sessions;
+            for i in 0..b.num_rows() {
+                let Some(creator) = text(&b, t, "utm_content", i).and_then(|c| asset_creator.get(&c)) else { continue };
+                let at = ts(&b, t, "started_at", i).unwrap_or(0);
+                let user = text(&b, t, "user_id", i).unwrap_or_default();
+                let converted = orders_by_user.get(&user).is_some_and(|o| {
+                    let k = o.partition_point(|x| *x < at);
+                    k < o.len() && o[k] <= at + CONVERSION_WINDOW_US
+                });
+                let e = traffic.entry(creator.clone()).or_default();
+                e.sessions += 1;
+                e.bounced += u64::from(boolean(&b, t, "bounced", i).unwrap_or(false));
+                e.duration_s += float(&b, t, "duration_s", i).unwrap_or(0.0);
+                e.pageviews += int(&b, t, "pageviews", i).unwrap_or(0.0) as u64;
+                e.converted += u64::from(converted);
+            }
+        }
+    }
+    settings.progress.finish();
+    let comments = rows.len() as u64;
+    Ok((
+        Scored { posts, benchmarks, cards, traffic, card_of, rate_card, sentiment_model: model_name, comments },
+        dataset,
+        campaigns,
+        rows,
+    ))
+}
+
+/// A campaign's window and brand.
+#[derive(Debug, Clone)]
+#[allow(clippy::struct_field_names)] // `campaign_id` is the column name
+struct Campaign {
+    campaign_id: String,
+    brand: Option<String>,
+    starts_at: i64,
+    ends_at: i64,
+}
+
+/// One comment as the job uses it.
+#[derive(Debug, Clone)]
+struct CommentRow {
+    post: usize,
+    author: Option<String>,
+    text: String,
+    normalised: String,
+    created_at: i64,
+    is_reply: bool,
+    class: usize,
+}
+
+impl Scored {
+    fn card(&self, p: &Post) -> &Card {
+        &self.cards[self.card_of[&(p.creator_id.clone(), p.platform.clone())]]
+    }
+    fn er_relative(&self, p: &Post) -> Option<f64> {
+        let b = self.benchmarks[&(p.platform.clone(), p.tier, p.format.clone())];
+        eng::engagement_rates(&p.counts).by_followers.zip(b.er_followers).and_then(|(e, b)| ratio(e, Some(b)))
+    }
+    fn emv(&self, p: &Post) -> f64 {
+        self.rate_card.emv(&p.platform, &p.counts, self.card(p).audience_quality / 100.0)
+    }
+}
+
+fn opt(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite())
+}
+
+fn write_posts(s: &Scored, path: &Path) -> anyhow::Result<()> {
+    let f = |n: &str| Field::new(n, DataType::Float64, true);
+    let mut fields = vec![
+        Field::new("post_id", DataType::Utf8, false),
+        Field::new("creator_id", DataType::Utf8, false),
+        Field::new("platform", DataType::Utf8, false),
+        Field::new("format", DataType::Utf8, false),
+        Field::new("campaign_id", DataType::Utf8, true),
+        Field::new(
+            "published_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some(roicast_data::schema::UTC.into())),
+            false,
+        ),
+        Field::new("tier", DataType::Utf8, false),
+    ];
+    for n in [
+        "followers",
+        "impressions",
+        "reach",
+        "views",
+        "engaged_views",
+        "likes",
+        "comments",
+        "shares",
+        "saves",
+        "link_clicks",
+        "interactions",
+        "er_followers",
+        "er_reach",
+        "er_views",
+        "er_benchmark",
+        "er_relative",
+        "comments_seen",
+        "meaningful_share",
+        "generic_share",
+        "emoji_only_share",
+        "mention_only_share",
+        "duplicate_share",
+        "positive_share",
+        "neutral_share",
+        "negative_share",
+        "quality_meaningful",
+        "quality_sentiment",
+        "quality_depth",
+        "quality_relative",
+        "engagement_quality",
+        "interactions_24h",
+        "velocity_24h_per_1k_followers",
+        "first_snapshot_like_lead",
+        "emv",
+    ] {
+        fields.push(f(n));
+    }
+    fields.push(Field::new("emv_currency", DataType::Utf8, false));
+    let schema = Arc::new(Schema::new(fields));
+    let mut w = TableWriter::create(path, &schema)?;
+    let mut rb = RowBuilder::new(schema.clone());
+    for p in &s.posts {
+        let c = &p.counts;
+        let rates = eng::engagement_rates(c);
+        let b = s.benchmarks[&(p.platform.clone(), p.tier, p.format.clone())];
+        let rel = s.er_relative(p);
+        let q = eng::quality_components(
+            c,
+            p.share(CommentKind::Meaningful),
+            p.sentiment_share(2),
+            p.sentiment_share(0),
+            rel,
+        );
+        rb.text(&p.post_id)
+            .text(&p.creator_id)
+            .text(&p.platform)
+            .text(&p.format)
+            .opt_text(p.campaign_id.as_deref())
+            .ts(p.published_at)
+            .text(p.tier)
+            .float(c.followers)
+            .opt_float(c.impressions)
+            .opt_float(c.reach)
+            .opt_float(c.views)
+            .opt_float(c.engaged_views)
+            .float(c.likes)
+            .float(c.comments)
+            .opt_float(c.shares)
+            .opt_float(c.saves)
+            .opt_float(c.link_clicks)
+            .float(c.interactions())
+            .opt_float(opt(rates.by_followers))
+            .opt_float(opt(rates.by_reach))
+            .opt_float(opt(rates.by_views))
+            .opt_float(b.er_followers)
+            .opt_float(opt(rel))
+            .float(p.comments_seen() as f64)
+            .opt_float(p.share(CommentKind::Meaningful))
+            .opt_float(p.share(CommentKind::Generic))
+            .opt_float(p.share(CommentKind::EmojiOnly))
+            .opt_float(p.share(CommentKind::MentionOnly))
+            .opt_float(p.share(CommentKind::Duplicate))
+            .opt_float(p.sentiment_share(2))
+            .opt_float(p.sentiment_share(1))
+            .opt_float(p.sentiment_share(0))
+            .opt_float(q.meaningful)
+            .opt_float(q.sentiment)
+            .opt_float(q.depth)
+            .opt_float(q.relative)
+            .opt_float(q.score())
+            .opt_float(p.interactions_24h)
+            .opt_float(p.interactions_24h.and_then(|i| ratio(1000.0 * i, Some(c.followers))))
+            .opt_float(p.like_lead)
+            .float(s.emv(p))
+            .text(&s.rate_card.currency)
+            .end_row();
+        if rb.len() >= 65_536 {
+            w.write(&rb.finish())?;
+        }
+    }
+    if !rb.is_empty() {
+        w.write(&rb.finish())?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// The aggregated quality of a set of posts (sums of counts, pooled comment tallies).
+fn pooled(s: &Scored, ks: &[usize]) -> (PostCounts, eng::QualityComponents, Option<f64>) {
+    let mut c = PostCounts::default();
+    let (mut meaningful, mut seen, mut sent) = (0u64, 0u64, [0u64; 3]);
+    let mut rels = Vec::new();
+    let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (None, None) => None,
+        (x, y) => Some(x.unwrap_or(0.0) + y.unwrap_or(0.0)),
+    };
+    for &k in ks {
+        let p = &s.posts[k];
+        c.followers = c.followers.max(p.counts.followers);
+        c.impressions = add(c.impressions, p.counts.impressions);
+        c.reach = add(c.reach, p.counts.reach);
+        c.views = add(c.views, p.counts.views);
+        c.engaged_views = add(c.engaged_views, p.counts.engaged_views);
+        c.likes += p.counts.likes;
+        c.comments += p.counts.comments;
+        c.shares = add(c.shares, p.counts.shares);
+        c.saves = add(c.saves, p.counts.saves);
+        c.link_clicks = add(c.link_clicks, p.counts.link_clicks);
+        meaningful += p.kinds.get(&CommentKind::Meaningful).copied().unwrap_or(0);
+        seen += p.comments_seen();
+        for j in 0..3 {
+            sent[j] += p.sentiment[j];
+        }
+        if let Some(r) = s.er_relative(p) {
+            rels.push(r);
+        }
+    }
+    let rel = median(&mut rels);
+    let share = |n: u64| ratio(n as f64, Some(seen as f64));
+    let q = eng::quality_components(&c, share(meaningful), share(sent[2]), share(sent[0]), rel);
+    (c, q, rel)
+}
+
+fn write_cards(s: &Scored, path: &Path) -> anyhow::Result<()> {
+    let f = |n: &str| Field::new(n, DataType::Float64, true);
+    let mut fields = vec![
+        Field::new("creator_id", DataType::Utf8, false),
+        Field::new("platform", DataType::Utf8, false),
+        Field::new("tier", DataType::Utf8, false),
+    ];
+    let mut names: Vec<String> = [
+        "followers",
+        "following",
+        "posts",
+        "impressions",
+        "reach",
+        "views",
+        "engaged_views",
+        "likes",
+        "comments",
+        "shares",
+        "saves",
+        "link_clicks",
+        "interactions",
+        "er_followers",
+        "er_reach",
+        "er_views",
+        "er_relative",
+        "quality_meaningful",
+        "quality_sentiment",
+        "quality_depth",
+        "quality_relative",
+        "engagement_quality",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for sig in &s.cards.first().map_or_else(|| eng::authenticity_signals(&AuthenticityInputs::default()), |c| c.signals)
+    {
+        names.push(format!("signal_{}", sig.name));
+        names.push(format!("strength_{}", sig.name));
+    }
+    names.extend(
+        [
+            "audience_quality",
+            "traffic_sessions",
+            "bounce_rate",
+            "mean_session_s",
+            "pages_per_session",
+            "conversion_rate",
+            "traffic_quality",
+            "emv",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    );
+    fields.extend(names.iter().map(|n| f(n)));
+    fields.push(Field::new("suspected_inflation", DataType::Boolean, false));
+    fields.push(Field::new("signals_fired", DataType::Utf8, false));
+    fields.push(Field::new("emv_currency", DataType::Utf8, false));
+    let schema = Arc::new(Schema::new(fields));
+    let mut rb = RowBuilder::new(schema.clone());
+    for card in &s.cards {
+        let (c, q, rel) = pooled(s, &card.posts);
+        let rates = eng::EngagementRates {
+            by_followers: ratio(c.interactions() / card.posts.len() as f64, Some(card.followers)),
+            by_reach: ratio(c.interactions(), c.reach),
+            by_views: ratio(c.interactions(), c.views),
+        };
+        rb.text(&card.creator_id)
+            .text(&card.platform)
+            .text(card.tier)
+            .float(card.followers)
+            .opt_float(card.following)
+            .float(card.posts.len() as f64)
+            .opt_float(c.impressions)
+            .opt_float(c.reach)
+            .opt_float(c.views)
+            .opt_float(c.engaged_views)
+            .float(c.likes)
+            .float(c.comments)
+            .opt_float(c.shares)
+            .opt_float(c.saves)
+            .opt_float(c.link_clicks)
+            .float(c.interactions())
+            .opt_float(opt(rates.by_followers))
+            .opt_float(opt(rates.by_reach))
+            .opt_float(opt(rates.by_views))
+            .opt_float(opt(rel))
+            .opt_float(q.meaningful)
+            .opt_float(q.sentiment)
+            .opt_float(q.depth)
+            .opt_float(q.relative)
+            .opt_float(q.score());
+        for sig in &card.signals {
+            rb.opt_float(sig.value).float(sig.strength);
+        }
+        let t = s.traffic.get(&card.creator_id).copied().unwrap_or_default();
+        let emv: f64 = card.posts.iter().map(|&k| s.emv(&s.posts[k])).sum();
+        let fired: Vec<&str> =
+            card.signals.iter().filter(|g| g.strength >= eng::SIGNAL_FIRES).map(|g| g.name).collect();
+        rb.float(card.audience_quality)
+            .float(t.sessions as f64)
+            .opt_float(t.bounce_rate())
+            .opt_float(t.mean_duration_s())
+            .opt_float(t.pages_per_session())
+            .opt_float(t.conversion_rate())
+            .opt_float(t.quality_index())
+            .float(emv)
+            .bool(card.flagged)
+            .text(&fired.join(","))
+            .text(&s.rate_card.currency)
+            .end_row();
+    }
+    let mut w = TableWriter::create(path, &schema)?;
+    w.write(&rb.finish())?;
+    w.finish()?;
+    Ok(())
+}
+
+/// Brand health per campaign and window (before / during / after).
+fn write_brand_health(
+    s: &Scored,
+    campaigns: &[Campaign],
+    rows: &[CommentRow],
+    competitors: &[String],
+    search: Option<&[(i64, f64)]>,
+    path: &Path,
+) -> anyhow::Result<usize> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "campaign_id",
+        "window",
+        "window_start",
+        "window_end",
+        "comments",
+        "positive_share",
+        "neutral_share",
+        "negative_share",
+        "net_sentiment",
+        "brand_mentions",
+        "competitor_mentions",
+        "share_of_voice",
+        "branded_search_mean",
+        "branded_search_lift",
+    ])?;
+    let mut n = 0;
+    for c in campaigns {
+        // The campaign's creators: those with a post in it.
+        let creators: HashSet<&str> = s
+            .posts
+            .iter()
+            .filter(|p| p.campaign_id.as_deref() == Some(&c.campaign_id))
+            .map(|p| p.creator_id.as_str())
+            .collect();
+        let brand = c.brand.as_deref().map(str::to_lowercase);
+        let before_search = search.map(|v| mean_in(v, c.starts_at - HEALTH_WINDOW_US, c.starts_at));
+        for (name, lo, hi) in [
+            ("before", c.starts_at - HEALTH_WINDOW_US, c.starts_at),
+            ("during", c.starts_at, c.ends_at + 1),
+            ("after", c.ends_at + 1, c.ends_at + 1 + HEALTH_WINDOW_US),
+        ] {
+            let mut counts = [0u64; 3];
+            let (mut brand_m, mut comp_m) = (0u64, 0u64);
+            for r in rows.iter().filter(|r| {
+                r.created_at >= lo && r.created_at < hi && creators.contains(s.posts[r.post].creator_id.as_str())
+            }) {
+                counts[r.class] += 1;
+                let lower = r.text.to_lowercase();
+                if brand.as_deref().is_some_and(|b| !b.is_empty() && lower.contains(b)) {
+                    brand_m += 1;
+                }
+                if competitors.iter().any(|k| lower.contains(k.as_str())) {
+                    comp_m += 1;
+                }
+            }
+            let total: u64 = counts.iter().sum();
+            let share = |k: usize| ratio(counts[k] as f64, Some(total as f64));
+            let f = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or_else(String::new, |x| format!("{x}"));
+            let sov =
+                if competitors.is_empty() { None } else { ratio(brand_m as f64, Some((brand_m + comp_m) as f64)) };
+            let search_mean = search.and_then(|v| mean_in(v, lo, hi));
+            let lift = search_mean.zip(before_search.flatten()).and_then(|(m, b)| ratio(m, Some(b))).map(|r| r - 1.0);
+            w.write_record([
+                c.campaign_id.clone(),
+                name.to_owned(),
+                format_timestamp_us(lo),
+                format_timestamp_us(hi),
+                total.to_string(),
+                f(share(2)),
+                f(share(1)),
+                f(share(0)),
+                f(share(2).zip(share(0)).map(|(p, q)| p - q)),
+                brand_m.to_string(),
+                if competitors.is_empty() { String::new() } else { comp_m.to_string() },
+                f(sov),
+                f(search_mean),
+                f(lift),
+            ])?;
+            n += 1;
+        }
+    }
+    roicast_data::io::write_bytes_atomic(path, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    Ok(n)
+}
+
+fn mean_in(v: &[(i64, f64)], lo: i64, hi: i64) -> Option<f64> {
+    let xs: Vec<f64> = v.iter().filter(|(d, _)| *d >= lo && *d < hi).map(|(_, x)| *x).collect();
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+/// Reads a branded-search series: CSV with `date` (YYYY-MM-DD or RFC 3339) and
+/// `volume` (≥ 0). Errors name file, row and column.
+fn read_branded_search(path: &Path) -> anyhow::Result<Vec<(i64, f64)>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let headers = r.headers()?.clone();
+    let find = |name: &str| {
+        headers.iter().position(|h| h.trim() == name).with_context(|| {
+            format!(
+                "{}: no column `{name}` (columns: {})",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+    };
+    let (di, vi) = (find("date")?, find("volume")?);
+    let mut out = Vec::new();
+    for (k, rec) in r.records().enumerate() {
+        let rec = rec.with_context(|| format!("{}: row {}", path.display(), k + 1))?;
+        let d = rec.get(di).unwrap_or("").trim();
+        let full = if d.len() == 10 { format!("{d}T00:00:00Z") } else { d.to_owned() };
+        let at = roicast_data::conform::parse_timestamp_us(&full).with_context(|| {
+            format!("{}: row {}, column date: `{d}` is not a date (YYYY-MM-DD or RFC 3339)", path.display(), k + 1)
+        })?;
+        let v: f64 = rec
+            .get(vi)
+            .unwrap_or("")
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .with_context(|| format!("{}: row {}, column volume: not a number >= 0", path.display(), k + 1))?;
+        out.push((at, v));
+    }
+    Ok(out)
+}
+
+fn input_files(dataset: &Dataset) -> Vec<PathBuf> {
+    Table::ALL.iter().filter_map(|t| dataset.files(*t)).flatten().cloned().collect()
+}
+
+fn load_card(path: Option<&PathBuf>) -> anyhow::Result<RateCard> {
+    match path {
+        None => Ok(RateCard::default_card()),
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("failed to read the rate card {}", p.display()))?;
+            RateCard::parse(&text, &p.display().to_string()).map_err(anyhow::Error::msg)
+        }
+    }
+}
+
+/// Precision and recall of the `suspected_inflation` flag against a list of ids.
+#[must_use]
+pub fn precision_recall<S: std::hash::BuildHasher>(flagged: &[String], truth: &HashSet<String, S>) -> (f64, f64) {
+    let tp = flagged.iter().filter(|c| truth.contains(*c)).count() as f64;
+    let precision = if flagged.is_empty() { 0.0 } else { tp / flagged.len() as f64 };
+    let recall = if truth.is_empty() { 1.0 } else { tp / truth.len() as f64 };
+    (precision, recall)
+}
+
+/// `roicast engagement`.
+pub fn engagement(a: &EngagementArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let mut manifest = ManifestBuilder::start("engagement");
+    let card = load_card(a.rate_card.as_ref())?;
+    let search = a.branded_search.as_deref().map(read_branded_search).transpose()?;
+    let competitors: Vec<String> =
+        a.competitors.iter().map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()).collect();
+    let (s, dataset, campaigns, rows) = score(&a.data, card, &a.sentiment_model, settings)?;
+    manifest.stage_done("score");
+    let mut staging = Staging::new(&a.out, "engagement")?;
+    write_posts(&s, &staging.path("posts_scored.parquet"))?;
+    write_cards(&s, &staging.path("creator_scorecard.parquet"))?;
+    let health_rows =
+        write_brand_health(&s, &campaigns, &rows, &competitors, search.as_deref(), &staging.path("brand_health.csv"))?;
+    write_emv(&s, &staging.path("emv.csv"))?;
+    let written = staging.commit()?;
+    manifest.stage_done("write");
+    let inputs = input_files(&dataset).iter().map(|f| FileRecord::of(f)).collect::<anyhow::Result<Vec<_>>>()?;
+    let flagged: Vec<&Card> = s.cards.iter().filter(|c| c.flagged).collect();
+    manifest
+        .finish(
+            json!({ "data": a.data, "rate_card": s.rate_card.version, "sentiment_model": s.sentiment_model,
+                    "competitors": competitors, "branded_search": a.branded_search }),
+            inputs,
+            written.iter().map(|p| FileRecord::of(p)).collect::<anyhow::Result<Vec<_>>>()?,
+            BTreeMap::from([
+                ("posts".to_owned(), s.posts.len() as u64),
+                ("comments".to_owned(), s.comments),
+                ("creators".to_owned(), s.cards.len() as u64),
+                ("brand_health_rows".to_owned(), health_rows as u64),
+            ]),
+            "ok",
+        )
+        .write(&a.out)?;
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({
+                    "out": a.out, "posts": s.posts.len(), "comments": s.comments, "creators": s.cards.len(),
+                    "flagged": flagged.iter().map(|c| json!({"creator_id": c.creator_id, "platform": c.platform,
+                        "audience_quality": c.audience_quality})).collect::<Vec<_>>(),
+                    "rate_card": s.rate_card.version, "files": written,
+                }),
+            )?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => print_scorecard(stdout, &s, 15)?,
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Prints the creator scorecard (top `top` by engagement quality, every flagged account).
+fn print_scorecard(stdout: &mut dyn Write, s: &Scored, top: usize) -> std::io::Result<()> {
+    writeln!(
+        stdout,
+        "scored {} posts, {} comments, {} creator accounts; EMV on {} ({})",
+        s.posts.len(),
+        s.comments,
+        s.cards.len(),
+        s.rate_card.version,
+        s.rate_card.currency
+    )?;
+    let mut rows: Vec<(&Card, Option<f64>, Option<f64>, f64)> = s
+        .cards
+        .iter()
+        .map(|c| {
+            let (_, q, _) = pooled(s, &c.posts);
+            let t = s.traffic.get(&c.creator_id).and_then(Traffic::quality_index);
+            (c, q.score(), t, c.posts.iter().map(|&k| s.emv(&s.posts[k])).sum())
+        })
+        .collect();
+    rows.sort_by(|a, b| b.1.unwrap_or(-1.0).total_cmp(&a.1.unwrap_or(-1.0)));
+    writeln!(
+        stdout,
+        "{:<10} {:<10} {:<6} {:>6} {:>8} {:>9} {:>8} {:>12}  signals fired",
+        "creator", "platform", "tier", "posts", "quality", "audience", "traffic", "EMV"
+    )?;
+    let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.0}"));
+    let shown: Vec<_> = rows.iter().take(top).chain(rows.iter().skip(top).filter(|r| r.0.flagged)).collect();
+    for (c, q, t, emv) in shown {
+        let fired: Vec<&str> = c.signals.iter().filter(|g| g.strength >= eng::SIGNAL_FIRES).map(|g| g.name).collect();
+        writeln!(
+            stdout,
+            "{:<10} {:<10} {:<6} {:>6} {:>8} {:>9.0} {:>8} {:>12.0}  {}{}",
+            c.creator_id,
+            c.platform,
+            c.tier,
+            c.posts.len(),
+            fmt(*q),
+            c.audience_quality,
+            fmt(*t),
+            emv,
+            if c.flagged { "SUSPECTED INFLATION: " } else { "" },
+            fired.join(", ")
+        )?;
+    }
+    writeln!(
+        stdout,
+        "({} accounts flagged for suspected bought or pod engagement)",
+        s.cards.iter().filter(|c| c.flagged).count()
+    )
+}
+
+fn write_emv(s: &Scored, path: &Path) -> anyhow::Result<()> {
+    let mut level: BTreeMap<(&str, String), (f64, f64)> = BTreeMap::new();
+    for p in &s.posts {
+        let raw = s.rate_card.emv(&p.platform, &p.counts, 1.0);
+        let authentic = s.emv(p);
+        for key in [
+            ("post", p.post_id.clone()),
+            ("creator", p.creator_id.clone()),
+            ("campaign", p.campaign_id.clone().unwrap_or_else(|| "(organic)".to_owned())),
+            ("platform", p.platform.clone()),
+            ("total", "all".to_owned()),
+        ] {
+            let e = level.entry(key).or_default();
+            e.0 += authentic;
+            e.1 += raw;
+        }
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["level", "key", "emv", "emv_before_authenticity_discount", "currency", "rate_card"])?;
+    for ((l, k), (e, raw)) in level {
+        w.write_record([l, &k, &format!("{e}"), &format!("{raw}"), &s.rate_card.currency, &s.rate_card.version])?;
+    }
+    roicast_data::io::write_bytes_atomic(path, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    Ok(())
+}
+
+/// `roicast emv`.
+pub fn emv(a: &EmvArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let manifest = ManifestBuilder::start("emv");
+    let card = load_card(a.rate_card.as_ref())?;
+    let (s, dataset, _, _) = score(&a.data, card, "default", settings)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
+    let path = a.out.join("emv.csv");
+    write_emv(&s, &path)?;
+    let inputs = input_files(&dataset).iter().map(|f| FileRecord::of(f)).collect::<anyhow::Result<Vec<_>>>()?;
+    manifest
+        .finish(
+            json!({ "data": a.data, "rate_card": s.rate_card }),
+            inputs,
+            vec![FileRecord::of(&path)?],
+            BTreeMap::from([("posts".to_owned(), s.posts.len() as u64)]),
+            "ok",
+        )
+        .write(&a.out)?;
+    let total: f64 = s.posts.iter().map(|p| s.emv(p)).sum();
+    let raw: f64 = s.posts.iter().map(|p| s.rate_card.emv(&p.platform, &p.counts, 1.0)).sum();
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({ "emv": total, "emv_before_authenticity_discount": raw,
+                "currency": s.rate_card.currency, "rate_card": s.rate_card.version, "file": path }),
+            )?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => {
+            writeln!(
+                stdout,
+                "earned media value ({}, {}): {total:.0} on authentic engagement ({raw:.0} before the authenticity discount)",
+                s.rate_card.version, s.rate_card.currency
+            )?;
+            writeln!(
+                stdout,
+                "EMV is an equivalent paid-media cost, reported apart from revenue; wrote {}",
+                path.display()
+            )?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
