@@ -20,6 +20,7 @@ use roicast_data::{Dataset, Table};
 use roicast_models::engagement::{
     self as eng, AuthenticityInputs, CommentKind, PostCounts, RateCard, Signal, Traffic, median, ratio,
 };
+use roicast_models::sentiment::vader::FxMap;
 use serde::Serialize;
 use serde_json::json;
 
@@ -192,7 +193,7 @@ fn score(
             });
         }
     }
-    let index: HashMap<String, usize> = posts.iter().enumerate().map(|(k, p)| (p.post_id.clone(), k)).collect();
+    let index: FxMap<String, usize> = posts.iter().enumerate().map(|(k, p)| (p.post_id.clone(), k)).collect();
 
     // Snapshots: first-snapshot like lead and interactions within 24 h.
     if dataset.has(Table::PostSnapshots) {
@@ -202,8 +203,9 @@ fn score(
         let mut day: HashMap<usize, (i64, f64)> = HashMap::new();
         for b in dataset.load(Table::PostSnapshots)? {
             let t = Table::PostSnapshots;
+            let ids = col(&b, t, "post_id").as_string::<i32>();
             for i in 0..b.num_rows() {
-                let Some(&k) = text(&b, t, "post_id", i).and_then(|p| index.get(&p)) else { continue };
+                let Some(&k) = index.get(ids.value(i)) else { continue };
                 let at = ts(&b, t, "observed_at", i).unwrap_or(0);
                 let likes = int(&b, t, "likes", i);
                 let comments = int(&b, t, "comments", i);
@@ -268,8 +270,9 @@ fn score(
                 .with_min_len(1024)
                 .map(|i| scorer.score(texts.value(i)).class)
                 .collect();
+            let post_ids = col(&b, t, "post_id").as_string::<i32>();
             for i in 0..b.num_rows() {
-                let Some(&post) = text(&b, t, "post_id", i).and_then(|p| index.get(&p)) else { continue };
+                let Some(&post) = index.get(post_ids.value(i)) else { continue };
                 rows.push(CommentRow {
                     post,
                     author: text(&b, t, "author_id", i),
@@ -282,11 +285,11 @@ fn score(
             }
         }
     }
-    let mut copies: HashMap<&str, u32> = HashMap::new();
+    let mut copies: FxMap<&str, u32> = FxMap::default();
     for r in &rows {
         *copies.entry(r.normalised.as_str()).or_default() += 1;
     }
-    let mut author_creators: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut author_creators: FxMap<&str, HashSet<&str>> = FxMap::default();
     for r in &rows {
         if let Some(a) = &r.author {
             author_creators.entry(a.as_str()).or_default().insert(posts[r.post].creator_id.as_str());
@@ -295,7 +298,7 @@ fn score(
     let cross: HashSet<&str> =
         author_creators.iter().filter(|(_, c)| c.len() >= eng::CROSS_CREATOR_AUTHORS).map(|(a, _)| *a).collect();
     // Copy-paste: the same author posting the same (normalised) text more than once.
-    let mut author_text: HashMap<(&str, &str), u32> = HashMap::new();
+    let mut author_text: FxMap<(&str, &str), u32> = FxMap::default();
     for r in &rows {
         if let Some(a) = &r.author {
             *author_text.entry((a.as_str(), r.normalised.as_str())).or_default() += 1;
@@ -410,7 +413,7 @@ fn score(
     let mut traffic: HashMap<String, Traffic> = HashMap::new();
     if dataset.has(Table::Sessions) && dataset.has(Table::TrackingAssets) {
         settings.progress.stage("matching sessions to tracking assets", 0);
-        let mut asset_creator: HashMap<String, String> = HashMap::new();
+        let mut asset_creator: FxMap<String, String> = FxMap::default();
         for b in dataset.load(Table::TrackingAssets)? {
             let t = Table::TrackingAssets;
             for i in 0..b.num_rows() {
@@ -422,13 +425,18 @@ fn score(
                 }
             }
         }
-        let mut orders_by_user: HashMap<String, Vec<i64>> = HashMap::new();
+        let mut orders_by_user: FxMap<String, Vec<i64>> = FxMap::default();
         if dataset.has(Table::Orders) {
             for b in dataset.load(Table::Orders)? {
                 let t = Table::Orders;
+                let users = col(&b, t, "user_id").as_string::<i32>();
                 for i in 0..b.num_rows() {
-                    if let (Some(u), Some(at)) = (text(&b, t, "user_id", i), ts(&b, t, "ordered_at", i)) {
-                        orders_by_user.entry(u).or_default().push(at);
+                    if let (true, Some(at)) = (users.is_valid(i), ts(&b, t, "ordered_at", i)) {
+                        if let Some(v) = orders_by_user.get_mut(users.value(i)) {
+                            v.push(at);
+                        } else {
+                            orders_by_user.insert(users.value(i).to_owned(), vec![at]);
+                        }
                     }
                 }
             }
@@ -438,11 +446,15 @@ fn score(
         }
         for b in dataset.load(Table::Sessions)? {
             let t = Table::Sessions;
+            let content = col(&b, t, "utm_content").as_string::<i32>();
+            let users = col(&b, t, "user_id").as_string::<i32>();
             for i in 0..b.num_rows() {
-                let Some(creator) = text(&b, t, "utm_content", i).and_then(|c| asset_creator.get(&c)) else { continue };
+                if content.is_null(i) {
+                    continue;
+                }
+                let Some(creator) = asset_creator.get(content.value(i)) else { continue };
                 let at = ts(&b, t, "started_at", i).unwrap_or(0);
-                let user = text(&b, t, "user_id", i).unwrap_or_default();
-                let converted = orders_by_user.get(&user).is_some_and(|o| {
+                let converted = orders_by_user.get(users.value(i)).is_some_and(|o| {
                     let k = o.partition_point(|x| *x < at);
                     k < o.len() && o[k] <= at + CONVERSION_WINDOW_US
                 });
@@ -806,6 +818,11 @@ fn write_brand_health(
         "branded_search_mean",
         "branded_search_lift",
     ])?;
+    let lower: Vec<String> = rows.par_iter().map(|r| r.text.to_lowercase()).collect();
+    let mut by_creator: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, r) in rows.iter().enumerate() {
+        by_creator.entry(s.posts[r.post].creator_id.as_str()).or_default().push(k);
+    }
     let mut n = 0;
     for c in campaigns {
         // The campaign's creators: those with a post in it.
@@ -824,11 +841,15 @@ fn write_brand_health(
         ] {
             let mut counts = [0u64; 3];
             let (mut brand_m, mut comp_m) = (0u64, 0u64);
-            for r in rows.iter().filter(|r| {
-                r.created_at >= lo && r.created_at < hi && creators.contains(s.posts[r.post].creator_id.as_str())
-            }) {
+            let in_window = creators
+                .iter()
+                .filter_map(|c| by_creator.get(c))
+                .flatten()
+                .filter(|&&k| rows[k].created_at >= lo && rows[k].created_at < hi);
+            for &k in in_window {
+                let r = &rows[k];
                 counts[r.class] += 1;
-                let lower = r.text.to_lowercase();
+                let lower = &lower[k];
                 if brand.as_deref().is_some_and(|b| !b.is_empty() && lower.contains(b)) {
                     brand_m += 1;
                 }

@@ -210,7 +210,7 @@ pub struct Polarity {
     pub compound: f64,
 }
 
-/// A fast, deterministic string hasher (the rustc "Fx" mix) for short lexicon keys.
+/// A fast, deterministic string hasher (the rustc "Fx" mix plus a final avalanche).
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher {
     hash: u64,
@@ -245,9 +245,15 @@ impl Hasher for FxHasher {
         self.add(u64::from(i));
     }
 
+    /// Ends with a `MurmurHash3` avalanche: hashbrown indexes buckets by the low bits,
+    /// which the multiply alone leaves depending only on the inputs' low bits.
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        let mut h = self.hash;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 }
 
