@@ -104,6 +104,8 @@ pub enum Command {
     Engagement(EngagementArgs),
     /// Earned media value per post, creator, campaign and platform.
     Emv(EmvArgs),
+    /// ROI with full cost accounting under every attribution model.
+    Roi(RoiArgs),
     /// Score a model on labelled data.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -301,6 +303,34 @@ pub struct EngagementArgs {
     /// Daily branded-search volume (CSV: date, volume) for branded-search lift.
     #[arg(long, value_name = "FILE")]
     pub branded_search: Option<PathBuf>,
+}
+
+/// `roicast roi`.
+#[derive(Debug, Args)]
+pub struct RoiArgs {
+    /// Dataset folder (needs costs, orders and creators; uses tracking_assets and sessions).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Results folder holding attribution/attribution_summary.csv (grouped by creator) and,
+    /// when present, clv/cohort_clv.csv and engagement/emv.csv.
+    #[arg(long, value_name = "DIR")]
+    pub results: PathBuf,
+    /// Output folder: roi.parquet (long: level, key, model, metric, value) and roi_summary.csv.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Gross margin rate for profit ROI (default: from orders.gross_margin).
+    #[arg(long, value_name = "RATE")]
+    pub margin_rate: Option<f64>,
+    /// Exchange rates (CSV currency,rate: units of the base currency per unit), needed
+    /// when costs and revenue are in several currencies.
+    #[arg(long, value_name = "FILE", requires = "base_currency")]
+    pub fx: Option<PathBuf>,
+    /// The currency everything is converted to with --fx.
+    #[arg(long, value_name = "CODE")]
+    pub base_currency: Option<String>,
+    /// Count only costs with status paid (default: committed and paid).
+    #[arg(long)]
+    pub paid_only: bool,
 }
 
 /// `roicast emv`.

@@ -92,6 +92,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
         Command::Sentiment(a) => crate::sentiment::sentiment(&a, &settings, stdout),
         Command::Engagement(a) => crate::engagement::engagement(&a, &settings, stdout),
         Command::Emv(a) => crate::engagement::emv(&a, &settings, stdout),
+        Command::Roi(a) => crate::roi::roi(&a, &settings, stdout),
         Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Fit(a)), .. }) => {
             crate::clv::fit(&a, stdout)
         }

@@ -349,6 +349,21 @@ pub fn demo(
     let inner = Settings { format: settings.format, quiet: true, progress: crate::progress::Bars::new(false) };
     crate::clv::run(&clv_args, &inner, &mut clv_out)?;
     let clv_text = String::from_utf8(clv_out).expect("roicast writes UTF-8");
+    if !settings.quiet {
+        writeln!(stderr, "computing ROI with full cost accounting under every attribution model …")?;
+    }
+    let roi_args = crate::args::RoiArgs {
+        data: data.clone(),
+        results: results.clone(),
+        out: crate::roi::default_out(&results),
+        margin_rate: None,
+        fx: None,
+        base_currency: None,
+        paid_only: false,
+    };
+    let mut roi_out = Vec::new();
+    crate::roi::roi(&roi_args, &inner, &mut roi_out)?;
+    let roi_text = String::from_utf8(roi_out).expect("roicast writes UTF-8");
     let creator_ids: std::collections::HashSet<String> = roicast_data::Dataset::open(&data)?
         .load(Table::Creators)?
         .iter()
@@ -370,6 +385,7 @@ pub fn demo(
                     "clv": serde_json::from_str::<serde_json::Value>(&clv_text)?,
                     "sentiment": sentiment,
                     "engagement": serde_json::from_str::<serde_json::Value>(&engagement_text)?,
+                    "roi": serde_json::from_str::<serde_json::Value>(&roi_text)?,
                     "attribution": {
                         "out": attribution_dir,
                         "group_by": "creator",
@@ -438,6 +454,11 @@ pub fn demo(
             writeln!(stdout, "customer lifetime value per acquiring creator (12 months, 10 %/yr):")?;
             for line in clv_text.lines().skip(1) {
                 writeln!(stdout, "{line}")?;
+            }
+            writeln!(stdout)?;
+            writeln!(stdout, "ROI ({}):", crate::roi::default_out(&results).display())?;
+            for line in roi_text.lines() {
+                writeln!(stdout, "  {line}")?;
             }
             writeln!(stdout)?;
             writeln!(stdout, "next: roicast attribute --data {} --out DIR --group-by channel", data.display())?;

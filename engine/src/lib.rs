@@ -26,4 +26,5 @@ pub mod engagement;
 pub mod jobs;
 pub mod manifest;
 pub mod progress;
+pub mod roi;
 pub mod sentiment;

@@ -1,0 +1,524 @@
+//! `roicast roi`: full cost accounting and ROI per creator, campaign and platform under
+//! every attribution model, beside code/link-tracked revenue, CLV-adjusted and EMV-based
+//! ROI. The math is in `roicast_models::roi`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use roicast_data::builder::RowBuilder;
+use roicast_data::io::TableWriter;
+use roicast_data::{Dataset, Table};
+use roicast_models::roi::{self, CostLine, Tracked};
+use roicast_models::sentiment::vader::FxMap;
+use serde_json::json;
+
+use crate::args::{OutputFormat, RoiArgs};
+use crate::attribute::Staging;
+use crate::cli::{Outcome, Settings};
+use crate::manifest::{FileRecord, ManifestBuilder};
+
+/// A session-tracked order must follow the creator's session within this window.
+const LINK_WINDOW_US: i64 = 7 * 86_400_000_000;
+
+fn col<'a>(b: &'a RecordBatch, t: Table, name: &str) -> &'a dyn Array {
+    b.column(t.spec().index_of(name).expect("canonical column")).as_ref()
+}
+fn text(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<String> {
+    let a = col(b, t, name).as_string::<i32>();
+    a.is_valid(i).then(|| a.value(i).to_owned())
+}
+fn float(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<f64> {
+    let a = col(b, t, name).as_primitive::<Float64Type>();
+    a.is_valid(i).then(|| a.value(i))
+}
+fn int(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<f64> {
+    let a = col(b, t, name).as_primitive::<Int64Type>();
+    a.is_valid(i).then(|| a.value(i) as f64)
+}
+fn ts(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<i64> {
+    let a = col(b, t, name).as_primitive::<TimestampMicrosecondType>();
+    a.is_valid(i).then(|| a.value(i))
+}
+
+/// Reads `currency,rate` (units of the base currency per unit).
+fn read_fx(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for (k, rec) in r.records().enumerate() {
+        let rec = rec.with_context(|| format!("{}: row {}", path.display(), k + 1))?;
+        let cur = rec.get(0).unwrap_or("").trim().to_owned();
+        let rate: f64 = rec
+            .get(1)
+            .unwrap_or("")
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v > 0.0)
+            .with_context(|| format!("{}: row {}, column rate: not a number > 0", path.display(), k + 1))?;
+        out.insert(cur, rate);
+    }
+    Ok(out)
+}
+
+/// Attributed totals of one creator under one model.
+#[derive(Debug, Clone, Copy, Default)]
+struct Attributed {
+    conversions: f64,
+    revenue: f64,
+}
+
+fn read_attribution(results: &Path) -> anyhow::Result<BTreeMap<String, BTreeMap<String, Attributed>>> {
+    let path = results.join("attribution").join("attribution_summary.csv");
+    let mut r = csv::Reader::from_path(&path).with_context(|| {
+        format!(
+            "failed to open {}: run `roicast attribute --data DIR --out {}/attribution --group-by creator` first",
+            path.display(),
+            results.display()
+        )
+    })?;
+    let mut out: BTreeMap<String, BTreeMap<String, Attributed>> = BTreeMap::new();
+    for (k, rec) in r.deserialize::<HashMap<String, String>>().enumerate() {
+        let rec = rec.with_context(|| format!("{}: row {}", path.display(), k + 1))?;
+        let get = |c: &str| rec.get(c).with_context(|| format!("{}: no column `{c}`", path.display()));
+        if get("group_by")? != "creator" {
+            bail!(
+                "{}: row {}: attribution is grouped by `{}`; ROI needs --group-by creator",
+                path.display(),
+                k + 1,
+                get("group_by")?
+            );
+        }
+        let num = |c: &str| -> anyhow::Result<f64> {
+            get(c)?.parse().with_context(|| format!("{}: row {}, column {c}: not a number", path.display(), k + 1))
+        };
+        out.entry(get("model")?.clone())
+            .or_default()
+            .insert(get("group")?.clone(), Attributed { conversions: num("conversions")?, revenue: num("revenue")? });
+    }
+    Ok(out)
+}
+
+fn read_clv(results: &Path) -> anyhow::Result<HashMap<String, f64>> {
+    let path = results.join("clv").join("cohort_clv.csv");
+    if !path.exists() {
+        return Ok(HashMap::new());
+    }
+    let mut r = csv::Reader::from_path(&path).with_context(|| format!("failed to open {}", path.display()))?;
+    let mut out = HashMap::new();
+    for rec in r.deserialize::<HashMap<String, String>>() {
+        let rec = rec.with_context(|| format!("reading {}", path.display()))?;
+        if let (Some(c), Some(v)) = (rec.get("cohort"), rec.get("mean_clv").and_then(|v| v.parse::<f64>().ok())) {
+            out.insert(c.clone(), v);
+        }
+    }
+    Ok(out)
+}
+
+fn read_emv(results: &Path) -> anyhow::Result<HashMap<String, f64>> {
+    let path = results.join("engagement").join("emv.csv");
+    if !path.exists() {
+        return Ok(HashMap::new());
+    }
+    let mut r = csv::Reader::from_path(&path).with_context(|| format!("failed to open {}", path.display()))?;
+    let mut out = HashMap::new();
+    for rec in r.deserialize::<HashMap<String, String>>() {
+        let rec = rec.with_context(|| format!("reading {}", path.display()))?;
+        if rec.get("level").map(String::as_str) == Some("creator")
+            && let (Some(k), Some(v)) = (rec.get("key"), rec.get("emv").and_then(|v| v.parse::<f64>().ok()))
+        {
+            out.insert(k.clone(), v);
+        }
+    }
+    Ok(out)
+}
+
+/// One creator's summary row: id, platform, cost, (revenue, ROI) per model, code- and
+/// link-tracked revenue.
+type SummaryRow = (String, String, f64, BTreeMap<String, (f64, Option<f64>)>, f64, f64);
+
+/// `roicast roi`.
+pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let manifest = ManifestBuilder::start("roi");
+    if let Some(m) = a.margin_rate
+        && !(m.is_finite() && (0.0..=1.0).contains(&m))
+    {
+        bail!("invalid `--margin-rate` = {m}: expected a rate in [0, 1]");
+    }
+    let dataset = Dataset::open(&a.data).with_context(|| format!("failed to open the dataset {}", a.data.display()))?;
+    for t in [Table::Costs, Table::Orders, Table::Creators] {
+        if !dataset.has(t) {
+            bail!("{}: the dataset has no {} table, which the ROI job needs", a.data.display(), t.name());
+        }
+    }
+    let fx = a.fx.as_deref().map(read_fx).transpose()?;
+
+    // Orders (revenue, margin, codes, users) and their currencies.
+    let mut currencies = Vec::new();
+    let mut orders = Vec::new();
+    for b in dataset.load(Table::Orders)? {
+        let t = Table::Orders;
+        for i in 0..b.num_rows() {
+            let cur = text(&b, t, "currency", i).unwrap_or_default();
+            currencies.push(cur.clone());
+            orders.push((
+                text(&b, t, "user_id", i),
+                ts(&b, t, "ordered_at", i).unwrap_or(0),
+                float(&b, t, "revenue", i).unwrap_or(0.0),
+                float(&b, t, "gross_margin", i),
+                text(&b, t, "discount_code", i).map(|c| c.to_lowercase()),
+                cur,
+            ));
+        }
+    }
+    let mut lines = Vec::new();
+    let mut line_currency = Vec::new();
+    for b in dataset.load(Table::Costs)? {
+        let t = Table::Costs;
+        for i in 0..b.num_rows() {
+            let tiers = text(&b, t, "tiers", i)
+                .map(|j| roicast_data::tiers::parse_tiers(&j))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("costs row {}: column tiers: {e}", i + 1))?;
+            let cur = text(&b, t, "currency", i).unwrap_or_default();
+            currencies.push(cur.clone());
+            line_currency.push(cur);
+            lines.push(CostLine {
+                campaign_id: text(&b, t, "campaign_id", i).unwrap_or_default(),
+                creator_id: text(&b, t, "creator_id", i),
+                cost_type: text(&b, t, "cost_type", i).unwrap_or_default(),
+                amount: float(&b, t, "amount", i),
+                rate: float(&b, t, "rate", i),
+                tiers,
+                paid: text(&b, t, "status", i).map(|s| s == "paid"),
+            });
+        }
+    }
+    let base = roi::base_currency(&currencies, fx.as_ref(), a.base_currency.as_deref()).map_err(anyhow::Error::msg)?;
+    let to_base = |cur: &str| -> f64 {
+        if cur == base { 1.0 } else { fx.as_ref().and_then(|r| r.get(cur)).copied().unwrap_or(1.0) }
+    };
+    for (l, cur) in lines.iter_mut().zip(&line_currency) {
+        let k = to_base(cur);
+        l.amount = l.amount.map(|x| x * k);
+    }
+    if a.paid_only {
+        lines.retain(|l| l.paid == Some(true));
+    }
+
+    // Tracking assets → creator (codes; links via sessions).
+    let mut code_creator: FxMap<String, (String, Option<String>)> = FxMap::default();
+    let mut link_creator: FxMap<String, (String, Option<String>)> = FxMap::default();
+    if dataset.has(Table::TrackingAssets) {
+        for b in dataset.load(Table::TrackingAssets)? {
+            let t = Table::TrackingAssets;
+            for i in 0..b.num_rows() {
+                let v = (text(&b, t, "creator_id", i).unwrap_or_default(), text(&b, t, "campaign_id", i));
+                match text(&b, t, "method", i).as_deref() {
+                    Some("promo_code") => {
+                        code_creator.insert(text(&b, t, "value", i).unwrap_or_default().to_lowercase(), v);
+                    }
+                    Some("utm" | "affiliate_link") => {
+                        link_creator.insert(text(&b, t, "value", i).unwrap_or_default(), v);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    // user → [(session time, creator, campaign)]
+    let mut user_sessions: FxMap<String, Vec<(i64, usize)>> = FxMap::default();
+    let mut link_keys: Vec<(String, Option<String>)> = Vec::new();
+    if dataset.has(Table::Sessions) && !link_creator.is_empty() {
+        let mut key_index: HashMap<(String, Option<String>), usize> = HashMap::new();
+        for b in dataset.load(Table::Sessions)? {
+            let t = Table::Sessions;
+            let content = col(&b, t, "utm_content").as_string::<i32>();
+            let users = col(&b, t, "user_id").as_string::<i32>();
+            for i in 0..b.num_rows() {
+                if content.is_null(i) {
+                    continue;
+                }
+                let Some(v) = link_creator.get(content.value(i)) else { continue };
+                let k = *key_index.entry(v.clone()).or_insert_with(|| {
+                    link_keys.push(v.clone());
+                    link_keys.len() - 1
+                });
+                user_sessions
+                    .entry(users.value(i).to_owned())
+                    .or_default()
+                    .push((ts(&b, t, "started_at", i).unwrap_or(0), k));
+            }
+        }
+        for v in user_sessions.values_mut() {
+            v.sort_unstable();
+        }
+    }
+    // Tracked revenue per (creator, campaign of the asset).
+    let mut code_tracked: BTreeMap<(String, Option<String>), Tracked> = BTreeMap::new();
+    let mut link_tracked: BTreeMap<(String, Option<String>), Tracked> = BTreeMap::new();
+    let (mut revenue_total, mut margin_total, mut margin_revenue) = (0.0, 0.0, 0.0);
+    for (user, at, revenue, margin, code, cur) in &orders {
+        let k = to_base(cur);
+        let revenue = revenue * k;
+        revenue_total += revenue;
+        if let Some(m) = margin {
+            margin_total += m * k;
+            margin_revenue += revenue;
+        }
+        if let Some(v) = code.as_ref().and_then(|c| code_creator.get(c)) {
+            let e = code_tracked.entry(v.clone()).or_default();
+            e.revenue += revenue;
+            e.orders += 1.0;
+        } else if let Some(s) = user.as_ref().and_then(|u| user_sessions.get(u)) {
+            // The latest creator session within the window before the order.
+            let j = s.partition_point(|x| x.0 <= *at);
+            if j > 0 && s[j - 1].0 >= at - LINK_WINDOW_US {
+                let e = link_tracked.entry(link_keys[s[j - 1].1].clone()).or_default();
+                e.revenue += revenue;
+                e.orders += 1.0;
+            }
+        }
+    }
+    let margin = a.margin_rate.or_else(|| (margin_revenue > 0.0).then(|| margin_total / margin_revenue));
+    let tracked_for = |creator: &str, campaign: &str| -> (Tracked, Tracked) {
+        let get = |m: &BTreeMap<(String, Option<String>), Tracked>| {
+            let own = m.get(&(creator.to_owned(), Some(campaign.to_owned()))).copied();
+            own.or_else(|| m.get(&(creator.to_owned(), None)).copied()).unwrap_or_default()
+        };
+        (get(&code_tracked), get(&link_tracked))
+    };
+
+    // Costs per creator: own lines per campaign, campaign-level lines split equally
+    // across the campaign's creators (the creators with their own cost lines).
+    let mut campaign_creators: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for l in &lines {
+        if let Some(c) = &l.creator_id {
+            campaign_creators.entry(l.campaign_id.as_str()).or_default().insert(c.as_str());
+        }
+    }
+    let mut creator_cost: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut campaign_cost: BTreeMap<String, f64> = BTreeMap::new();
+    let mut unallocated: BTreeMap<String, f64> = BTreeMap::new();
+    let mut creator_campaigns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (campaign, creators) in &campaign_creators {
+        let shared: Vec<&CostLine> =
+            lines.iter().filter(|l| l.campaign_id == *campaign && l.creator_id.is_none()).collect();
+        let share = 1.0 / creators.len() as f64;
+        for creator in creators {
+            let own: Vec<&CostLine> = lines
+                .iter()
+                .filter(|l| l.campaign_id == *campaign && l.creator_id.as_deref() == Some(*creator))
+                .collect();
+            let (code, link) = tracked_for(creator, campaign);
+            let tracked = Tracked { revenue: code.revenue + link.revenue, orders: code.orders + link.orders };
+            let shared: Vec<(&CostLine, f64)> = shared.iter().map(|l| (*l, share)).collect();
+            let costs = roi::creator_costs(&own, &shared, tracked);
+            let total: f64 = costs.values().sum();
+            *campaign_cost.entry((*campaign).to_owned()).or_default() += total;
+            let e = creator_cost.entry((*creator).to_owned()).or_default();
+            for (k, v) in costs {
+                *e.entry(k).or_default() += v;
+            }
+            creator_campaigns.entry((*creator).to_owned()).or_default().insert((*campaign).to_owned());
+        }
+    }
+    for l in lines.iter().filter(|l| l.creator_id.is_none() && !campaign_creators.contains_key(l.campaign_id.as_str()))
+    {
+        *unallocated.entry(l.campaign_id.clone()).or_default() += roi::line_cost(l, Tracked::default()).0;
+    }
+
+    // Platforms of creators.
+    let mut platform: BTreeMap<String, String> = BTreeMap::new();
+    for b in dataset.load(Table::Creators)? {
+        let t = Table::Creators;
+        for i in 0..b.num_rows() {
+            platform
+                .entry(text(&b, t, "creator_id", i).unwrap_or_default())
+                .or_insert_with(|| text(&b, t, "platform", i).unwrap_or_default());
+        }
+    }
+    let attributed = read_attribution(&a.results)?;
+    let clv = read_clv(&a.results)?;
+    let emv = read_emv(&a.results)?;
+    let _ = int; // (integer columns are not needed by this job)
+
+    // Long output rows.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("level", DataType::Utf8, false),
+        Field::new("key", DataType::Utf8, false),
+        Field::new("model", DataType::Utf8, false),
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, true),
+    ]));
+    let mut rb = RowBuilder::new(schema.clone());
+    let mut push = |level: &str, key: &str, model: &str, metric: &str, value: Option<f64>| {
+        rb.text(level).text(key).text(model).text(metric).opt_float(value.filter(|v| v.is_finite())).end_row();
+    };
+    let models: Vec<&String> = attributed.keys().collect();
+    let mut summary: Vec<SummaryRow> = Vec::new();
+    let mut platform_totals: BTreeMap<(String, String), (f64, f64, f64)> = BTreeMap::new();
+    for (creator, costs) in &creator_cost {
+        let cost: f64 = costs.values().sum();
+        for (k, v) in costs {
+            push("creator", creator, "-", &format!("cost_{k}"), Some(*v));
+        }
+        push("creator", creator, "-", "cost", Some(cost));
+        let (mut code_rev, mut link_rev) = (0.0, 0.0);
+        for campaign in creator_campaigns.get(creator).into_iter().flatten() {
+            let (c, l) = tracked_for(creator, campaign);
+            code_rev += c.revenue;
+            link_rev += l.revenue;
+        }
+        push("creator", creator, "-", "code_tracked_revenue", Some(code_rev));
+        push("creator", creator, "-", "link_tracked_revenue", Some(link_rev));
+        let e = emv.get(creator).copied();
+        push("creator", creator, "-", "emv", e);
+        push("creator", creator, "-", "emv_roi", e.and_then(|e| roi::roi_pct(e, cost)));
+        let p = platform.get(creator).cloned().unwrap_or_default();
+        let mut per_model = BTreeMap::new();
+        for m in &models {
+            let at = attributed[*m].get(creator).copied().unwrap_or_default();
+            let x = roi::metrics(at.revenue, at.conversions, cost, margin, clv.get(creator).copied());
+            push("creator", creator, m, "attributed_revenue", Some(at.revenue));
+            push("creator", creator, m, "conversions", Some(at.conversions));
+            push("creator", creator, m, "roi", x.roi);
+            push("creator", creator, m, "roas", x.roas);
+            push("creator", creator, m, "cpa", x.cpa);
+            push("creator", creator, m, "profit_roi", x.profit_roi);
+            push("creator", creator, m, "clv_roi", x.clv_roi);
+            per_model.insert((*m).clone(), (at.revenue, x.roi));
+            let t = platform_totals.entry((p.clone(), (*m).clone())).or_default();
+            t.0 += at.revenue;
+            t.1 += at.conversions;
+            t.2 += cost;
+        }
+        summary.push((creator.clone(), p, cost, per_model, code_rev, link_rev));
+    }
+    for ((p, m), (rev, conv, cost)) in &platform_totals {
+        let x = roi::metrics(*rev, *conv, *cost, margin, None);
+        push("platform", p, m, "attributed_revenue", Some(*rev));
+        push("platform", p, m, "cost", Some(*cost));
+        push("platform", p, m, "roi", x.roi);
+        push("platform", p, m, "roas", x.roas);
+    }
+    for (c, cost) in &campaign_cost {
+        push("campaign", c, "-", "cost", Some(*cost));
+    }
+    for (c, cost) in &unallocated {
+        push("campaign", c, "-", "unallocated_cost", Some(*cost));
+    }
+    let total_cost: f64 = campaign_cost.values().sum::<f64>() + unallocated.values().sum::<f64>();
+    push("total", "all", "-", "cost", Some(total_cost));
+    push("total", "all", "-", "revenue_all_orders", Some(revenue_total));
+    push("total", "all", "-", "margin_rate", margin);
+
+    let mut staging = Staging::new(&a.out, "roi")?;
+    let long_path = staging.path("roi.parquet");
+    let mut w = TableWriter::create(&long_path, &schema)?;
+    w.write(&rb.finish())?;
+    w.finish()?;
+    let rank_model =
+        ["data_driven", "last_touch"].into_iter().find(|m| attributed.contains_key(*m)).unwrap_or("linear").to_owned();
+    summary.sort_by(|x, y| {
+        let r = |s: &SummaryRow| s.3.get(&rank_model).and_then(|v| v.1).unwrap_or(f64::NEG_INFINITY);
+        r(y).total_cmp(&r(x))
+    });
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let mut header = vec![
+        "creator_id".to_owned(),
+        "platform".to_owned(),
+        "cost".to_owned(),
+        "code_tracked_revenue".to_owned(),
+        "link_tracked_revenue".to_owned(),
+    ];
+    for m in &models {
+        header.push(format!("revenue_{m}"));
+        header.push(format!("roi_{m}"));
+    }
+    csv.write_record(&header)?;
+    for (c, p, cost, per, code, link) in &summary {
+        let mut row = vec![c.clone(), p.clone(), format!("{cost}"), format!("{code}"), format!("{link}")];
+        for m in &models {
+            let (rev, r) = per.get(*m).copied().unwrap_or((0.0, None));
+            row.push(format!("{rev}"));
+            row.push(r.map_or_else(String::new, |v| format!("{v}")));
+        }
+        csv.write_record(&row)?;
+    }
+    let summary_path = staging.path("roi_summary.csv");
+    roicast_data::io::write_bytes_atomic(&summary_path, &csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    let written = staging.commit()?;
+    let inputs = Table::ALL
+        .iter()
+        .filter_map(|t| dataset.files(*t))
+        .flatten()
+        .map(|f| FileRecord::of(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    manifest
+        .finish(
+            json!({ "data": a.data, "results": a.results, "currency": base, "margin_rate": margin, "paid_only": a.paid_only,
+                    "allocation": "campaign-level costs split equally across the campaign's creators" }),
+            inputs,
+            written.iter().map(|p| FileRecord::of(p)).collect::<anyhow::Result<Vec<_>>>()?,
+            BTreeMap::from([("creators".to_owned(), summary.len() as u64)]),
+            "ok",
+        )
+        .write(&a.out)?;
+    match settings.format {
+        OutputFormat::Json => {
+            let rows: Vec<_> = summary
+                .iter()
+                .map(|(c, p, cost, per, code, link)| json!({"creator_id": c, "platform": p, "cost": cost, "code_tracked_revenue": code,
+                    "link_tracked_revenue": link, "roi": per.iter().map(|(m, v)| (m.clone(), json!({"revenue": v.0, "roi": v.1}))).collect::<BTreeMap<_, _>>()}))
+                .collect();
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({ "currency": base, "ranked_by": rank_model, "creators": rows, "files": written }),
+            )?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => print_table(stdout, &summary, &rank_model, &base, total_cost, 15)?,
+    }
+    Ok(Outcome::Ok)
+}
+
+fn print_table(
+    stdout: &mut dyn Write,
+    rows: &[SummaryRow],
+    model: &str,
+    currency: &str,
+    total_cost: f64,
+    top: usize,
+) -> std::io::Result<()> {
+    writeln!(stdout, "creators ranked by ROI under the {model} model ({currency}; total cost {total_cost:.0}):")?;
+    writeln!(
+        stdout,
+        "{:<10} {:<10} {:>10} {:>12} {:>9} {:>12} {:>12}",
+        "creator", "platform", "cost", "revenue", "ROI %", "code-tracked", "link-tracked"
+    )?;
+    for (c, p, cost, per, code, link) in rows.iter().take(top) {
+        let (rev, r) = per.get(model).copied().unwrap_or((0.0, None));
+        writeln!(
+            stdout,
+            "{c:<10} {p:<10} {cost:>10.0} {rev:>12.0} {:>9} {code:>12.0} {link:>12.0}",
+            r.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"))
+        )?;
+    }
+    if rows.len() > top {
+        writeln!(stdout, "… {} more in roi_summary.csv", rows.len() - top)?;
+    }
+    Ok(())
+}
+
+/// The default output folder of the ROI job inside a results folder.
+#[must_use]
+pub fn default_out(results: &Path) -> PathBuf {
+    results.join("roi")
+}
