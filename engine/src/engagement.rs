@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use rayon::prelude::*;
 use roicast_data::builder::RowBuilder;
@@ -27,6 +26,7 @@ use serde_json::json;
 use crate::args::{EmvArgs, EngagementArgs, OutputFormat};
 use crate::attribute::Staging;
 use crate::cli::{Outcome, Settings};
+use crate::columns::{boolean, col, float, int, text, ts};
 use crate::manifest::{FileRecord, ManifestBuilder};
 use crate::sentiment::Scorer;
 
@@ -36,30 +36,6 @@ const HOUR_US: i64 = 3_600_000_000;
 const CONVERSION_WINDOW_US: i64 = 7 * DAY_US;
 /// Brand-health windows around a campaign.
 const HEALTH_WINDOW_US: i64 = 30 * DAY_US;
-
-fn col<'a>(b: &'a RecordBatch, t: Table, name: &str) -> &'a dyn Array {
-    b.column(t.spec().index_of(name).expect("canonical column")).as_ref()
-}
-fn text(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<String> {
-    let a = col(b, t, name).as_string::<i32>();
-    a.is_valid(i).then(|| a.value(i).to_owned())
-}
-fn int(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<f64> {
-    let a = col(b, t, name).as_primitive::<Int64Type>();
-    a.is_valid(i).then(|| a.value(i) as f64)
-}
-fn float(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<f64> {
-    let a = col(b, t, name).as_primitive::<Float64Type>();
-    a.is_valid(i).then(|| a.value(i))
-}
-fn ts(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<i64> {
-    let a = col(b, t, name).as_primitive::<TimestampMicrosecondType>();
-    a.is_valid(i).then(|| a.value(i))
-}
-fn boolean(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<bool> {
-    let a = col(b, t, name).as_boolean();
-    a.is_valid(i).then(|| a.value(i))
-}
 
 /// One post with everything scored about it.
 #[derive(Debug, Clone)]

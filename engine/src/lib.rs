@@ -22,6 +22,7 @@ pub mod args;
 pub mod attribute;
 pub mod cli;
 pub mod clv;
+mod columns;
 pub mod engagement;
 pub mod jobs;
 pub mod manifest;

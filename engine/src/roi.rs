@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use roicast_data::builder::RowBuilder;
 use roicast_data::io::TableWriter;
@@ -22,30 +21,11 @@ use serde_json::json;
 use crate::args::{OutputFormat, RoiArgs};
 use crate::attribute::Staging;
 use crate::cli::{Outcome, Settings};
+use crate::columns::{col, float, text, ts};
 use crate::manifest::{FileRecord, ManifestBuilder};
 
 /// A session-tracked order must follow the creator's session within this window.
 const LINK_WINDOW_US: i64 = 7 * 86_400_000_000;
-
-fn col<'a>(b: &'a RecordBatch, t: Table, name: &str) -> &'a dyn Array {
-    b.column(t.spec().index_of(name).expect("canonical column")).as_ref()
-}
-fn text(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<String> {
-    let a = col(b, t, name).as_string::<i32>();
-    a.is_valid(i).then(|| a.value(i).to_owned())
-}
-fn float(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<f64> {
-    let a = col(b, t, name).as_primitive::<Float64Type>();
-    a.is_valid(i).then(|| a.value(i))
-}
-fn int(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<f64> {
-    let a = col(b, t, name).as_primitive::<Int64Type>();
-    a.is_valid(i).then(|| a.value(i) as f64)
-}
-fn ts(b: &RecordBatch, t: Table, name: &str, i: usize) -> Option<i64> {
-    let a = col(b, t, name).as_primitive::<TimestampMicrosecondType>();
-    a.is_valid(i).then(|| a.value(i))
-}
 
 /// Reads `currency,rate` (units of the base currency per unit).
 fn read_fx(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
@@ -347,7 +327,6 @@ pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
     let attributed = read_attribution(&a.results)?;
     let clv = read_clv(&a.results)?;
     let emv = read_emv(&a.results)?;
-    let _ = int; // (integer columns are not needed by this job)
 
     // Long output rows.
     let schema = Arc::new(Schema::new(vec![
