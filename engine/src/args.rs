@@ -106,6 +106,8 @@ pub enum Command {
     Emv(EmvArgs),
     /// ROI with full cost accounting under every attribution model.
     Roi(RoiArgs),
+    /// Forecast revenue and ROI (P10/P50/P90) of candidates under deal scenarios; plan a budget.
+    Forecast(ForecastArgs),
     /// Score a model on labelled data.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -249,6 +251,33 @@ pub enum TrainCommand {
     Attribution(TrainAttributionArgs),
     /// Train the linear comment-sentiment model (k-fold CV report, held-out scores).
     Sentiment(TrainSentimentArgs),
+    /// Train the pre-launch revenue forecast from a campaign history.
+    Forecast(TrainForecastArgs),
+}
+
+/// `roicast train forecast`.
+#[derive(Debug, Args)]
+pub struct TrainForecastArgs {
+    /// Campaign history (the campaign_history table: Parquet, CSV or Arrow IPC); extra
+    /// numeric or categorical columns are used as features.
+    #[arg(long, value_name = "FILE")]
+    pub history: PathBuf,
+    /// Where to write the model (JSON).
+    #[arg(long, value_name = "MODEL.json")]
+    pub out: PathBuf,
+    /// Also run time-ordered cross-validation with K folds (MAE, MAPE, rank correlation,
+    /// 80 % interval coverage).
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// Ridge penalty on standardised features.
+    #[arg(long, default_value_t = 1.0)]
+    pub l2: f64,
+    /// Folds of the out-of-fold residual pool behind the intervals.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// A category level needs this many rows to get its own feature.
+    #[arg(long, default_value_t = 5)]
+    pub min_level_rows: usize,
 }
 
 /// `roicast eval …`.
@@ -303,6 +332,35 @@ pub struct EngagementArgs {
     /// Daily branded-search volume (CSV: date, volume) for branded-search lift.
     #[arg(long, value_name = "FILE")]
     pub branded_search: Option<PathBuf>,
+}
+
+/// `roicast forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// A model from `roicast train forecast`.
+    #[arg(long, value_name = "MODEL.json")]
+    pub model: PathBuf,
+    /// Candidates (the candidates table); must have every feature column of the model.
+    #[arg(long, value_name = "FILE")]
+    pub candidates: PathBuf,
+    /// Deal scenarios (CSV: scenario, flat_fee, commission_rate[, tiers]) applied to every
+    /// candidate; default: each candidate's own planned deal, named planned.
+    #[arg(long, value_name = "FILE")]
+    pub scenarios: Option<PathBuf>,
+    /// Choose the candidates and deals that maximise expected profit within this budget
+    /// (expected cost).
+    #[arg(long, value_name = "X", conflicts_with = "target_roi")]
+    pub budget: Option<f64>,
+    /// Choose the largest set of deals whose portfolio ROI reaches this target (a
+    /// fraction: 0.2 = 20 %) with probability --probability.
+    #[arg(long, value_name = "Y")]
+    pub target_roi: Option<f64>,
+    /// Probability for --target-roi.
+    #[arg(long, default_value_t = 0.8)]
+    pub probability: f64,
+    /// Output file (Parquet, CSV or Arrow by extension).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// `roicast roi`.

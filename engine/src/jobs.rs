@@ -364,6 +364,38 @@ pub fn demo(
     let mut roi_out = Vec::new();
     crate::roi::roi(&roi_args, &inner, &mut roi_out)?;
     let roi_text = String::from_utf8(roi_out).expect("roicast writes UTF-8");
+    if !settings.quiet {
+        writeln!(stderr, "forecasting the demo candidates under two deals …")?;
+    }
+    let forecast_dir = results.join("forecast");
+    std::fs::create_dir_all(&forecast_dir).with_context(|| format!("failed to create {}", forecast_dir.display()))?;
+    let model_path = forecast_dir.join("forecast_model.json");
+    let train_args = crate::args::TrainForecastArgs {
+        history: data.join("campaign_history.parquet"),
+        out: model_path.clone(),
+        cv: None,
+        l2: 1.0,
+        folds: 5,
+        min_level_rows: 5,
+    };
+    crate::forecast::train(&train_args, &inner, &mut Vec::new())?;
+    let scenarios = forecast_dir.join("scenarios.csv");
+    roicast_data::io::write_bytes_atomic(
+        &scenarios,
+        b"scenario,flat_fee,commission_rate\nflat_1000,1000,0\nhybrid_300_10pct,300,0.10\n",
+    )?;
+    let forecast_args = crate::args::ForecastArgs {
+        model: model_path,
+        candidates: data.join("candidates.parquet"),
+        scenarios: Some(scenarios),
+        budget: Some(10_000.0),
+        target_roi: None,
+        probability: 0.8,
+        out: forecast_dir.join("forecast.csv"),
+    };
+    let mut forecast_out = Vec::new();
+    crate::forecast::run(&forecast_args, &inner, &mut forecast_out)?;
+    let forecast_text = String::from_utf8(forecast_out).expect("roicast writes UTF-8");
     let creator_ids: std::collections::HashSet<String> = roicast_data::Dataset::open(&data)?
         .load(Table::Creators)?
         .iter()
@@ -386,6 +418,7 @@ pub fn demo(
                     "sentiment": sentiment,
                     "engagement": serde_json::from_str::<serde_json::Value>(&engagement_text)?,
                     "roi": serde_json::from_str::<serde_json::Value>(&roi_text)?,
+                    "forecast": serde_json::from_str::<serde_json::Value>(&forecast_text)?,
                     "attribution": {
                         "out": attribution_dir,
                         "group_by": "creator",
@@ -458,6 +491,15 @@ pub fn demo(
             writeln!(stdout)?;
             writeln!(stdout, "ROI ({}):", crate::roi::default_out(&results).display())?;
             for line in roi_text.lines() {
+                writeln!(stdout, "  {line}")?;
+            }
+            writeln!(stdout)?;
+            writeln!(
+                stdout,
+                "forecast for the demo candidates under a 1,000 flat fee and a 300 + 10 % hybrid, budget 10,000 ({}):",
+                forecast_dir.join("forecast.csv").display()
+            )?;
+            for line in forecast_text.lines() {
                 writeln!(stdout, "  {line}")?;
             }
             writeln!(stdout)?;

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod clv;
 mod columns;
 pub mod engagement;
+pub mod forecast;
 pub mod jobs;
 pub mod manifest;
 pub mod progress;

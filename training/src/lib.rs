@@ -22,6 +22,7 @@
 //! ```
 
 pub mod clv;
+pub mod forecast;
 pub mod hazard;
 pub mod metrics;
 pub mod optim;

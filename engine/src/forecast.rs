@@ -1,0 +1,524 @@
+//! `roicast train forecast` and `roicast forecast`: pre-launch revenue and ROI forecasts
+//! for candidate creators under deal scenarios, and budget planning.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::Array;
+use arrow_schema::{DataType, Field, Schema};
+use rayon::prelude::*;
+use roicast_data::Table;
+use roicast_data::builder::RowBuilder;
+use roicast_data::io::TableWriter;
+use roicast_data::rng::Rng;
+use roicast_models::ModelFile;
+use roicast_models::forecast::{self, Cell, Deal, ForecastModel, Outlook, quantile};
+use roicast_training::forecast::{ForecastParams, History, fit, time_cv};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::args::{ForecastArgs, OutputFormat, TrainForecastArgs};
+use crate::cli::{Outcome, Settings};
+
+/// Reads a canonical table file; every column (canonical and extra) as cells.
+fn read_cells(table: Table, path: &Path) -> anyhow::Result<BTreeMap<String, Vec<Cell>>> {
+    let (batches, rejects) =
+        roicast_data::dataset::read_file(table, path).with_context(|| format!("failed to read {}", path.display()))?;
+    if let Some(r) = rejects.first() {
+        bail!(
+            "{}: row {}, column {}: {} ({} rejected rows; nothing was written)",
+            path.display(),
+            r.row.map_or_else(|| "-".to_owned(), |x| x.to_string()),
+            r.column,
+            r.reason,
+            rejects.len()
+        );
+    }
+    let mut cols: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
+    for b in &batches {
+        for (f, a) in b.schema().fields().iter().zip(b.columns()) {
+            let out = cols.entry(f.name().clone()).or_default();
+            for i in 0..a.len() {
+                out.push(if a.is_null(i) {
+                    Cell::Missing
+                } else {
+                    match a.data_type() {
+                        DataType::Float64 => Cell::Num(a.as_primitive::<Float64Type>().value(i)),
+                        DataType::Int64 => Cell::Num(a.as_primitive::<Int64Type>().value(i) as f64),
+                        DataType::Utf8 => {
+                            let s = a.as_string::<i32>().value(i);
+                            // Extra CSV columns arrive as text: numbers stay numbers.
+                            s.trim().parse::<f64>().map_or_else(|_| Cell::Cat(s.to_owned()), Cell::Num)
+                        }
+                        DataType::Boolean => Cell::Cat(a.as_boolean().value(i).to_string()),
+                        DataType::Timestamp(..) => {
+                            Cell::Num(a.as_primitive::<TimestampMicrosecondType>().value(i) as f64)
+                        }
+                        _ => Cell::Missing,
+                    }
+                });
+            }
+        }
+    }
+    Ok(cols)
+}
+
+fn num(cells: &[Cell], i: usize) -> Option<f64> {
+    if let Cell::Num(x) = cells[i] { Some(x) } else { None }
+}
+
+/// Reads a campaign history file into the training table.
+pub fn read_history(path: &Path) -> anyhow::Result<History> {
+    let columns = read_cells(Table::CampaignHistory, path)?;
+    let n = columns.get("revenue").map_or(0, Vec::len);
+    let revenue = (0..n).map(|i| num(&columns["revenue"], i).unwrap_or(0.0)).collect();
+    let started_at = (0..n).map(|i| num(&columns["started_at"], i).unwrap_or(0.0) as i64).collect();
+    Ok(History { columns, revenue, started_at })
+}
+
+/// The training file's fingerprint.
+fn fingerprint(path: &Path) -> anyhow::Result<String> {
+    Ok(format!(
+        "sha256:{}",
+        roicast_data::sha256_file(path).with_context(|| format!("failed to hash {}", path.display()))?
+    ))
+}
+
+/// `roicast train forecast`.
+pub fn train(a: &TrainForecastArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let h = read_history(&a.history)?;
+    let p = ForecastParams { l2: a.l2, folds: a.folds, min_level_rows: a.min_level_rows };
+    let model = fit(&h, &p)?;
+    let cv = a.cv.map(|k| time_cv(&h, &p, k)).transpose()?;
+    let file = ModelFile::new(
+        forecast::model_kind(),
+        json!({ "l2": p.l2, "folds": p.folds, "min_level_rows": p.min_level_rows, "target": "ln(1 + revenue)", "rows": h.revenue.len() }),
+        model.features.iter().map(forecast::Feature::name).collect(),
+        &fingerprint(&a.history)?,
+        model,
+    );
+    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    }
+    file.save(&a.out).with_context(|| format!("failed to write {}", a.out.display()))?;
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *stdout,
+                &json!({ "model": a.out, "rows": h.revenue.len(), "features": file.features, "cv": cv }),
+            )?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => {
+            writeln!(
+                stdout,
+                "trained on {} history rows, {} features (ridge on ln(1 + revenue))",
+                h.revenue.len(),
+                file.features.len()
+            )?;
+            let m = &file.model;
+            let mut w: Vec<(String, f64)> = file.features.iter().cloned().zip(m.weights.iter().copied()).collect();
+            w.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
+            for (name, weight) in w.iter().take(8) {
+                writeln!(stdout, "  {name:<32} {weight:+.3}")?;
+            }
+            if let Some(cv) = &cv {
+                writeln!(
+                    stdout,
+                    "time-ordered CV ({} folds, {} rows): MAE {:.1}, MAPE {:.0} %, Spearman {:.3} (followers only {:.3}), 80 % interval coverage {:.1} %",
+                    cv.folds,
+                    cv.rows,
+                    cv.mae,
+                    100.0 * cv.mape,
+                    cv.spearman,
+                    cv.spearman_followers_only,
+                    100.0 * cv.coverage_80
+                )?;
+            }
+            writeln!(stdout, "wrote {}", a.out.display())?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn parse_deal(name: &str, flat: Option<f64>, rate: Option<f64>, tiers: Option<&str>, at: &str) -> anyhow::Result<Deal> {
+    let flat = flat.unwrap_or(0.0);
+    let rate = rate.unwrap_or(0.0);
+    if !(flat.is_finite() && flat >= 0.0) {
+        bail!("{at}: flat_fee {flat} must be >= 0");
+    }
+    if !(rate.is_finite() && (0.0..=1.0).contains(&rate)) {
+        bail!("{at}: commission_rate {rate} must be in [0, 1]");
+    }
+    let tiers =
+        tiers.map(roicast_data::tiers::parse_tiers).transpose().map_err(|e| anyhow::anyhow!("{at}: tiers: {e}"))?;
+    Ok(Deal { name: name.to_owned(), flat_fee: flat, commission_rate: rate, tiers })
+}
+
+/// Reads a scenarios CSV: `scenario,flat_fee,commission_rate[,tiers]`.
+fn read_scenarios(path: &Path) -> anyhow::Result<Vec<Deal>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let headers = r.headers()?.clone();
+    let idx = |c: &str| headers.iter().position(|h| h.trim() == c);
+    let Some(si) = idx("scenario") else {
+        bail!("{}: no column `scenario` (columns: {})", path.display(), headers.iter().collect::<Vec<_>>().join(", "));
+    };
+    let (fi, ci, ti) = (idx("flat_fee"), idx("commission_rate"), idx("tiers"));
+    let mut out = Vec::new();
+    for (k, rec) in r.records().enumerate() {
+        let rec = rec.with_context(|| format!("{}: row {}", path.display(), k + 1))?;
+        let at = format!("{}: row {}", path.display(), k + 1);
+        let number = |i: Option<usize>, c: &str| -> anyhow::Result<Option<f64>> {
+            match i.and_then(|i| rec.get(i)).map(str::trim).filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(s) => s.parse().map(Some).with_context(|| format!("{at}, column {c}: `{s}` is not a number")),
+            }
+        };
+        let tiers = ti.and_then(|i| rec.get(i)).map(str::trim).filter(|s| !s.is_empty());
+        out.push(parse_deal(
+            rec.get(si).unwrap_or("").trim(),
+            number(fi, "flat_fee")?,
+            number(ci, "commission_rate")?,
+            tiers,
+            &at,
+        )?);
+    }
+    if out.is_empty() {
+        bail!("{}: no scenarios", path.display());
+    }
+    Ok(out)
+}
+
+/// One forecast row.
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    creator_id: String,
+    platform: String,
+    scenario: String,
+    outlook: Outlook,
+    selected: bool,
+    #[serde(skip)]
+    log_pred: f64,
+    /// Key of the row's deal in the deal map.
+    #[serde(skip)]
+    key: String,
+}
+
+/// A plan's portfolio distribution (independent outcomes, Monte Carlo).
+#[derive(Debug, Clone, Serialize)]
+struct Plan {
+    mode: String,
+    deals: usize,
+    expected_cost: f64,
+    expected_revenue: f64,
+    roi_p10: f64,
+    roi_p50: f64,
+    roi_p90: f64,
+    prob_roi_positive: f64,
+}
+
+fn portfolio(
+    model: &ForecastModel,
+    rows: &[&Row],
+    deals: &BTreeMap<String, Deal>,
+    draws: usize,
+) -> (f64, f64, f64, f64) {
+    let mut roi: Vec<f64> = (0..draws)
+        .map(|d| {
+            let mut rng = Rng::new(17, 0xF0, d as u64);
+            let (mut rev, mut cost) = (0.0, 0.0);
+            for r in rows {
+                let res = model.residuals[rng.index(model.residuals.len())];
+                let x = (r.log_pred + res).exp_m1().max(0.0);
+                rev += x;
+                cost += deals[&r.key].cost(x);
+            }
+            if cost > 0.0 { (rev - cost) / cost } else { f64::NAN }
+        })
+        .filter(|x| !x.is_nan())
+        .collect();
+    roi.sort_by(f64::total_cmp);
+    let pos = roi.iter().filter(|x| **x > 0.0).count() as f64 / draws as f64;
+    (quantile(&roi, 0.1), quantile(&roi, 0.5), quantile(&roi, 0.9), pos)
+}
+
+/// `roicast forecast`.
+pub fn run(a: &ForecastArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let file = ModelFile::<ForecastModel>::load(&a.model, &forecast::model_kind())
+        .with_context(|| format!("failed to load the model {}", a.model.display()))?;
+    let model = &file.model;
+    // Check the file's own columns: conforming fills absent optional columns with nulls,
+    // which must not pass for a feature the model was trained on.
+    let raw: Vec<String> = roicast_data::io::FileReader::open(Table::Candidates, &a.candidates)
+        .with_context(|| format!("failed to open {}", a.candidates.display()))?
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let cols = read_cells(Table::Candidates, &a.candidates)?;
+    for c in model.columns() {
+        if !raw.contains(&c) {
+            bail!(
+                "{}: the model needs the feature column `{c}`, which the candidates file does not have (columns: {})",
+                a.candidates.display(),
+                raw.join(", ")
+            );
+        }
+    }
+    let n = cols.get("creator_id").map_or(0, Vec::len);
+    let text = |c: &str, i: usize| match cols.get(c).map(|v| &v[i]) {
+        Some(Cell::Cat(s)) => s.clone(),
+        Some(Cell::Num(x)) => x.to_string(),
+        _ => String::new(),
+    };
+    let scenarios = a.scenarios.as_deref().map(read_scenarios).transpose()?;
+    let mut deals: BTreeMap<String, Deal> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for i in 0..n {
+        let row: BTreeMap<String, Cell> = cols.iter().map(|(k, v)| (k.clone(), v[i].clone())).collect();
+        let log_pred = model.predict_log(&row);
+        let own: Vec<Deal> = if let Some(s) = &scenarios {
+            s.clone()
+        } else {
+            let at = format!("{}: row {}", a.candidates.display(), i + 1);
+            let tiers = text("tiers", i);
+            vec![parse_deal(
+                "planned",
+                num(&cols["flat_fee"], i),
+                num(&cols["commission_rate"], i),
+                (!tiers.is_empty()).then_some(tiers.as_str()),
+                &at,
+            )?]
+        };
+        for d in own {
+            // Planned deals differ per candidate: key them by candidate.
+            let key = if scenarios.is_some() { d.name.clone() } else { format!("planned#{i}") };
+            rows.push((i, key.clone(), d.name.clone(), log_pred));
+            deals.entry(key).or_insert(d);
+        }
+    }
+    let mut out: Vec<Row> = rows
+        .par_iter()
+        .map(|(i, key, name, lp)| Row {
+            creator_id: text("creator_id", *i),
+            platform: text("platform", *i),
+            scenario: name.clone(),
+            outlook: model.outlook(*lp, &deals[key]),
+            selected: false,
+            log_pred: *lp,
+            key: key.clone(),
+        })
+        .collect();
+    // Budget planning.
+    let mut plan = None;
+    if let Some(budget) = a.budget {
+        if !(budget.is_finite() && budget > 0.0) {
+            bail!("invalid `--budget` = {budget}: expected an amount > 0");
+        }
+        // Best deal per candidate by expected profit; then greedy by profit per unit cost.
+        let mut best: BTreeMap<usize, usize> = BTreeMap::new();
+        for (k, r) in rows.iter().enumerate() {
+            let profit = out[k].outlook.revenue_mean - out[k].outlook.cost_mean;
+            if profit > 0.0
+                && best.get(&r.0).is_none_or(|&b| profit > out[b].outlook.revenue_mean - out[b].outlook.cost_mean)
+            {
+                best.insert(r.0, k);
+            }
+        }
+        let mut options: Vec<usize> = best.into_values().collect();
+        let ratio =
+            |k: usize| (out[k].outlook.revenue_mean - out[k].outlook.cost_mean) / out[k].outlook.cost_mean.max(1e-9);
+        options.sort_by(|x, y| ratio(*y).total_cmp(&ratio(*x)));
+        let mut spent = 0.0;
+        for k in options {
+            if spent + out[k].outlook.cost_mean <= budget {
+                spent += out[k].outlook.cost_mean;
+                out[k].selected = true;
+            }
+        }
+        plan = Some("budget");
+    } else if let Some(target) = a.target_roi {
+        let p = a.probability;
+        // Add deals in order of P(ROI >= target) while the portfolio still reaches the
+        // target with probability p: the largest plan that does.
+        let mut order: Vec<usize> = (0..out.len()).collect();
+        let reach = |o: &Outlook| o.prob_roi_positive * if o.roi_p50 >= target { 1.0 } else { 0.5 };
+        order.sort_by(|x, y| reach(&out[*y].outlook).total_cmp(&reach(&out[*x].outlook)));
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut used = std::collections::HashSet::new();
+        for k in order {
+            if used.contains(&rows[k].0) {
+                continue;
+            }
+            chosen.push(k);
+            let sel: Vec<&Row> = chosen.iter().map(|&j| &out[j]).collect();
+            if prob_reaching(model, &sel, &deals, target) >= p {
+                used.insert(rows[k].0);
+            } else {
+                chosen.pop();
+            }
+        }
+        for k in chosen {
+            out[k].selected = true;
+        }
+        plan = Some("target_roi");
+    }
+    let plan = plan.map(|mode| {
+        let sel: Vec<&Row> = out.iter().filter(|r| r.selected).collect();
+        let (p10, p50, p90, pos) =
+            if sel.is_empty() { (f64::NAN, f64::NAN, f64::NAN, 0.0) } else { portfolio(model, &sel, &deals, 2000) };
+        Plan {
+            mode: mode.to_owned(),
+            deals: sel.len(),
+            expected_cost: sel.iter().map(|r| r.outlook.cost_mean).sum(),
+            expected_revenue: sel.iter().map(|r| r.outlook.revenue_mean).sum(),
+            roi_p10: p10,
+            roi_p50: p50,
+            roi_p90: p90,
+            prob_roi_positive: pos,
+        }
+    });
+    write_rows(&out, &a.out, plan.is_some())?;
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *stdout, &json!({ "out": a.out, "rows": out, "plan": plan }))?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => print_rows(stdout, &out, plan.as_ref(), 12)?,
+    }
+    Ok(Outcome::Ok)
+}
+
+/// P(portfolio ROI >= target) by Monte Carlo.
+fn prob_reaching(model: &ForecastModel, rows: &[&Row], deals: &BTreeMap<String, Deal>, target: f64) -> f64 {
+    let draws = 400;
+    let hits = (0..draws)
+        .filter(|&d| {
+            let mut rng = Rng::new(19, 0xF1, d as u64);
+            let (mut rev, mut cost) = (0.0, 0.0);
+            for r in rows {
+                let x = (r.log_pred + model.residuals[rng.index(model.residuals.len())]).exp_m1().max(0.0);
+                rev += x;
+                cost += deals[&r.key].cost(x);
+            }
+            cost > 0.0 && (rev - cost) / cost >= target
+        })
+        .count();
+    hits as f64 / f64::from(draws)
+}
+
+fn write_rows(rows: &[Row], path: &Path, with_plan: bool) -> anyhow::Result<()> {
+    let mut fields = vec![
+        Field::new("creator_id", DataType::Utf8, false),
+        Field::new("platform", DataType::Utf8, false),
+        Field::new("scenario", DataType::Utf8, false),
+    ];
+    for n in [
+        "revenue_p10",
+        "revenue_p50",
+        "revenue_p90",
+        "cost_p50",
+        "roi_p10",
+        "roi_p50",
+        "roi_p90",
+        "prob_roi_positive",
+        "revenue_mean",
+        "cost_mean",
+    ] {
+        fields.push(Field::new(n, DataType::Float64, true));
+    }
+    if with_plan {
+        fields.push(Field::new("selected", DataType::Boolean, false));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let mut rb = RowBuilder::new(schema.clone());
+    let f = |x: f64| x.is_finite().then_some(x);
+    for r in rows {
+        let o = &r.outlook;
+        rb.text(&r.creator_id)
+            .text(&r.platform)
+            .text(&r.scenario)
+            .float(o.revenue_p10)
+            .float(o.revenue_p50)
+            .float(o.revenue_p90)
+            .float(o.cost_p50)
+            .opt_float(f(o.roi_p10))
+            .opt_float(f(o.roi_p50))
+            .opt_float(f(o.roi_p90))
+            .float(o.prob_roi_positive)
+            .float(o.revenue_mean)
+            .float(o.cost_mean);
+        if with_plan {
+            rb.bool(r.selected);
+        }
+        rb.end_row();
+    }
+    let mut w = TableWriter::create(path, &schema)?;
+    w.write(&rb.finish())?;
+    w.finish()?;
+    Ok(())
+}
+
+fn print_rows(stdout: &mut dyn Write, rows: &[Row], plan: Option<&Plan>, top: usize) -> std::io::Result<()> {
+    let mut sorted: Vec<&Row> = rows.iter().collect();
+    sorted.sort_by(|a, b| b.outlook.roi_p50.total_cmp(&a.outlook.roi_p50));
+    writeln!(
+        stdout,
+        "{:<10} {:<10} {:<18} {:>10} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "creator",
+        "platform",
+        "scenario",
+        "rev P10",
+        "rev P50",
+        "rev P90",
+        "cost P50",
+        "ROI P10",
+        "ROI P50",
+        "ROI P90",
+        "P(ROI>0)"
+    )?;
+    let pct = |x: f64| if x.is_finite() { format!("{:.0}%", 100.0 * x) } else { "-".to_owned() };
+    for r in sorted.iter().take(top) {
+        let o = &r.outlook;
+        writeln!(
+            stdout,
+            "{:<10} {:<10} {:<18} {:>10.0} {:>10.0} {:>10.0} {:>9.0} {:>8} {:>8} {:>8} {:>7.0}%{}",
+            r.creator_id,
+            r.platform,
+            r.scenario,
+            o.revenue_p10,
+            o.revenue_p50,
+            o.revenue_p90,
+            o.cost_p50,
+            pct(o.roi_p10),
+            pct(o.roi_p50),
+            pct(o.roi_p90),
+            100.0 * o.prob_roi_positive,
+            if r.selected { "  *" } else { "" }
+        )?;
+    }
+    if rows.len() > top {
+        writeln!(stdout, "… {} more rows in the output file", rows.len() - top)?;
+    }
+    if let Some(p) = plan {
+        writeln!(
+            stdout,
+            "plan ({}): {} deals (*), expected cost {:.0}, expected revenue {:.0}; portfolio ROI P10 {} / P50 {} / P90 {}, P(ROI > 0) {:.0} %",
+            p.mode,
+            p.deals,
+            p.expected_cost,
+            p.expected_revenue,
+            pct(p.roi_p10),
+            pct(p.roi_p50),
+            pct(p.roi_p90),
+            100.0 * p.prob_roi_positive
+        )?;
+    }
+    Ok(())
+}
