@@ -111,6 +111,10 @@ pub enum Command {
     /// Score a model on labelled data.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Run every job in order from a config file (validate → … → report), reusing unchanged outputs.
+    Run(RunArgs),
+    /// Render the self-contained HTML report of a run's results.
+    Report(ReportArgs),
     /// Generate the demo world into ./roicast-demo and run every job on it.
     Demo(DemoArgs),
 }
@@ -360,6 +364,25 @@ pub struct ForecastArgs {
     pub probability: f64,
     /// Output file (Parquet, CSV or Arrow by extension).
     #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `roicast run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline configuration (TOML; see docs/pipeline.md).
+    #[arg(long, value_name = "roicast.toml")]
+    pub config: PathBuf,
+}
+
+/// `roicast report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run's output folder (with roi/, attribution/, engagement/, … inside).
+    #[arg(long, value_name = "DIR")]
+    pub results: PathBuf,
+    /// The HTML file to write.
+    #[arg(long, value_name = "report.html")]
     pub out: PathBuf,
 }
 

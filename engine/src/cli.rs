@@ -94,6 +94,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
         Command::Emv(a) => crate::engagement::emv(&a, &settings, stdout),
         Command::Roi(a) => crate::roi::roi(&a, &settings, stdout),
         Command::Forecast(a) => crate::forecast::run(&a, &settings, stdout),
+        Command::Run(a) => crate::pipeline::run(&a, &settings, stdout, stderr),
+        Command::Report(a) => crate::report::report(&a, &settings, stdout),
         Command::Train(crate::args::TrainCommand::Forecast(a)) => crate::forecast::train(&a, &settings, stdout),
         Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Fit(a)), .. }) => {
             crate::clv::fit(&a, stdout)

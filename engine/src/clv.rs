@@ -129,7 +129,7 @@ pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
 }
 
 /// Parses `12m`, `52w`, `365d`, `2y` into days.
-fn parse_horizon_days(s: &str) -> anyhow::Result<f64> {
+pub(crate) fn parse_horizon_days(s: &str) -> anyhow::Result<f64> {
     let s = s.trim();
     let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
@@ -147,7 +147,7 @@ fn parse_horizon_days(s: &str) -> anyhow::Result<f64> {
 }
 
 /// Parses `0.1/yr` (or `/mo`, `/wk`, `/d`) into the equivalent annual rate.
-fn parse_discount(s: &str) -> anyhow::Result<f64> {
+pub(crate) fn parse_discount(s: &str) -> anyhow::Result<f64> {
     let bad = || {
         anyhow::anyhow!(
             "invalid `--discount-rate` = {s}: expected RATE/PERIOD with PERIOD yr, mo, wk or d, e.g. 0.1/yr"

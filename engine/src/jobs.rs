@@ -263,7 +263,8 @@ pub fn schema(a: &SchemaArgs, settings: &Settings, stdout: &mut dyn Write) -> an
     Ok(Outcome::Ok)
 }
 
-/// `roicast demo`: generate the demo world, run every job, print where things are.
+/// `roicast demo`: generate the demo world, run the whole pipeline on it (`roicast run`
+/// with a config written next to it), print where the report is and a short summary.
 pub fn demo(
     a: &DemoArgs,
     settings: &Settings,
@@ -278,242 +279,197 @@ pub fn demo(
     std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
     let params = GenerateParams::new(Scenario::Demo).seed(a.seed).overwrite(true);
     let (summary, gen_manifest) = run_generate(&params, &data, settings)?;
-    if !settings.quiet {
-        writeln!(stderr, "validating {} …", data.display())?;
+    // A fresh world: outputs of an earlier demo must not be reused.
+    if results.exists() {
+        std::fs::remove_dir_all(&results).with_context(|| format!("failed to clear {}", results.display()))?;
     }
-    let report = run_validate(&data, Some(&results), settings)?;
-    if !report.ok {
-        anyhow::bail!(
-            "the demo world failed validation ({} rejected); see {}",
-            report.n_rejected(),
-            results.join("validation.json").display()
-        );
+    let config_path = a.out.join("roicast.toml");
+    roicast_data::io::write_bytes_atomic(&a.out.join("scenarios.csv"), DEMO_SCENARIOS.as_bytes())?;
+    roicast_data::io::write_bytes_atomic(&config_path, DEMO_CONFIG.as_bytes())?;
+    let config = crate::pipeline::load(&config_path)?;
+    let (jobs, manifest) = crate::pipeline::execute(&config, settings, stderr)?;
+    if let OutputFormat::Json = settings.format {
+        serde_json::to_writer_pretty(
+            &mut *stdout,
+            &json!({ "data": data, "results": results, "config": config_path, "report": results.join("report.html"),
+                     "rows": gen_manifest.rows, "jobs": manifest.jobs, "summary": jobs }),
+        )?;
+        writeln!(stdout)?;
+        return Ok(Outcome::Ok);
     }
-    if !settings.quiet {
-        writeln!(stderr, "scoring comment sentiment (embedded default model) …")?;
-    }
-    let sentiment_dir = results.join("sentiment");
-    let sentiment_args = crate::args::SentimentArgs {
-        input: None,
-        output: None,
-        data: Some(data.clone()),
-        out: Some(sentiment_dir.clone()),
-        text_column: "text".into(),
-        model: "default".into(),
-    };
-    let mut sentiment_out = Vec::new();
-    let quiet = Settings { format: OutputFormat::Json, quiet: true, progress: crate::progress::Bars::new(false) };
-    crate::sentiment::sentiment(&sentiment_args, &quiet, &mut sentiment_out)?;
-    let sentiment: serde_json::Value = serde_json::from_slice(&sentiment_out)?;
-    if !settings.quiet {
-        writeln!(stderr, "scoring engagement quality, authenticity, traffic and EMV …")?;
-    }
-    let engagement_dir = results.join("engagement");
-    let engagement_args = crate::args::EngagementArgs {
-        data: data.clone(),
-        out: engagement_dir.clone(),
-        rate_card: None,
-        sentiment_model: "default".into(),
-        competitors: Vec::new(),
-        branded_search: None,
-    };
-    let mut engagement_out = Vec::new();
-    let text_quiet = Settings { format: settings.format, quiet: true, progress: crate::progress::Bars::new(false) };
-    crate::engagement::engagement(&engagement_args, &text_quiet, &mut engagement_out)?;
-    let engagement_text = String::from_utf8(engagement_out).expect("roicast writes UTF-8");
-    if !settings.quiet {
-        writeln!(stderr, "attributing orders to creators under every model …")?;
-    }
-    let attribution_dir = results.join("attribution");
-    let cfg = crate::attribute::AttributionConfig::defaults(roicast_models::attribution::credits::GroupBy::Creator);
-    let attribution = crate::attribute::run_dataset(&data, &attribution_dir, &cfg, settings)?;
-    settings.progress.finish();
-    if !settings.quiet {
-        writeln!(stderr, "valuing customers per acquiring creator (BG/NBD + Gamma-Gamma) …")?;
-    }
-    let clv_dir = results.join("clv");
-    let clv_args = crate::args::ClvArgs {
-        command: None,
-        data: Some(data.clone()),
-        out: Some(clv_dir.clone()),
-        model: crate::args::ClvJobModel::Bgnbd,
-        horizon: "12m".into(),
-        discount_rate: "0.1/yr".into(),
-        by: crate::args::CohortBy::Creator,
-        time_unit: "weeks".into(),
-        margin_rate: None,
-        observation_end: None,
-        min_cohort: 300,
-    };
-    let mut clv_out = Vec::new();
-    let inner = Settings { format: settings.format, quiet: true, progress: crate::progress::Bars::new(false) };
-    crate::clv::run(&clv_args, &inner, &mut clv_out)?;
-    let clv_text = String::from_utf8(clv_out).expect("roicast writes UTF-8");
-    if !settings.quiet {
-        writeln!(stderr, "computing ROI with full cost accounting under every attribution model …")?;
-    }
-    let roi_args = crate::args::RoiArgs {
-        data: data.clone(),
-        results: results.clone(),
-        out: crate::roi::default_out(&results),
-        margin_rate: None,
-        fx: None,
-        base_currency: None,
-        paid_only: false,
-    };
-    let mut roi_out = Vec::new();
-    crate::roi::roi(&roi_args, &inner, &mut roi_out)?;
-    let roi_text = String::from_utf8(roi_out).expect("roicast writes UTF-8");
-    if !settings.quiet {
-        writeln!(stderr, "forecasting the demo candidates under two deals …")?;
-    }
-    let forecast_dir = results.join("forecast");
-    std::fs::create_dir_all(&forecast_dir).with_context(|| format!("failed to create {}", forecast_dir.display()))?;
-    let model_path = forecast_dir.join("forecast_model.json");
-    let train_args = crate::args::TrainForecastArgs {
-        history: data.join("campaign_history.parquet"),
-        out: model_path.clone(),
-        cv: None,
-        l2: 1.0,
-        folds: 5,
-        min_level_rows: 5,
-    };
-    crate::forecast::train(&train_args, &inner, &mut Vec::new())?;
-    let scenarios = forecast_dir.join("scenarios.csv");
-    roicast_data::io::write_bytes_atomic(
-        &scenarios,
-        b"scenario,flat_fee,commission_rate\nflat_1000,1000,0\nhybrid_300_10pct,300,0.10\n",
+    let rows: u64 = summary.rows.values().sum();
+    let validation_ok =
+        jobs.get("validate").and_then(|v| v.get("ok")).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    writeln!(stdout, "roicast demo")?;
+    writeln!(
+        stdout,
+        "  data        {}  ({} tables, {rows} rows, truth.json beside them)",
+        data.display(),
+        summary.rows.len()
     )?;
-    let forecast_args = crate::args::ForecastArgs {
-        model: model_path,
-        candidates: data.join("candidates.parquet"),
-        scenarios: Some(scenarios),
-        budget: Some(10_000.0),
-        target_roi: None,
-        probability: 0.8,
-        out: forecast_dir.join("forecast.csv"),
-    };
-    let mut forecast_out = Vec::new();
-    crate::forecast::run(&forecast_args, &inner, &mut forecast_out)?;
-    let forecast_text = String::from_utf8(forecast_out).expect("roicast writes UTF-8");
-    let creator_ids: std::collections::HashSet<String> = roicast_data::Dataset::open(&data)?
-        .load(Table::Creators)?
-        .iter()
-        .flat_map(|b| text_column(b, "creator_id"))
-        .collect();
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({
-                    "data": data,
-                    "results": results,
-                    "rows": gen_manifest.rows,
-                    "validation": {
-                        "ok": report.ok,
-                        "rejected": report.n_rejected(),
-                        "report": results.join("validation.json"),
-                    },
-                    "clv": serde_json::from_str::<serde_json::Value>(&clv_text)?,
-                    "sentiment": sentiment,
-                    "engagement": serde_json::from_str::<serde_json::Value>(&engagement_text)?,
-                    "roi": serde_json::from_str::<serde_json::Value>(&roi_text)?,
-                    "forecast": serde_json::from_str::<serde_json::Value>(&forecast_text)?,
-                    "attribution": {
-                        "out": attribution_dir,
-                        "group_by": "creator",
-                        "totals": attribution.attribution.totals,
-                        "data_driven": attribution.hazard,
-                    },
-                }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => {
-            let rows: u64 = summary.rows.values().sum();
-            writeln!(stdout, "roicast demo")?;
+    writeln!(
+        stdout,
+        "  validation  {}",
+        if validation_ok { "ok: no rejected rows" } else { "rejected rows: see results/validation" }
+    )?;
+    writeln!(stdout, "  results     {}  (run manifest: run.manifest.json)", results.display())?;
+    writeln!(stdout, "  report      {}", results.join("report.html").display())?;
+    writeln!(stdout, "  re-run      roicast run --config {}", config_path.display())?;
+    if let Some(s) = jobs.get("sentiment").and_then(|v| v.get("summary")) {
+        let share =
+            |c: &str| 100.0 * s["by_class"][c].as_f64().unwrap_or(0.0) / s["rows"].as_f64().unwrap_or(1.0).max(1.0);
+        writeln!(
+            stdout,
+            "\ncomment sentiment ({} comments): {:.1} % positive, {:.1} % neutral, {:.1} % negative; {} probably not English",
+            s["rows"],
+            share("positive"),
+            share("neutral"),
+            share("negative"),
+            s["non_english"]
+        )?;
+    }
+    // Creator scorecard (engagement job).
+    let cards = crate::report::Frame::read(&results.join("engagement").join("creator_scorecard.parquet"))?;
+    let mut order: Vec<usize> = (0..cards.rows).collect();
+    order.sort_by(|x, y| {
+        cards.n("engagement_quality", *y).unwrap_or(-1.0).total_cmp(&cards.n("engagement_quality", *x).unwrap_or(-1.0))
+    });
+    writeln!(stdout, "\ncreator scorecard (top 8 by engagement quality, then every flagged account):")?;
+    writeln!(
+        stdout,
+        "  {:<10} {:<10} {:>8} {:>9} {:>8} {:>12}  signals fired",
+        "creator", "platform", "quality", "audience", "traffic", "EMV"
+    )?;
+    let f = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+    for &i in order.iter().take(8).chain(order.iter().skip(8).filter(|&&i| cards.t("suspected_inflation", i) == "true"))
+    {
+        writeln!(
+            stdout,
+            "  {:<10} {:<10} {:>8} {:>9} {:>8} {:>12}  {}{}",
+            cards.t("creator_id", i),
+            cards.t("platform", i),
+            f(cards.n("engagement_quality", i)),
+            f(cards.n("audience_quality", i)),
+            f(cards.n("traffic_quality", i)),
+            f(cards.n("emv", i)),
+            if cards.t("suspected_inflation", i) == "true" { "SUSPECTED INFLATION: " } else { "" },
+            cards.t("signals_fired", i).replace(',', ", ")
+        )?;
+    }
+    // ROI table.
+    if let Some(roi) = jobs.get("roi") {
+        writeln!(
+            stdout,
+            "\ncreators ranked by ROI under the {} model ({}):",
+            roi["ranked_by"].as_str().unwrap_or(""),
+            roi["currency"].as_str().unwrap_or("")
+        )?;
+        writeln!(
+            stdout,
+            "  {:<10} {:<10} {:>10} {:>12} {:>8} {:>12}",
+            "creator", "platform", "cost", "revenue", "ROI %", "code-tracked"
+        )?;
+        let model = roi["ranked_by"].as_str().unwrap_or("data_driven");
+        for c in roi["creators"].as_array().into_iter().flatten().take(10) {
+            let r = &c["roi"][model];
             writeln!(
                 stdout,
-                "  data        {}  ({} tables, {rows} rows, truth.json beside them)",
-                data.display(),
-                summary.rows.len()
+                "  {:<10} {:<10} {:>10.0} {:>12.0} {:>8} {:>12.0}",
+                c["creator_id"].as_str().unwrap_or(""),
+                c["platform"].as_str().unwrap_or(""),
+                c["cost"].as_f64().unwrap_or(0.0),
+                r["revenue"].as_f64().unwrap_or(0.0),
+                r["roi"].as_f64().map_or_else(|| "-".to_owned(), |v| format!("{v:.0}")),
+                c["code_tracked_revenue"].as_f64().unwrap_or(0.0)
             )?;
-            writeln!(
-                stdout,
-                "  validation  {}  ({})",
-                results.join("validation.json").display(),
-                if report.ok { "ok: no rejected rows".to_owned() } else { format!("{} rejected", report.n_rejected()) }
-            )?;
-            writeln!(
-                stdout,
-                "  manifests   {} and {}",
-                data.join("generate.manifest.json").display(),
-                results.join("validate.manifest.json").display()
-            )?;
-            writeln!(
-                stdout,
-                "  attribution {}  (credits.parquet, attribution_summary.csv, data_driven_model.json)",
-                attribution_dir.display()
-            )?;
-            writeln!(stdout, "  sentiment   {}", sentiment["output"].as_str().unwrap_or_default())?;
-            writeln!(stdout)?;
-            let summary = &sentiment["summary"];
-            let share = |c: &str| {
-                100.0 * summary["by_class"][c].as_f64().unwrap_or(0.0)
-                    / summary["rows"].as_f64().unwrap_or(1.0).max(1.0)
-            };
-            writeln!(
-                stdout,
-                "comment sentiment ({} comments, embedded model): {:.1} % positive, {:.1} % neutral, {:.1} % negative; \
-                 {} probably not English",
-                summary["rows"],
-                share("positive"),
-                share("neutral"),
-                share("negative"),
-                summary["non_english"]
-            )?;
-            writeln!(stdout)?;
-            writeln!(stdout, "creator scorecard ({}):", engagement_dir.display())?;
-            for line in engagement_text.lines() {
-                writeln!(stdout, "  {line}")?;
-            }
-            writeln!(stdout)?;
-            writeln!(stdout, "top creators by conversions credited, under every model:")?;
-            let names: Vec<&str> = cfg.models.iter().map(roicast_models::attribution::credits::Model::name).collect();
-            crate::attribute::print_totals_where(stdout, &attribution.attribution.totals, &names, 10, |g| {
-                creator_ids.contains(g)
-            })?;
-            writeln!(stdout)?;
-            writeln!(stdout, "customer lifetime value per acquiring creator (12 months, 10 %/yr):")?;
-            for line in clv_text.lines().skip(1) {
-                writeln!(stdout, "{line}")?;
-            }
-            writeln!(stdout)?;
-            writeln!(stdout, "ROI ({}):", crate::roi::default_out(&results).display())?;
-            for line in roi_text.lines() {
-                writeln!(stdout, "  {line}")?;
-            }
-            writeln!(stdout)?;
-            writeln!(
-                stdout,
-                "forecast for the demo candidates under a 1,000 flat fee and a 300 + 10 % hybrid, budget 10,000 ({}):",
-                forecast_dir.join("forecast.csv").display()
-            )?;
-            for line in forecast_text.lines() {
-                writeln!(stdout, "  {line}")?;
-            }
-            writeln!(stdout)?;
-            writeln!(stdout, "next: roicast attribute --data {} --out DIR --group-by channel", data.display())?;
         }
     }
+    // Forecast under two deals.
+    if let Some(fc) = jobs.get("forecast") {
+        let rows = fc["rows"].as_array().cloned().unwrap_or_default();
+        writeln!(
+            stdout,
+            "\nforecast for the demo candidates under two deals (flat 1,000 vs 300 + 10 %), budget 10,000:"
+        )?;
+        writeln!(
+            stdout,
+            "  {:<10} {:<18} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "candidate", "deal", "rev P50", "cost P50", "ROI P10", "ROI P50", "P(ROI>0)"
+        )?;
+        let mut sorted = rows.clone();
+        sorted.sort_by(|x, y| {
+            y["outlook"]["revenue_p50"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&x["outlook"]["revenue_p50"].as_f64().unwrap_or(0.0))
+        });
+        let pct = |v: &serde_json::Value| v.as_f64().map_or_else(|| "-".to_owned(), |x| format!("{:.0}%", 100.0 * x));
+        for r in sorted.iter().take(10) {
+            let o = &r["outlook"];
+            writeln!(
+                stdout,
+                "  {:<10} {:<18} {:>9.0} {:>9.0} {:>9} {:>9} {:>9}{}",
+                r["creator_id"].as_str().unwrap_or(""),
+                r["scenario"].as_str().unwrap_or(""),
+                o["revenue_p50"].as_f64().unwrap_or(0.0),
+                o["cost_p50"].as_f64().unwrap_or(0.0),
+                pct(&o["roi_p10"]),
+                pct(&o["roi_p50"]),
+                pct(&o["prob_roi_positive"]),
+                if r["selected"].as_bool() == Some(true) { "  in plan" } else { "" }
+            )?;
+        }
+        let best = rows.iter().max_by(|x, y| {
+            let score = |r: &serde_json::Value| {
+                r["outlook"]["revenue_mean"].as_f64().unwrap_or(0.0) - r["outlook"]["cost_mean"].as_f64().unwrap_or(0.0)
+            };
+            score(x).total_cmp(&score(y))
+        });
+        if let Some(b) = best {
+            writeln!(
+                stdout,
+                "best candidate deal by expected profit: {} on {} — revenue P50 {:.0}, ROI P50 {}, P(ROI > 0) {}",
+                b["creator_id"].as_str().unwrap_or(""),
+                b["scenario"].as_str().unwrap_or(""),
+                b["outlook"]["revenue_p50"].as_f64().unwrap_or(0.0),
+                pct(&b["outlook"]["roi_p50"]),
+                pct(&b["outlook"]["prob_roi_positive"])
+            )?;
+        }
+        if let Some(p) = fc.get("plan").filter(|p| !p.is_null()) {
+            writeln!(
+                stdout,
+                "budget plan: {} deals, expected cost {:.0}, expected revenue {:.0}, portfolio ROI P50 {}, P(ROI > 0) {}",
+                p["deals"],
+                p["expected_cost"].as_f64().unwrap_or(0.0),
+                p["expected_revenue"].as_f64().unwrap_or(0.0),
+                pct(&p["roi_p50"]),
+                pct(&p["prob_roi_positive"])
+            )?;
+        }
+    }
+    writeln!(stdout, "\nopen {} in a browser for the full report", results.join("report.html").display())?;
     Ok(Outcome::Ok)
 }
 
-/// The values of a text column of a conformed batch.
-fn text_column(b: &arrow_array::RecordBatch, column: &str) -> Vec<String> {
-    use arrow_array::Array as _;
-    use arrow_array::cast::AsArray as _;
-    let Ok(i) = b.schema().index_of(column) else { return Vec::new() };
-    let a = b.column(i).as_string::<i32>();
-    (0..a.len()).filter(|&r| a.is_valid(r)).map(|r| a.value(r).to_owned()).collect()
-}
+/// The demo's pipeline configuration (written to roicast-demo/roicast.toml).
+const DEMO_CONFIG: &str = "# roicast demo pipeline (docs/pipeline.md documents every field)
+data = \"data\"
+out = \"results\"
+
+[attribution]
+lookback = \"30d\"
+half_life = \"7d\"
+
+[clv]
+model = \"bgnbd\"
+horizon = \"12m\"
+discount_rate = \"0.1/yr\"
+
+[forecast]
+scenarios = \"scenarios.csv\"
+budget = 10000.0
+";
+
+/// Two deals for the demo candidates.
+const DEMO_SCENARIOS: &str = "scenario,flat_fee,commission_rate\nflat_1000,1000,0\nhybrid_300_10pct,300,0.10\n";

@@ -27,6 +27,8 @@ pub mod engagement;
 pub mod forecast;
 pub mod jobs;
 pub mod manifest;
+pub mod pipeline;
 pub mod progress;
+pub mod report;
 pub mod roi;
 pub mod sentiment;

@@ -37,11 +37,19 @@ fn demo_writes_a_clean_world_and_a_validation_report() {
     let out = roicast(&["demo", "--no-progress"], dir.path());
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let demo = dir.path().join("roicast-demo");
-    for f in ["data/touchpoints.parquet", "data/truth.json", "data/generate.manifest.json", "results/validation.json"] {
+    for f in [
+        "data/touchpoints.parquet",
+        "data/truth.json",
+        "data/generate.manifest.json",
+        "results/validation/validation.json",
+        "results/report.html",
+        "results/run.manifest.json",
+        "roicast.toml",
+    ] {
         assert!(demo.join(f).is_file(), "missing {f}");
     }
     let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(demo.join("results/validation.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(demo.join("results/validation/validation.json")).unwrap()).unwrap();
     assert_eq!(report["ok"], true);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("ok: no rejected rows"), "{stdout}");

@@ -1,0 +1,699 @@
+//! `roicast report --results DIR --out report.html`: one self-contained HTML file (inline
+//! SVG charts and CSS, a few lines of inline script for sortable tables; nothing loaded
+//! from the network) from the outputs of a run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use arrow_array::Array;
+use arrow_array::cast::AsArray;
+use arrow_schema::DataType;
+use roicast_data::Table;
+use roicast_data::io::FileReader;
+
+use crate::args::{OutputFormat, ReportArgs};
+use crate::cli::{Outcome, Settings};
+
+/// Rows of a CSV file as maps (empty when the file is absent).
+fn csv_rows(path: &Path) -> anyhow::Result<Vec<BTreeMap<String, String>>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("failed to open {}", path.display()))?;
+    r.deserialize().map(|x| x.with_context(|| format!("reading {}", path.display()))).collect()
+}
+
+/// A Parquet/CSV/Arrow file's columns as text and numbers (empty when absent).
+#[derive(Default)]
+pub(crate) struct Frame {
+    pub(crate) text: BTreeMap<String, Vec<Option<String>>>,
+    pub(crate) num: BTreeMap<String, Vec<Option<f64>>>,
+    pub(crate) rows: usize,
+}
+
+impl Frame {
+    pub(crate) fn read(path: &Path) -> anyhow::Result<Frame> {
+        let mut f = Frame::default();
+        if !path.exists() {
+            return Ok(f);
+        }
+        let mut r =
+            FileReader::open(Table::Comments, path).with_context(|| format!("failed to open {}", path.display()))?;
+        while let Some(raw) = r.next_batch()? {
+            let b = raw.batch;
+            for (field, a) in b.schema().fields().iter().zip(b.columns()) {
+                let name = field.name().clone();
+                match a.data_type() {
+                    DataType::Float64 | DataType::Int64 => {
+                        let c = arrow_cast::cast(a, &DataType::Float64)?;
+                        let c = c.as_primitive::<arrow_array::types::Float64Type>();
+                        f.num.entry(name).or_default().extend((0..c.len()).map(|i| c.is_valid(i).then(|| c.value(i))));
+                    }
+                    DataType::Timestamp(..) => {
+                        let c = a.as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+                        f.num
+                            .entry(name)
+                            .or_default()
+                            .extend((0..c.len()).map(|i| c.is_valid(i).then(|| c.value(i) as f64)));
+                    }
+                    _ => {
+                        let c = arrow_cast::cast(a, &DataType::Utf8)?;
+                        let c = c.as_string::<i32>();
+                        f.text
+                            .entry(name)
+                            .or_default()
+                            .extend((0..c.len()).map(|i| c.is_valid(i).then(|| c.value(i).to_owned())));
+                    }
+                }
+            }
+            f.rows += b.num_rows();
+        }
+        Ok(f)
+    }
+    pub(crate) fn t(&self, c: &str, i: usize) -> &str {
+        self.text.get(c).and_then(|v| v[i].as_deref()).unwrap_or("")
+    }
+    pub(crate) fn n(&self, c: &str, i: usize) -> Option<f64> {
+        self.num.get(c).and_then(|v| v[i])
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return "–".into();
+    }
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{:.1} M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0} k", x / 1e3)
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// A horizontal bar chart (labels, values printed on the bars; negative values to the
+/// left of a zero line). Legible without colour: values are written, bars are labelled.
+fn hbar(title: &str, unit: &str, items: &[(String, f64)]) -> String {
+    let items: Vec<&(String, f64)> = items.iter().filter(|x| x.1.is_finite()).collect();
+    if items.is_empty() {
+        return format!("<p class=\"empty\">{}: no data.</p>", esc(title));
+    }
+    let (w, row, left, right) = (760.0, 22.0, 190.0, 90.0);
+    let h = 40.0 + row * items.len() as f64 + 24.0;
+    let max = items.iter().map(|x| x.1).fold(0.0f64, f64::max);
+    let min = items.iter().map(|x| x.1).fold(0.0f64, f64::min);
+    let span = (max - min).max(1e-12);
+    let plot = w - left - right;
+    let x0 = left + plot * (-min / span);
+    let mut s = format!(
+        "<figure><svg class=\"chart\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"100%\" aria-label=\"{t}\"><title>{t}</title>\
+         <text x=\"{left}\" y=\"18\" class=\"axis\">{u}</text>",
+        t = esc(title),
+        u = esc(unit)
+    );
+    for (k, (label, v)) in items.iter().enumerate() {
+        let y = 30.0 + row * k as f64;
+        let x = left + plot * ((v - min) / span);
+        let (bx, bw) = if x >= x0 { (x0, x - x0) } else { (x, x0 - x) };
+        let _ = write!(
+            s,
+            "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"lbl\">{l}</text><rect x=\"{bx:.1}\" y=\"{y:.1}\" width=\"{bw:.1}\" height=\"{bh}\" class=\"{c}\"/>\
+             <text x=\"{vx:.1}\" y=\"{ty}\" class=\"val\">{v}</text>",
+            lx = left - 6.0,
+            ty = y + 14.0,
+            l = esc(label),
+            bw = bw.max(1.0),
+            bh = row - 6.0,
+            c = if *v < 0.0 { "neg" } else { "pos" },
+            vx = bx + bw.max(1.0) + 4.0,
+            v = num(*v),
+        );
+    }
+    let _ = write!(s, "<line x1=\"{x0:.1}\" x2=\"{x0:.1}\" y1=\"26\" y2=\"{y2}\" class=\"zero\"/>", y2 = h - 20.0);
+    s.push_str("</svg>");
+    let _ = write!(s, "<figcaption>{}</figcaption></figure>", esc(title));
+    s
+}
+
+/// Range bars P10–P90 with a P50 tick.
+fn ranges(title: &str, unit: &str, items: &[(String, f64, f64, f64)]) -> String {
+    let items: Vec<&(String, f64, f64, f64)> = items.iter().filter(|x| x.1.is_finite() && x.3.is_finite()).collect();
+    if items.is_empty() {
+        return format!("<p class=\"empty\">{}: no data.</p>", esc(title));
+    }
+    let (w, row, left, right) = (760.0, 22.0, 230.0, 40.0);
+    let h = 40.0 + row * items.len() as f64 + 24.0;
+    let min = items.iter().map(|x| x.1).fold(0.0f64, f64::min);
+    let max = items.iter().map(|x| x.3).fold(0.0f64, f64::max);
+    let span = (max - min).max(1e-12);
+    let plot = w - left - right;
+    let sx = |v: f64| left + plot * ((v - min) / span);
+    let mut s = format!(
+        "<figure><svg class=\"chart\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"100%\" aria-label=\"{t}\"><title>{t}</title>\
+         <text x=\"{left}\" y=\"18\" class=\"axis\">{u} (bar: P10–P90, tick: P50)</text>",
+        t = esc(title),
+        u = esc(unit)
+    );
+    for (k, (label, p10, p50, p90)) in items.iter().enumerate() {
+        let y = 30.0 + row * k as f64;
+        let _ = write!(
+            s,
+            "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"lbl\">{l}</text><rect x=\"{a:.1}\" y=\"{y1:.1}\" width=\"{bw:.1}\" height=\"8\" class=\"pos\"/>\
+             <line x1=\"{m:.1}\" x2=\"{m:.1}\" y1=\"{y:.1}\" y2=\"{y3:.1}\" class=\"tick\"/><text x=\"{vx:.1}\" y=\"{ty}\" class=\"val\">{v}</text>",
+            lx = left - 6.0,
+            ty = y + 14.0,
+            l = esc(label),
+            a = sx(*p10),
+            y1 = y + 5.0,
+            bw = (sx(*p90) - sx(*p10)).max(1.0),
+            m = sx(*p50),
+            y3 = y + 18.0,
+            vx = sx(*p90) + 4.0,
+            v = num(*p50),
+        );
+    }
+    let _ = write!(
+        s,
+        "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"26\" y2=\"{y2}\" class=\"zero\"/></svg><figcaption>{}</figcaption></figure>",
+        esc(title),
+        x = sx(0.0),
+        y2 = h - 20.0
+    );
+    s
+}
+
+/// A line chart of one or more series over ordered x labels.
+fn lines(title: &str, unit: &str, x: &[String], series: &[(&str, Vec<f64>)]) -> String {
+    if x.len() < 2 || series.iter().all(|s| s.1.iter().all(|v| !v.is_finite())) {
+        return format!("<p class=\"empty\">{}: not enough points.</p>", esc(title));
+    }
+    let (w, h, left, bottom) = (760.0, 240.0, 60.0, 40.0);
+    let all: Vec<f64> = series.iter().flat_map(|s| s.1.iter().copied()).filter(|v| v.is_finite()).collect();
+    let (lo, hi) = (
+        all.iter().copied().fold(f64::INFINITY, f64::min).min(0.0),
+        all.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let span = (hi - lo).max(1e-12);
+    let sx = |i: usize| left + (w - left - 20.0) * i as f64 / (x.len() - 1) as f64;
+    let sy = |v: f64| 30.0 + (h - bottom - 30.0) * (1.0 - (v - lo) / span);
+    let mut s = format!(
+        "<figure><svg class=\"chart\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"100%\" aria-label=\"{t}\"><title>{t}</title>\
+         <text x=\"4\" y=\"14\" class=\"axis\">{u}</text><text x=\"4\" y=\"{yh:.1}\" class=\"axis\">{hi}</text><text x=\"4\" y=\"{yl:.1}\" class=\"axis\">{lo}</text>\
+         <text x=\"{left}\" y=\"{xb}\" class=\"axis\">{x0}</text><text x=\"{xr}\" y=\"{xb}\" text-anchor=\"end\" class=\"axis\">{x1}</text>",
+        t = esc(title),
+        u = esc(unit),
+        yh = sy(hi) + 4.0,
+        yl = sy(lo) + 4.0,
+        hi = num(hi),
+        lo = num(lo),
+        xb = h - 12.0,
+        x0 = esc(&x[0]),
+        xr = w - 20.0,
+        x1 = esc(&x[x.len() - 1]),
+    );
+    let dashes = ["", "6 4", "2 3"];
+    for (k, (name, v)) in series.iter().enumerate() {
+        let pts: Vec<String> = v
+            .iter()
+            .enumerate()
+            .filter(|(_, y)| y.is_finite())
+            .map(|(i, y)| format!("{:.1},{:.1}", sx(i), sy(*y)))
+            .collect();
+        let _ = write!(
+            s,
+            "<polyline points=\"{}\" class=\"series s{k}\" stroke-dasharray=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\" class=\"val\">{}</text>",
+            pts.join(" "),
+            dashes[k % 3],
+            w - 330.0 + 150.0 * k as f64,
+            14.0,
+            esc(&format!("{} {name}", ["——", "– –", "···"][k % 3]))
+        );
+    }
+    let _ = write!(
+        s,
+        "<line x1=\"{left}\" x2=\"{xr}\" y1=\"{z:.1}\" y2=\"{z:.1}\" class=\"zero\"/></svg><figcaption>{}</figcaption></figure>",
+        esc(title),
+        xr = w - 20.0,
+        z = sy(0.0)
+    );
+    s
+}
+
+fn table(id: &str, head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = format!("<table class=\"data sortable\" id=\"{id}\"><thead><tr>");
+    for h in head {
+        let _ = write!(s, "<th>{}</th>", esc(h));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for r in rows {
+        s.push_str("<tr>");
+        for c in r {
+            let _ = write!(s, "<td>{}</td>", esc(c));
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+/// Keeps the top `n` by value and sums the rest into "others".
+fn top_n(mut items: Vec<(String, f64)>, n: usize) -> Vec<(String, f64)> {
+    items.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if items.len() > n {
+        let rest: f64 = items[n..].iter().map(|x| x.1).sum();
+        let k = items.len() - n;
+        items.truncate(n);
+        items.push((format!("others ({k})"), rest));
+    }
+    items
+}
+
+const CSS: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1100px;padding:0 20px 40px;color:#1d1d1f}
+h1{font-size:26px;margin:24px 0 4px}h2{font-size:20px;margin:32px 0 8px;border-bottom:2px solid #ddd;padding-bottom:4px}
+section{page-break-inside:avoid;break-inside:avoid}nav a{margin-right:12px}
+.chart{background:#fafafa;border:1px solid #e5e5e5}.chart .pos{fill:#3465a4}.chart .neg{fill:#cc0000;fill-opacity:.75}
+.chart .lbl,.chart .val,.chart .axis{font-size:12px;fill:#333}.chart .zero{stroke:#555;stroke-width:1}.chart .tick{stroke:#111;stroke-width:3}
+.chart .series{fill:none;stroke:#204a87;stroke-width:2}.chart .s1{stroke:#a40000}.chart .s2{stroke:#4e9a06}
+figure{margin:8px 0 16px}figcaption{font-size:12px;color:#555}
+table.data{border-collapse:collapse;width:100%;font-size:12.5px;margin:8px 0}table.data th,table.data td{border-bottom:1px solid #e3e3e3;padding:3px 6px;text-align:right}
+table.data th:first-child,table.data td:first-child{text-align:left}table.data th{cursor:pointer;background:#f0f0f0;position:sticky;top:0}
+.kpi{display:inline-block;margin:6px 18px 6px 0;padding:8px 12px;border:1px solid #ddd;border-radius:6px}.kpi b{display:block;font-size:20px}
+.empty{color:#777;font-style:italic}
+@media print{nav{display:none}table.data th{position:static}body{max-width:none}}";
+
+const JS: &str = "(function(){var o=new URLSearchParams(location.search).get('only');if(o){document.querySelectorAll('section').forEach(function(s){if(s.id!==o)s.style.display='none'});var n=document.querySelector('nav');if(n)n.style.display='none'}})();document.querySelectorAll('table.sortable th').forEach(function(th,i){th.addEventListener('click',function(){var t=th.closest('table'),b=t.tBodies[0],r=Array.from(b.rows),d=th.dataset.d==='a'?'d':'a';th.dataset.d=d;r.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent,p=parseFloat(a.replace(/[^0-9.eE+-]/g,'')),q=parseFloat(c.replace(/[^0-9.eE+-]/g,''));var v=(!isNaN(p)&&!isNaN(q))?p-q:a.localeCompare(c);return d==='a'?v:-v});r.forEach(function(x){b.appendChild(x)})})});";
+
+/// Renders the report HTML from a results folder.
+pub fn render(results: &Path) -> anyhow::Result<String> {
+    let roi_summary = csv_rows(&results.join("roi").join("roi_summary.csv"))?;
+    let attribution = csv_rows(&results.join("attribution").join("attribution_summary.csv"))?;
+    let health = csv_rows(&results.join("engagement").join("brand_health.csv"))?;
+    let cards = Frame::read(&results.join("engagement").join("creator_scorecard.parquet"))?;
+    let roi_long = Frame::read(&results.join("roi").join("roi.parquet"))?;
+    let forecast = csv_rows(&results.join("forecast").join("forecast.csv"))?;
+    let comments = Frame::read(&results.join("sentiment").join("comments_sentiment.parquet"))?;
+    let validation: serde_json::Value = std::fs::read(results.join("validation").join("validation.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let hazard: serde_json::Value = std::fs::read(results.join("attribution").join("data_driven_model.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    if roi_summary.is_empty() && attribution.is_empty() && cards.rows == 0 {
+        bail!(
+            "{}: no roi/, attribution/ or engagement/ outputs to report on; run `roicast run --config …` first",
+            results.display()
+        );
+    }
+    let models: Vec<String> = {
+        let mut m: Vec<String> = attribution.iter().map(|r| r["model"].clone()).collect();
+        m.dedup();
+        m.sort();
+        m.dedup();
+        m
+    };
+    let f = |r: &BTreeMap<String, String>, k: &str| r.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let total_cost: f64 = roi_summary.iter().map(|r| f(r, "cost")).filter(|x| x.is_finite()).sum();
+    let mut html = String::with_capacity(1 << 20);
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>roicast report</title><style>{CSS}</style></head><body>\
+         <h1>Creator marketing: what each creator returned</h1><p>roicast {} · results from <code>{}</code></p>\
+         <nav><a href=\"#overview\">Overall ROI</a><a href=\"#creators\">Creators</a><a href=\"#costs\">Cost vs revenue</a>\
+         <a href=\"#funnel\">Funnels</a><a href=\"#platforms\">Platforms</a><a href=\"#attribution\">Attribution</a>\
+         <a href=\"#sentiment\">Sentiment</a><a href=\"#authenticity\">Authenticity</a><a href=\"#forecast\">Forecast</a><a href=\"#methods\">Methods</a></nav>",
+        env!("CARGO_PKG_VERSION"),
+        esc(&results.display().to_string())
+    );
+
+    // Overall ROI per model.
+    let per_model: Vec<(String, f64)> = models
+        .iter()
+        .map(|m| {
+            let rev: f64 = roi_summary.iter().map(|r| f(r, &format!("revenue_{m}"))).filter(|x| x.is_finite()).sum();
+            (m.clone(), if total_cost > 0.0 { (rev - total_cost) / total_cost * 100.0 } else { f64::NAN })
+        })
+        .collect();
+    let _ = write!(html, "<section id=\"overview\"><h2>Overall ROI, by attribution model</h2><div>");
+    let _ = write!(html, "<span class=\"kpi\">total creator cost<b>{}</b></span>", num(total_cost));
+    if let Some((m, v)) = per_model.iter().find(|x| x.0 == "data_driven") {
+        let _ = write!(html, "<span class=\"kpi\">ROI ({})<b>{:.0} %</b></span>", esc(m), v);
+    }
+    html.push_str("</div>");
+    html.push_str(&hbar("ROI of all creators together under each attribution model", "ROI, % of cost", &per_model));
+    // Weekly trend of comment sentiment (net positive share) as the time view.
+    let weeks = weekly_sentiment(&comments);
+    if !weeks.is_empty() {
+        let x: Vec<String> = weeks.iter().map(|w| w.0.clone()).collect();
+        html.push_str(&lines(
+            "Weekly comment sentiment (share positive, share negative)",
+            "share of comments",
+            &x,
+            &[("positive", weeks.iter().map(|w| w.1).collect()), ("negative", weeks.iter().map(|w| w.2).collect())],
+        ));
+    }
+    html.push_str("</section>");
+
+    // Creator comparison.
+    let card_of: BTreeMap<String, usize> = (0..cards.rows).map(|i| (cards.t("creator_id", i).to_owned(), i)).collect();
+    let dd = if models.iter().any(|m| m == "data_driven") {
+        "data_driven"
+    } else {
+        models.first().map_or("", String::as_str)
+    };
+    let mut rows = Vec::new();
+    for r in &roi_summary {
+        let c = r["creator_id"].clone();
+        let k = card_of.get(&c).copied();
+        let get = |col: &str| k.and_then(|i| cards.n(col, i)).map_or_else(|| "–".to_owned(), num);
+        let clv_roi = (0..roi_long.rows)
+            .find(|&i| {
+                roi_long.t("key", i) == c && roi_long.t("model", i) == dd && roi_long.t("metric", i) == "clv_roi"
+            })
+            .and_then(|i| roi_long.n("value", i));
+        rows.push(vec![
+            c.clone(),
+            r.get("platform").cloned().unwrap_or_default(),
+            num(f(r, "cost")),
+            num(f(r, &format!("revenue_{dd}"))),
+            num(f(r, &format!("roi_{dd}"))),
+            clv_roi.map_or_else(|| "–".into(), num),
+            num(f(r, "code_tracked_revenue")),
+            get("engagement_quality"),
+            get("audience_quality"),
+            get("traffic_quality"),
+        ]);
+    }
+    let _ = write!(
+        html,
+        "<section id=\"creators\"><h2>Creator comparison</h2><p>Click a column to sort. ROI under the {dd} model; CLV-adjusted ROI values new customers at their creator cohort's CLV.</p>"
+    );
+    html.push_str(&table(
+        "creator-table",
+        &[
+            "creator",
+            "platform",
+            "cost",
+            "attributed revenue",
+            "ROI %",
+            "CLV-adjusted ROI %",
+            "code-tracked revenue",
+            "engagement quality",
+            "audience quality",
+            "traffic quality",
+        ],
+        &rows,
+    ));
+    html.push_str("</section>");
+
+    // Cost vs revenue.
+    let mut cost_by_type: BTreeMap<String, f64> = BTreeMap::new();
+    for i in 0..roi_long.rows {
+        if roi_long.t("level", i) == "creator"
+            && let Some(t) = roi_long.t("metric", i).strip_prefix("cost_")
+        {
+            *cost_by_type.entry(t.to_owned()).or_default() += roi_long.n("value", i).unwrap_or(0.0);
+        }
+    }
+    let _ = write!(html, "<section id=\"costs\"><h2>Cost versus revenue</h2>");
+    html.push_str(&hbar("Cost by type, all creators", "cost", &cost_by_type.into_iter().collect::<Vec<_>>()));
+    let profit: Vec<(String, f64)> =
+        roi_summary.iter().map(|r| (r["creator_id"].clone(), f(r, &format!("revenue_{dd}")) - f(r, "cost"))).collect();
+    html.push_str(&hbar(
+        &format!("Attributed revenue minus cost per creator ({dd}; top 20 and the rest)"),
+        "revenue − cost",
+        &top_n(profit, 20),
+    ));
+    html.push_str("</section>");
+
+    // Funnels per platform.
+    let mut funnel: BTreeMap<String, [f64; 4]> = BTreeMap::new();
+    for i in 0..cards.rows {
+        let e = funnel.entry(cards.t("platform", i).to_owned()).or_default();
+        e[0] += cards.n("impressions", i).or(cards.n("views", i)).unwrap_or(0.0);
+        e[1] += cards.n("link_clicks", i).unwrap_or(0.0);
+        e[2] += cards.n("traffic_sessions", i).unwrap_or(0.0);
+        e[3] += cards.n("traffic_sessions", i).unwrap_or(0.0) * cards.n("conversion_rate", i).unwrap_or(0.0);
+    }
+    let _ = write!(
+        html,
+        "<section id=\"funnel\"><h2>Conversion funnels</h2><p>Impressions (views where impressions are not reported) → link clicks → tracked sessions → converting sessions, per platform; drop-off is the share lost at each step.</p>"
+    );
+    let mut frows = Vec::new();
+    for (p, v) in &funnel {
+        let drop = |a: f64, b: f64| if a > 0.0 { format!("{:.1} %", 100.0 * (1.0 - b / a)) } else { "–".into() };
+        frows.push(vec![p.clone(), num(v[0]), num(v[1]), drop(v[0], v[1]), num(v[2]), num(v[3]), drop(v[2], v[3])]);
+        html.push_str(&hbar(
+            &format!("Funnel on {p}"),
+            "count",
+            &[
+                ("exposure".into(), v[0]),
+                ("link clicks".into(), v[1]),
+                ("sessions".into(), v[2]),
+                ("converting sessions".into(), v[3]),
+            ],
+        ));
+    }
+    html.push_str(&table(
+        "funnel-table",
+        &["platform", "exposure", "clicks", "drop-off", "sessions", "converting", "drop-off"],
+        &frows,
+    ));
+    html.push_str("</section>");
+
+    // Platform breakdown.
+    let mut plat: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for r in &roi_summary {
+        let e = plat.entry(r.get("platform").cloned().unwrap_or_default()).or_default();
+        e.0 += f(r, "cost");
+        e.1 += f(r, &format!("revenue_{dd}"));
+    }
+    let _ = write!(html, "<section id=\"platforms\"><h2>Platform breakdown</h2>");
+    html.push_str(&hbar(
+        &format!("ROI by platform ({dd})"),
+        "ROI, % of cost",
+        &plat
+            .iter()
+            .map(|(k, v)| (k.clone(), if v.0 > 0.0 { (v.1 - v.0) / v.0 * 100.0 } else { f64::NAN }))
+            .collect::<Vec<_>>(),
+    ));
+    html.push_str("</section>");
+
+    // Attribution comparison.
+    let _ = write!(
+        html,
+        "<section id=\"attribution\"><h2>Attribution comparison</h2><p>Conversions credited to each creator (top 15 by the data-driven model) under every model: where the models disagree is where the creator's role is uncertain.</p>"
+    );
+    let mut by_creator: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for r in &attribution {
+        by_creator.entry(r["group"].clone()).or_default().insert(r["model"].clone(), f(r, "conversions"));
+    }
+    let creators_only: Vec<(String, f64)> = by_creator
+        .iter()
+        .filter(|(k, _)| card_of.contains_key(*k) || roi_summary.iter().any(|r| &r["creator_id"] == *k))
+        .map(|(k, v)| (k.clone(), v.get(dd).copied().unwrap_or(0.0)))
+        .collect();
+    let mut top: Vec<(String, f64)> = creators_only;
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut arows = Vec::new();
+    for (c, _) in top.iter().take(15) {
+        let mut row = vec![c.clone()];
+        for m in &models {
+            row.push(by_creator[c].get(m).map_or_else(|| "–".into(), |v| num(*v)));
+        }
+        arows.push(row);
+    }
+    let head: Vec<&str> = std::iter::once("creator").chain(models.iter().map(String::as_str)).collect();
+    html.push_str(&table("attribution-table", &head, &arows));
+    if let Some(groups) = hazard.get("groups").and_then(|g| g.as_array()) {
+        let items: Vec<(String, f64, f64, f64)> = groups
+            .iter()
+            .filter_map(|g| {
+                let hl = g.get("half_life_days")?.as_f64()?;
+                let se = g.get("half_life_se_days").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+                Some((g.get("group")?.as_str()?.to_owned(), (hl - 1.28 * se).max(0.0), hl, hl + 1.28 * se))
+            })
+            .take(25)
+            .collect();
+        html.push_str(&ranges("Fitted time-decay half-lives of the data-driven model (± 1.28 SE)", "days", &items));
+    }
+    html.push_str("</section>");
+
+    // Sentiment and brand health.
+    let _ = write!(html, "<section id=\"sentiment\"><h2>Sentiment and brand health</h2>");
+    let hb: Vec<(String, f64)> = health
+        .iter()
+        .filter_map(|r| {
+            r.get("net_sentiment")
+                .and_then(|v| v.parse().ok())
+                .map(|v: f64| (format!("{} {}", r["campaign_id"], r["window"]), v))
+        })
+        .collect();
+    html.push_str(&hbar(
+        "Net comment sentiment (positive − negative share) before, during and after each campaign",
+        "net share",
+        &hb,
+    ));
+    html.push_str("</section>");
+
+    // Authenticity.
+    let _ = write!(
+        html,
+        "<section id=\"authenticity\"><h2>Authenticity flags</h2><p>Accounts flagged for suspected bought or pod engagement, with the signals that fired.</p>"
+    );
+    let flagged: Vec<Vec<String>> = (0..cards.rows)
+        .filter(|&i| cards.t("suspected_inflation", i) == "true")
+        .map(|i| {
+            vec![
+                cards.t("creator_id", i).to_owned(),
+                cards.t("platform", i).to_owned(),
+                cards.n("audience_quality", i).map_or_else(|| "–".into(), num),
+                cards.t("signals_fired", i).replace(',', ", "),
+            ]
+        })
+        .collect();
+    if flagged.is_empty() {
+        html.push_str("<p>No account flagged.</p>");
+    }
+    html.push_str(&table(
+        "authenticity-table",
+        &["creator", "platform", "audience quality", "signals fired"],
+        &flagged,
+    ));
+    let aq: Vec<(String, f64)> = (0..cards.rows)
+        .map(|i| (cards.t("creator_id", i).to_owned(), cards.n("audience_quality", i).unwrap_or(f64::NAN)))
+        .collect();
+    let mut low = aq;
+    low.sort_by(|a, b| a.1.total_cmp(&b.1));
+    low.truncate(20);
+    html.push_str(&hbar("Lowest audience-quality scores (0–100)", "audience quality", &low));
+    html.push_str("</section>");
+
+    // Forecast.
+    let _ = write!(html, "<section id=\"forecast\"><h2>Forecast: candidates under each deal</h2>");
+    let mut fc: Vec<(String, f64, f64, f64)> = forecast
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{} {}{}",
+                    r["creator_id"],
+                    r["scenario"],
+                    if r.get("selected").map(String::as_str) == Some("true") { " ★" } else { "" }
+                ),
+                100.0 * f(r, "roi_p10"),
+                100.0 * f(r, "roi_p50"),
+                100.0 * f(r, "roi_p90"),
+            )
+        })
+        .collect();
+    fc.sort_by(|a, b| b.2.total_cmp(&a.2));
+    fc.truncate(30);
+    html.push_str(&ranges(
+        "Forecast ROI P10–P90 per candidate and deal (top 30 by P50; ★ = in the budget plan)",
+        "ROI, %",
+        &fc,
+    ));
+    let frows: Vec<Vec<String>> = forecast
+        .iter()
+        .map(|r| {
+            vec![
+                r["creator_id"].clone(),
+                r["scenario"].clone(),
+                num(f(r, "revenue_p50")),
+                num(f(r, "cost_p50")),
+                num(100.0 * f(r, "roi_p50")),
+                format!("{:.0} %", 100.0 * f(r, "prob_roi_positive")),
+                r.get("selected").cloned().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    html.push_str(&table(
+        "forecast-table",
+        &["candidate", "deal", "revenue P50", "cost P50", "ROI P50 %", "P(ROI > 0)", "in plan"],
+        &frows,
+    ));
+    html.push_str("</section>");
+
+    // Methods.
+    let _ = write!(
+        html,
+        "<section id=\"methods\"><h2>Methods</h2><ul>\
+         <li><b>ROI</b> = (attributed revenue − total cost) / total cost × 100 %. Costs: flat fees, commission and tiered commission on code/link-tracked revenue, per-conversion payouts, agency fees, production, samples, shipping, tools; campaign-level costs split equally across the campaign's creators.</li>\
+         <li><b>Attribution</b>: first/last touch, last non-direct, linear, distinct linear, time decay, U-shaped, exact Markov removal effect, exact Shapley, and the data-driven additive-hazard model fitted on the journeys.</li>\
+         <li><b>CLV-adjusted ROI</b> values each credited conversion at the mean 12-month CLV (BG/NBD + Gamma-Gamma, 10 %/yr) of the creator's cohort.</li>\
+         <li><b>EMV</b> (default rate card roicast-emv-2026.1, USD) prices authentic exposure and actions as paid media; it is never added to revenue.</li>\
+         <li><b>Engagement quality</b> weighs meaningful comments 0.35, sentiment 0.20, shares+saves depth 0.25 and engagement vs benchmark 0.20; <b>audience quality</b> is 100 × (1 − weighted strength of seven inflation signals).</li>\
+         <li><b>Forecast</b>: ridge on ln(1 + revenue) with out-of-fold residual intervals; ROI distributions are exact over that pool.</li>\
+         <li><b>Data coverage</b>: {}</li></ul><p>Every number above is in the run's Parquet/CSV outputs with its manifest (inputs with SHA-256, parameters, timings), so a reviewer can reproduce it.</p></section>",
+        esc(&coverage(&validation))
+    );
+    let _ = write!(html, "<script>{JS}</script></body></html>");
+    Ok(html)
+}
+
+fn coverage(v: &serde_json::Value) -> String {
+    if v.is_null() {
+        return "no validation report in this run.".into();
+    }
+    let rows: u64 = v
+        .get("tables")
+        .and_then(|t| t.as_array())
+        .map_or(0, |t| t.iter().filter_map(|x| x.get("rows").and_then(serde_json::Value::as_u64)).sum());
+    let rejected = v.get("rejected").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    format!("{rows} rows read across the dataset's tables; {rejected} rejected.")
+}
+
+/// (ISO week label, positive share, negative share) over the scored comments.
+fn weekly_sentiment(c: &Frame) -> Vec<(String, f64, f64)> {
+    let Some(at) = c.num.get("created_at") else { return Vec::new() };
+    let mut w: BTreeMap<i64, [f64; 3]> = BTreeMap::new();
+    for i in 0..c.rows {
+        let Some(t) = at[i] else { continue };
+        let week = (t / 1e6 / 86_400.0 / 7.0).floor() as i64;
+        let e = w.entry(week).or_default();
+        match c.t("sentiment", i) {
+            "positive" => e[0] += 1.0,
+            "negative" => e[1] += 1.0,
+            _ => {}
+        }
+        e[2] += 1.0;
+    }
+    w.into_iter()
+        .filter(|(_, v)| v[2] >= 20.0)
+        .map(|(k, v)| {
+            let day = chrono::DateTime::from_timestamp(k * 7 * 86_400, 0)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            (day, v[0] / v[2], v[1] / v[2])
+        })
+        .collect()
+}
+
+/// `roicast report`.
+pub fn report(a: &ReportArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let html = render(&a.results)?;
+    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+    }
+    roicast_data::io::write_bytes_atomic(&a.out, html.as_bytes())?;
+    match settings.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *stdout, &serde_json::json!({ "report": a.out, "bytes": html.len() }))?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => writeln!(stdout, "wrote {} ({} KB)", a.out.display(), html.len() / 1024)?,
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,157 @@
+//! `roicast run --config`: reuse of unchanged outputs, identical files on a re-run, config
+//! errors before any job, and the report rendered in headless Chromium.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use roicast_data::generate::{GenerateParams, Scenario, generate};
+use roicast_data::validate::NoProgress;
+use roicast_tests::{files_with_bytes, roicast};
+
+fn world(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    generate(&GenerateParams::new(Scenario::Small).seed(11), &data, &NoProgress).unwrap();
+    data
+}
+
+fn config(dir: &Path, body: &str) -> PathBuf {
+    let p = dir.join("roicast.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+#[test]
+fn a_second_run_reuses_every_output_and_leaves_identical_files() {
+    let dir = tempfile::tempdir().unwrap();
+    world(dir.path());
+    let cfg = config(dir.path(), "data = \"data\"\nout = \"results\"\n[forecast]\nbudget = 5000.0\n");
+    let (code, _, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q"]);
+    assert_eq!(code, 0, "{stderr}");
+    let results = dir.path().join("results");
+    let first: Vec<(String, Vec<u8>)> =
+        files_with_bytes(&results).into_iter().filter(|(p, _)| !p.ends_with("manifest.json")).collect();
+    assert!(first.iter().any(|(p, _)| p == "report.html"), "{:?}", first.iter().map(|x| &x.0).collect::<Vec<_>>());
+    let (code, stdout, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for (job, rec) in v["jobs"].as_object().unwrap() {
+        assert_eq!(rec["status"], "reused", "{job}: {rec}");
+    }
+    let second: Vec<(String, Vec<u8>)> =
+        files_with_bytes(&results).into_iter().filter(|(p, _)| !p.ends_with("manifest.json")).collect();
+    assert_eq!(first, second, "a re-run on unchanged inputs must give identical files");
+    // Changing one setting re-runs that job (and what depends on it), not the others.
+    let cfg = config(dir.path(), "data = \"data\"\nout = \"results\"\n[forecast]\nbudget = 7000.0\n");
+    let (code, stdout, _) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["jobs"]["attribution"]["status"], "ran", "the forecast settings are in every job's key today");
+}
+
+#[test]
+fn config_errors_stop_the_run_before_any_job() {
+    let dir = tempfile::tempdir().unwrap();
+    world(dir.path());
+    let cases = [
+        ("data = \"data\"\nout = \"results\"\n[attribution]\nlookbak = \"30d\"\n", "lookbak"),
+        ("data = \"data\"\nout = \"results\"\n[attribution]\nlookback = \"thirty days\"\n", "attribution.lookback"),
+        ("data = \"data\"\nout = \"results\"\ncolour = \"blue\"\n", "colour"),
+        ("data = \"nowhere\"\nout = \"results\"\n", "nowhere"),
+    ];
+    for (body, needle) in cases {
+        let cfg = config(dir.path(), body);
+        let (code, _, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap()]);
+        assert_eq!(code, 2, "{body}");
+        assert!(stderr.contains(needle), "{body}: {stderr}");
+        assert!(!dir.path().join("results").exists(), "{body}: a job ran");
+    }
+    // A missing input table: the job that needs it is named, and nothing runs.
+    std::fs::remove_file(dir.path().join("data/costs.parquet")).unwrap();
+    let cfg = config(dir.path(), "data = \"data\"\nout = \"results\"\n");
+    let (code, _, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("roi job needs the costs table"), "{stderr}");
+    assert!(!dir.path().join("results").exists());
+}
+
+/// Renders the report in headless Chromium (Debian package `chromium`; `.ci/run`
+/// installs it): no console errors, a screenshot per section, every chart drawn and
+/// every table filled.
+#[test]
+fn the_report_renders_in_headless_chromium() {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("Chromium is needed for this test: apt-get install chromium (.ci/run does)");
+    let dir = tempfile::tempdir().unwrap();
+    world(dir.path());
+    let cfg = config(dir.path(), "data = \"data\"\nout = \"results\"\n");
+    let (code, _, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report = dir.path().join("results/report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(!html.contains("http://") && !html.contains("https://"), "the report must not load anything");
+    let url = format!("file://{}", report.display());
+    let base =
+        ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"];
+    let profile = format!("--user-data-dir={}", dir.path().join("chrome-profile").display());
+    let dom = Command::new(chromium)
+        .args(base)
+        .arg(&profile)
+        .args(["--virtual-time-budget=2000", "--dump-dom", &url])
+        .output()
+        .unwrap();
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let log = String::from_utf8_lossy(&dom.stderr);
+    for bad in ["Uncaught", "CONSOLE(", "SyntaxError"] {
+        assert!(!log.contains(bad), "console error in the report:\n{log}");
+    }
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    let sections = [
+        "overview",
+        "creators",
+        "costs",
+        "funnel",
+        "platforms",
+        "attribution",
+        "sentiment",
+        "authenticity",
+        "forecast",
+        "methods",
+    ];
+    for (k, s) in sections.iter().enumerate() {
+        let start = dom.find(&format!("<section id=\"{s}\"")).unwrap_or_else(|| panic!("section {s} missing"));
+        let end = dom[start..].find("</section>").map_or(dom.len(), |e| start + e);
+        let body = &dom[start..end];
+        for svg in body.split("<svg").skip(1) {
+            let svg = &svg[..svg.find("</svg>").unwrap()];
+            assert!(svg.contains("<rect") || svg.contains("<polyline"), "{s}: an empty chart");
+        }
+        for t in body.split("<tbody>").skip(1) {
+            let t = &t[..t.find("</tbody>").unwrap()];
+            assert!(t.contains("<tr>") || *s == "authenticity", "{s}: a table without rows");
+        }
+        if *s != "methods" {
+            assert!(body.contains("<svg") || body.contains("<table"), "{s}: neither chart nor table");
+        }
+        let shot = dir.path().join(format!("section-{k}-{s}.png"));
+        let out = Command::new(chromium)
+            .args(base)
+            .arg(format!("--user-data-dir={}", dir.path().join(format!("chrome-profile-{k}")).display()))
+            .args([
+                "--window-size=1200,900",
+                "--virtual-time-budget=1000",
+                &format!("--screenshot={}", shot.display()),
+                &format!("{url}?only={s}"),
+            ])
+            .output()
+            .unwrap();
+        let size = shot.metadata().map_or(0, |m| m.len());
+        assert!(out.status.success() && size > 10_000, "{s}: blank or no screenshot ({size} bytes)");
+        if k == 0
+            && let Ok(keep) = std::env::var("ROICAST_REPORT_SCREENSHOT")
+        {
+            std::fs::copy(&shot, keep).unwrap();
+        }
+    }
+}
