@@ -187,6 +187,10 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         if p.is_relative() {
             *p = base.join(&*p);
         }
+        // Absolute, so the run manifest (and the report reading it) works from anywhere.
+        if let Ok(abs) = std::path::absolute(&*p) {
+            *p = abs;
+        }
     };
     fix(&mut c.data);
     fix(&mut c.out);

@@ -352,6 +352,18 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
     }
     html.push_str("</div>");
     html.push_str(&hbar("ROI of all creators together under each attribution model", "ROI, % of cost", &per_model));
+    let money = weekly_money(results, if models.iter().any(|m| m == "data_driven") { "data_driven" } else { "last_touch" })?;
+    if !money.is_empty() {
+        let x: Vec<String> = money.iter().map(|w| w.0.clone()).collect();
+        html.push_str(&lines(
+            "Weekly creator-attributed revenue (data-driven model) and creator costs with an amount and a date",
+            "per week",
+            &x,
+            &[("revenue", money.iter().map(|w| w.1).collect()), ("cost", money.iter().map(|w| w.2).collect())],
+        ));
+        let roi: Vec<f64> = money.iter().map(|w| if w.2 > 0.0 { (w.1 - w.2) / w.2 * 100.0 } else { f64::NAN }).collect();
+        html.push_str(&lines("Weekly ROI (weeks with costs)", "ROI, % of cost", &x, &[("ROI", roi)]));
+    }
     // Weekly trend of comment sentiment (net positive share) as the time view.
     let weeks = weekly_sentiment(&comments);
     if !weeks.is_empty() {
@@ -653,6 +665,68 @@ fn coverage(v: &serde_json::Value) -> String {
         .map_or(0, |t| t.iter().filter_map(|x| x.get("rows").and_then(serde_json::Value::as_u64)).sum());
     let rejected = v.get("rejected").and_then(serde_json::Value::as_u64).unwrap_or(0);
     format!("{rows} rows read across the dataset's tables; {rejected} rejected.")
+}
+
+/// Weekly (label, creator-attributed revenue under `model`, creator cost) from the run's
+/// credits and the dataset's orders and costs (the dataset path comes from the run
+/// manifest). Empty when any input is missing.
+fn weekly_money(results: &Path, model: &str) -> anyhow::Result<Vec<(String, f64, f64)>> {
+    const WEEK: i64 = 7 * 86_400_000_000;
+    let manifest: serde_json::Value = match std::fs::read(results.join("run.manifest.json")) {
+        Ok(b) => serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null),
+        Err(_) => return Ok(Vec::new()),
+    };
+    let Some(data) = manifest["config"]["data"].as_str().map(std::path::PathBuf::from) else { return Ok(Vec::new()) };
+    let credits = results.join("attribution").join("credits.parquet");
+    let Ok(ds) = roicast_data::Dataset::open(&data) else { return Ok(Vec::new()) };
+    if !credits.exists() || !ds.has(Table::Orders) {
+        return Ok(Vec::new());
+    }
+    let mut order_week: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for b in ds.load(Table::Orders)? {
+        let ids = crate::columns::col(&b, Table::Orders, "order_id").as_string::<i32>();
+        for i in 0..b.num_rows() {
+            if let Some(t) = crate::columns::ts(&b, Table::Orders, "ordered_at", i) {
+                order_week.insert(ids.value(i).to_owned(), t.div_euclid(WEEK));
+            }
+        }
+    }
+    let mut weeks: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
+    let mut r = FileReader::open(Table::Comments, &credits)?;
+    while let Some(raw) = r.next_batch()? {
+        let b = raw.batch;
+        let get = |n: &str| b.schema().index_of(n).map(|i| b.column(i).clone());
+        let (Ok(m), Ok(o), Ok(c), Ok(v)) = (get("model"), get("order_id"), get("creator_id"), get("revenue")) else { break };
+        let (m, o, c) = (m.as_string::<i32>(), o.as_string::<i32>(), c.as_string::<i32>());
+        let v = v.as_primitive::<arrow_array::types::Float64Type>();
+        for i in 0..b.num_rows() {
+            if m.value(i) == model
+                && c.is_valid(i)
+                && let Some(w) = order_week.get(o.value(i))
+            {
+                weeks.entry(*w).or_default().0 += v.value(i);
+            }
+        }
+    }
+    if ds.has(Table::Costs) {
+        for b in ds.load(Table::Costs)? {
+            for i in 0..b.num_rows() {
+                if let (Some(t), Some(a)) = (
+                    crate::columns::ts(&b, Table::Costs, "incurred_at", i),
+                    crate::columns::float(&b, Table::Costs, "amount", i),
+                ) {
+                    weeks.entry(t.div_euclid(WEEK)).or_default().1 += a;
+                }
+            }
+        }
+    }
+    Ok(weeks
+        .into_iter()
+        .map(|(k, (rev, cost))| {
+            let day = chrono::DateTime::from_timestamp(k * 7 * 86_400, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+            (day, rev, cost)
+        })
+        .collect())
 }
 
 /// (ISO week label, positive share, negative share) over the scored comments.
