@@ -85,34 +85,20 @@ fn read_attribution(results: &Path) -> anyhow::Result<BTreeMap<String, BTreeMap<
     Ok(out)
 }
 
-fn read_clv(results: &Path) -> anyhow::Result<HashMap<String, f64>> {
-    let path = results.join("clv").join("cohort_clv.csv");
+/// `key → value` from an optional CSV output of another job (rows filtered on
+/// `level = creator` when the file has a level column); empty when the file is absent.
+fn read_keyed(path: &Path, key: &str, value: &str) -> anyhow::Result<HashMap<String, f64>> {
     if !path.exists() {
         return Ok(HashMap::new());
     }
-    let mut r = csv::Reader::from_path(&path).with_context(|| format!("failed to open {}", path.display()))?;
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("failed to open {}", path.display()))?;
     let mut out = HashMap::new();
     for rec in r.deserialize::<HashMap<String, String>>() {
         let rec = rec.with_context(|| format!("reading {}", path.display()))?;
-        if let (Some(c), Some(v)) = (rec.get("cohort"), rec.get("mean_clv").and_then(|v| v.parse::<f64>().ok())) {
-            out.insert(c.clone(), v);
+        if rec.get("level").is_some_and(|l| l != "creator") {
+            continue;
         }
-    }
-    Ok(out)
-}
-
-fn read_emv(results: &Path) -> anyhow::Result<HashMap<String, f64>> {
-    let path = results.join("engagement").join("emv.csv");
-    if !path.exists() {
-        return Ok(HashMap::new());
-    }
-    let mut r = csv::Reader::from_path(&path).with_context(|| format!("failed to open {}", path.display()))?;
-    let mut out = HashMap::new();
-    for rec in r.deserialize::<HashMap<String, String>>() {
-        let rec = rec.with_context(|| format!("reading {}", path.display()))?;
-        if rec.get("level").map(String::as_str) == Some("creator")
-            && let (Some(k), Some(v)) = (rec.get("key"), rec.get("emv").and_then(|v| v.parse::<f64>().ok()))
-        {
+        if let (Some(k), Some(v)) = (rec.get(key), rec.get(value).and_then(|v| v.parse::<f64>().ok())) {
             out.insert(k.clone(), v);
         }
     }
@@ -325,8 +311,8 @@ pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
         }
     }
     let attributed = read_attribution(&a.results)?;
-    let clv = read_clv(&a.results)?;
-    let emv = read_emv(&a.results)?;
+    let clv = read_keyed(&a.results.join("clv").join("cohort_clv.csv"), "cohort", "mean_clv")?;
+    let emv = read_keyed(&a.results.join("engagement").join("emv.csv"), "key", "emv")?;
 
     // Long output rows.
     let schema = Arc::new(Schema::new(vec![
