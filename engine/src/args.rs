@@ -472,6 +472,10 @@ pub struct TrainSentimentArgs {
     /// Leave VADER's scores out of the features (faster, usually less accurate).
     #[arg(long)]
     pub no_vader_features: bool,
+    /// Features: hashed (the fast default) or minilm (sentence embeddings; needs a build
+    /// with the minilm feature and the weights from scripts/setup-minilm.sh).
+    #[arg(long, default_value = "hashed", value_parser = ["hashed", "minilm"])]
+    pub encoder: String,
     /// Add character 3- and 4-grams to the features (off by default: they lowered the
     /// cross-validated macro-F1 on the shipped training data).
     #[arg(long)]

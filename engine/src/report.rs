@@ -352,7 +352,8 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
     }
     html.push_str("</div>");
     html.push_str(&hbar("ROI of all creators together under each attribution model", "ROI, % of cost", &per_model));
-    let money = weekly_money(results, if models.iter().any(|m| m == "data_driven") { "data_driven" } else { "last_touch" })?;
+    let money =
+        weekly_money(results, if models.iter().any(|m| m == "data_driven") { "data_driven" } else { "last_touch" })?;
     if !money.is_empty() {
         let x: Vec<String> = money.iter().map(|w| w.0.clone()).collect();
         html.push_str(&lines(
@@ -361,7 +362,8 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
             &x,
             &[("revenue", money.iter().map(|w| w.1).collect()), ("cost", money.iter().map(|w| w.2).collect())],
         ));
-        let roi: Vec<f64> = money.iter().map(|w| if w.2 > 0.0 { (w.1 - w.2) / w.2 * 100.0 } else { f64::NAN }).collect();
+        let roi: Vec<f64> =
+            money.iter().map(|w| if w.2 > 0.0 { (w.1 - w.2) / w.2 * 100.0 } else { f64::NAN }).collect();
         html.push_str(&lines("Weekly ROI (weeks with costs)", "ROI, % of cost", &x, &[("ROI", roi)]));
     }
     // Weekly trend of comment sentiment (net positive share) as the time view.
@@ -696,7 +698,9 @@ fn weekly_money(results: &Path, model: &str) -> anyhow::Result<Vec<(String, f64,
     while let Some(raw) = r.next_batch()? {
         let b = raw.batch;
         let get = |n: &str| b.schema().index_of(n).map(|i| b.column(i).clone());
-        let (Ok(m), Ok(o), Ok(c), Ok(v)) = (get("model"), get("order_id"), get("creator_id"), get("revenue")) else { break };
+        let (Ok(m), Ok(o), Ok(c), Ok(v)) = (get("model"), get("order_id"), get("creator_id"), get("revenue")) else {
+            break;
+        };
         let (m, o, c) = (m.as_string::<i32>(), o.as_string::<i32>(), c.as_string::<i32>());
         let v = v.as_primitive::<arrow_array::types::Float64Type>();
         for i in 0..b.num_rows() {
@@ -723,7 +727,9 @@ fn weekly_money(results: &Path, model: &str) -> anyhow::Result<Vec<(String, f64,
     Ok(weeks
         .into_iter()
         .map(|(k, (rev, cost))| {
-            let day = chrono::DateTime::from_timestamp(k * 7 * 86_400, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+            let day = chrono::DateTime::from_timestamp(k * 7 * 86_400, 0)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
             (day, rev, cost)
         })
         .collect())

@@ -42,6 +42,9 @@ pub enum Scorer {
     /// A linear model (embedded default or a file); `neg`/`neu`/`pos` are its calibrated
     /// class probabilities and `compound` = P(positive) − P(negative).
     Linear(Arc<LinearSentiment>),
+    /// `MiniLM` sentence embeddings and a linear head (feature `minilm`).
+    #[cfg(feature = "minilm")]
+    MiniLm(Arc<roicast_models::sentiment::minilm::MiniLm>, Arc<LinearSentiment>),
 }
 
 /// One scored text.
@@ -69,10 +72,7 @@ impl Scorer {
                 let m = linear::embedded_default();
                 Ok((Scorer::Linear(Arc::new(m.model.clone())), "default (embedded linear model)".to_owned()))
             }
-            "minilm" => bail!(
-                "the MiniLM sentiment model is not available in this build of roicast: it is not implemented yet \
-                 (use `--model default`, the embedded linear model, or `--model vader`)"
-            ),
+            "minilm" => minilm_scorer(),
             path => {
                 let p = Path::new(path);
                 if !p.exists() {
@@ -87,6 +87,14 @@ impl Scorer {
     /// Scores one text.
     #[must_use]
     pub fn score(&self, text: &str) -> Scored {
+        #[cfg(feature = "minilm")]
+        if let Scorer::MiniLm(enc, head) = self {
+            // An encoder failure on one text is scored neutral rather than stopping a batch.
+            return enc.features(text).map_or(Scored { class: 1, compound: 0.0, neg: 0.0, neu: 1.0, pos: 0.0 }, |x| {
+                let p = head.proba_features(&x);
+                Scored { class: argmax(p), compound: p[2] - p[0], neg: p[0], neu: p[1], pos: p[2] }
+            });
+        }
         match self {
             Scorer::Vader => {
                 let p = Vader::get().polarity_scores(text);
@@ -101,8 +109,30 @@ impl Scorer {
                 let p = m.proba(text);
                 Scored { class: argmax(p), compound: p[2] - p[0], neg: p[0], neu: p[1], pos: p[2] }
             }
+            #[cfg(feature = "minilm")]
+            Scorer::MiniLm(..) => unreachable!("handled above"),
         }
     }
+}
+
+#[cfg(feature = "minilm")]
+fn minilm_scorer() -> anyhow::Result<(Scorer, String)> {
+    use roicast_models::sentiment::minilm::{HEAD, MiniLm, weights_dir};
+    let enc = MiniLm::load(&weights_dir())?;
+    let head = LinearSentiment::from_slice(HEAD, Path::new("<embedded MiniLM head>"))?;
+    Ok((
+        Scorer::MiniLm(Arc::new(enc), Arc::new(head.model)),
+        "minilm (all-MiniLM-L6-v2 embeddings + linear head)".to_owned(),
+    ))
+}
+
+#[cfg(not(feature = "minilm"))]
+fn minilm_scorer() -> anyhow::Result<(Scorer, String)> {
+    bail!(
+        "this roicast was built without the MiniLM model (cargo feature `minilm`): rebuild with \
+         `cargo build --release --features minilm` and install the weights with `bash scripts/setup-minilm.sh`; \
+         or use `--model default` (the embedded linear model) or `--model vader`"
+    )
 }
 
 /// Run summary of a scoring job.
@@ -523,7 +553,10 @@ pub fn train(a: &TrainSentimentArgs, settings: &Settings, stdout: &mut dyn Write
     let texts: Vec<&str> = train_rows.iter().map(|&r| data.texts[r].as_str()).collect();
     let classes: Vec<usize> = train_rows.iter().map(|&r| data.classes[r]).collect();
     settings.progress.stage("training the sentiment model (cross-validation, then the final fit)", 0);
-    let (model, report) = roicast_training::sentiment::train(&texts, &classes, &weights, &params)?;
+    let (model, report) = match a.encoder.as_str() {
+        "hashed" => roicast_training::sentiment::train(&texts, &classes, &weights, &params)?,
+        _ => train_minilm_head(&texts, &classes, &weights, &params)?,
+    };
     settings.progress.finish();
     manifest.stage_done("train");
     let fingerprint = {
@@ -538,12 +571,16 @@ pub fn train(a: &TrainSentimentArgs, settings: &Settings, stdout: &mut dyn Write
     };
     let file = ModelFile::new(
         linear::model_kind(),
-        serde_json::to_value(params).expect("params serialise"),
+        {
+            let mut v = serde_json::to_value(params).expect("params serialise");
+            v["encoder"] = json!(a.encoder);
+            v
+        },
         roicast_models::sentiment::features::DENSE_NAMES.iter().map(|s| (*s).to_owned()).collect(),
         &fingerprint,
         model.clone(),
     );
-    let scorer = Scorer::Linear(Arc::new(model));
+    let scorer = held_out_scorer(&a.encoder, model)?;
     let mut held_out = Vec::new();
     for (k, input) in data.files.iter().enumerate() {
         let rows: Vec<usize> = (0..data.texts.len()).filter(|&r| data.test[r] && data.source[r] == k).collect();
@@ -635,6 +672,44 @@ pub fn print_classification(stdout: &mut dyn Write, c: &Classification, indent: 
         writeln!(stdout)?;
     }
     Ok(())
+}
+
+#[cfg(feature = "minilm")]
+fn train_minilm_head(
+    texts: &[&str],
+    classes: &[usize],
+    weights: &[f64],
+    params: &SentimentParams,
+) -> anyhow::Result<(LinearSentiment, CvReport)> {
+    use roicast_models::sentiment::minilm::{MiniLm, weights_dir};
+    let enc = MiniLm::load(&weights_dir())?;
+    let x = texts.par_iter().map(|t| enc.features(t)).collect::<Result<Vec<_>, _>>()?;
+    Ok(roicast_training::sentiment::train_features(&x, classes, weights, params)?)
+}
+
+#[cfg(not(feature = "minilm"))]
+fn train_minilm_head(
+    _: &[&str],
+    _: &[usize],
+    _: &[f64],
+    _: &SentimentParams,
+) -> anyhow::Result<(LinearSentiment, CvReport)> {
+    minilm_scorer().map(|_| unreachable!("minilm_scorer always fails without the feature"))
+}
+
+#[cfg(feature = "minilm")]
+fn held_out_scorer(encoder: &str, model: LinearSentiment) -> anyhow::Result<Scorer> {
+    if encoder == "minilm" {
+        let enc = roicast_models::sentiment::minilm::MiniLm::load(&roicast_models::sentiment::minilm::weights_dir())?;
+        return Ok(Scorer::MiniLm(Arc::new(enc), Arc::new(model)));
+    }
+    Ok(Scorer::Linear(Arc::new(model)))
+}
+
+#[cfg(not(feature = "minilm"))]
+#[allow(clippy::unnecessary_wraps)] // the same signature as with the feature
+fn held_out_scorer(_: &str, model: LinearSentiment) -> anyhow::Result<Scorer> {
+    Ok(Scorer::Linear(Arc::new(model)))
 }
 
 /// `roicast eval sentiment`.

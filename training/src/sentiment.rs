@@ -232,16 +232,36 @@ pub fn train(
         return Err(TrainError::InvalidData(format!("class index {c} out of range for 3 classes")));
     }
     let x = featurize(texts, params.features);
+    train_features(&x, classes, weights, params)
+}
+
+/// As [`train`], on precomputed feature vectors (e.g. sentence embeddings for the
+/// `MiniLM` head).
+pub fn train_features(
+    x: &[SparseVec],
+    classes: &[usize],
+    weights: &[f64],
+    params: &SentimentParams,
+) -> Result<(LinearSentiment, CvReport), TrainError> {
+    params.check()?;
+    if x.len() != classes.len() || x.len() != weights.len() {
+        return Err(TrainError::InvalidData(format!(
+            "{} rows, {} labels and {} weights",
+            x.len(),
+            classes.len(),
+            weights.len()
+        )));
+    }
     let w = class_weights(classes, weights, params.balance_classes);
     let fold_of = stratified_folds(classes, params.folds, params.seed)?;
-    let mut logits = vec![[0.0f64; 3]; texts.len()];
+    let mut logits = vec![[0.0f64; 3]; x.len()];
     let per_fold: Vec<Vec<(usize, [f64; 3])>> = (0..params.folds)
         .into_par_iter()
         .map(|k| {
-            let train_rows: Vec<usize> = (0..texts.len()).filter(|&r| fold_of[r] != k).collect();
-            let (bias, table) = fit_once(&x, classes, &w, &train_rows, params);
+            let train_rows: Vec<usize> = (0..x.len()).filter(|&r| fold_of[r] != k).collect();
+            let (bias, table) = fit_once(x, classes, &w, &train_rows, params);
             let model = to_model(params.features, 1.0, bias, &table);
-            (0..texts.len()).filter(|&r| fold_of[r] == k).map(|r| (r, model.logits(&x[r]))).collect()
+            (0..x.len()).filter(|&r| fold_of[r] == k).map(|r| (r, model.logits(&x[r]))).collect()
         })
         .collect();
     for (r, z) in per_fold.into_iter().flatten() {
@@ -253,7 +273,7 @@ pub fn train(
     let pred: Vec<usize> = calibrated.iter().map(|p| argmax(*p)).collect();
     let report = CvReport {
         folds: params.folds,
-        rows: texts.len(),
+        rows: x.len(),
         classification: classification(&roicast_models::sentiment::CLASSES, classes, &pred)?,
         log_loss_raw: log_loss(&logits, classes, 1.0),
         log_loss_calibrated: log_loss(&logits, classes, temperature),
@@ -261,8 +281,8 @@ pub fn train(
         ece_calibrated: expected_calibration_error(&calibrated, classes),
         temperature,
     };
-    let all: Vec<usize> = (0..texts.len()).collect();
-    let (bias, table) = fit_once(&x, classes, &w, &all, params);
+    let all: Vec<usize> = (0..x.len()).collect();
+    let (bias, table) = fit_once(x, classes, &w, &all, params);
     Ok((to_model(params.features, temperature, bias, &table), report))
 }
 

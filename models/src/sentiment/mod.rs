@@ -4,6 +4,8 @@
 
 pub mod features;
 pub mod linear;
+#[cfg(feature = "minilm")]
+pub mod minilm;
 pub mod vader;
 
 pub use linear::{CLASSES, LinearSentiment};
