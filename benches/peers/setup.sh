@@ -10,10 +10,12 @@
 # needs a C++ compiler (g++).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-venv="$here/.venv"
+venv="${ROICAST_PEER_VENV:-$here/.venv}"
 python3 -m venv "$venv"
 pip="$venv/bin/pip"
-"$pip" install -q --upgrade pip
+# pip 26 installs build dependencies even with --no-build-isolation for this sdist
+# (oldest-supported-numpy, whose numpy 1.23 does not build on Python 3.11): stay below 25.
+"$pip" install -q --upgrade "pip<25"
 "$pip" install -q "numpy<3" pandas Cython "setuptools<70" wheel matplotlib scikit-learn arrow
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -21,5 +23,5 @@ trap 'rm -rf "$tmp"' EXIT
 tar -xzf "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5.tar.gz -C "$tmp"
 sed -i 's/^license = "GPL-3.0-or-later"/license = {text = "GPL-3.0-or-later"}/' "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5/pyproject.toml
 "$pip" install -q --no-build-isolation "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5
-"$pip" install -q "mta==0.0.9" "vaderSentiment==3.3.2" "lifetimes==0.11.3" pyarrow scipy
+"$pip" install -q "mta==0.0.9" "vaderSentiment==3.3.2" "lifetimes==0.11.3" pyarrow scipy "polars>=1,<2"
 echo "peer tools installed in $venv"

@@ -389,18 +389,7 @@ fn score(
     let mut traffic: HashMap<String, Traffic> = HashMap::new();
     if dataset.has(Table::Sessions) && dataset.has(Table::TrackingAssets) {
         settings.progress.stage("matching sessions to tracking assets", 0);
-        let mut asset_creator: FxMap<String, String> = FxMap::default();
-        for b in dataset.load(Table::TrackingAssets)? {
-            let t = Table::TrackingAssets;
-            for i in 0..b.num_rows() {
-                if matches!(text(&b, t, "method", i).as_deref(), Some("utm" | "affiliate_link")) {
-                    asset_creator.insert(
-                        text(&b, t, "value", i).unwrap_or_default(),
-                        text(&b, t, "creator_id", i).unwrap_or_default(),
-                    );
-                }
-            }
-        }
+        let assets = crate::tracking::Assets::load(&dataset)?;
         let mut orders_by_user: FxMap<String, Vec<i64>> = FxMap::default();
         if dataset.has(Table::Orders) {
             for b in dataset.load(Table::Orders)? {
@@ -420,28 +409,19 @@ fn score(
                 v.sort_unstable();
             }
         }
-        for b in dataset.load(Table::Sessions)? {
-            let t = Table::Sessions;
-            let content = col(&b, t, "utm_content").as_string::<i32>();
-            let users = col(&b, t, "user_id").as_string::<i32>();
-            for i in 0..b.num_rows() {
-                if content.is_null(i) {
-                    continue;
-                }
-                let Some(creator) = asset_creator.get(content.value(i)) else { continue };
-                let at = ts(&b, t, "started_at", i).unwrap_or(0);
-                let converted = orders_by_user.get(users.value(i)).is_some_and(|o| {
-                    let k = o.partition_point(|x| *x < at);
-                    k < o.len() && o[k] <= at + CONVERSION_WINDOW_US
-                });
-                let e = traffic.entry(creator.clone()).or_default();
-                e.sessions += 1;
-                e.bounced += u64::from(boolean(&b, t, "bounced", i).unwrap_or(false));
-                e.duration_s += float(&b, t, "duration_s", i).unwrap_or(0.0);
-                e.pageviews += int(&b, t, "pageviews", i).unwrap_or(0.0) as u64;
-                e.converted += u64::from(converted);
-            }
-        }
+        let t = Table::Sessions;
+        assets.for_each_session(&dataset, |b, i, user, at, (creator, _)| {
+            let converted = orders_by_user.get(user).is_some_and(|o| {
+                let k = o.partition_point(|x| *x < at);
+                k < o.len() && o[k] <= at + CONVERSION_WINDOW_US
+            });
+            let e = traffic.entry(creator.clone()).or_default();
+            e.sessions += 1;
+            e.bounced += u64::from(boolean(b, t, "bounced", i).unwrap_or(false));
+            e.duration_s += float(b, t, "duration_s", i).unwrap_or(0.0);
+            e.pageviews += int(b, t, "pageviews", i).unwrap_or(0.0) as u64;
+            e.converted += u64::from(converted);
+        })?;
     }
     settings.progress.finish();
     let comments = rows.len() as u64;

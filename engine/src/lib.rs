@@ -32,3 +32,4 @@ pub mod progress;
 pub mod report;
 pub mod roi;
 pub mod sentiment;
+mod tracking;

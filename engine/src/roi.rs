@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use arrow_array::Array;
-use arrow_array::cast::AsArray;
 use arrow_schema::{DataType, Field, Schema};
 use roicast_data::builder::RowBuilder;
 use roicast_data::io::TableWriter;
@@ -21,7 +19,7 @@ use serde_json::json;
 use crate::args::{OutputFormat, RoiArgs};
 use crate::attribute::Staging;
 use crate::cli::{Outcome, Settings};
-use crate::columns::{col, float, text, ts};
+use crate::columns::{float, text, ts};
 use crate::manifest::{FileRecord, ManifestBuilder};
 
 /// A session-tracked order must follow the creator's session within this window.
@@ -179,49 +177,20 @@ pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
     }
 
     // Tracking assets → creator (codes; links via sessions).
-    let mut code_creator: FxMap<String, (String, Option<String>)> = FxMap::default();
-    let mut link_creator: FxMap<String, (String, Option<String>)> = FxMap::default();
-    if dataset.has(Table::TrackingAssets) {
-        for b in dataset.load(Table::TrackingAssets)? {
-            let t = Table::TrackingAssets;
-            for i in 0..b.num_rows() {
-                let v = (text(&b, t, "creator_id", i).unwrap_or_default(), text(&b, t, "campaign_id", i));
-                match text(&b, t, "method", i).as_deref() {
-                    Some("promo_code") => {
-                        code_creator.insert(text(&b, t, "value", i).unwrap_or_default().to_lowercase(), v);
-                    }
-                    Some("utm" | "affiliate_link") => {
-                        link_creator.insert(text(&b, t, "value", i).unwrap_or_default(), v);
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    // user → [(session time, creator, campaign)]
+    let assets = crate::tracking::Assets::load(&dataset)?;
+    let code_creator = &assets.codes;
+    // user → [(session time, index into link_keys)]
     let mut user_sessions: FxMap<String, Vec<(i64, usize)>> = FxMap::default();
     let mut link_keys: Vec<(String, Option<String>)> = Vec::new();
-    if dataset.has(Table::Sessions) && !link_creator.is_empty() {
+    {
         let mut key_index: HashMap<(String, Option<String>), usize> = HashMap::new();
-        for b in dataset.load(Table::Sessions)? {
-            let t = Table::Sessions;
-            let content = col(&b, t, "utm_content").as_string::<i32>();
-            let users = col(&b, t, "user_id").as_string::<i32>();
-            for i in 0..b.num_rows() {
-                if content.is_null(i) {
-                    continue;
-                }
-                let Some(v) = link_creator.get(content.value(i)) else { continue };
-                let k = *key_index.entry(v.clone()).or_insert_with(|| {
-                    link_keys.push(v.clone());
-                    link_keys.len() - 1
-                });
-                user_sessions
-                    .entry(users.value(i).to_owned())
-                    .or_default()
-                    .push((ts(&b, t, "started_at", i).unwrap_or(0), k));
-            }
-        }
+        assets.for_each_session(&dataset, |_, _, user, at, owner| {
+            let k = *key_index.entry(owner.clone()).or_insert_with(|| {
+                link_keys.push(owner.clone());
+                link_keys.len() - 1
+            });
+            user_sessions.entry(user.to_owned()).or_default().push((at, k));
+        })?;
         for v in user_sessions.values_mut() {
             v.sort_unstable();
         }
