@@ -13,13 +13,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 venv="${ROICAST_PEER_VENV:-$here/.venv}"
 python3 -m venv "$venv"
 pip="$venv/bin/pip"
-# pip 26 installs build dependencies even with --no-build-isolation for this sdist
-# (oldest-supported-numpy, whose numpy 1.23 does not build on Python 3.11): stay below 25.
-"$pip" install -q --upgrade "pip<25"
+"$pip" install -q --upgrade pip
 "$pip" install -q "numpy<3" pandas Cython "setuptools<70" wheel matplotlib scikit-learn arrow
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-"$pip" download -q --no-deps --no-binary :all: -d "$tmp" "ChannelAttribution==2.2.5"
+# `--no-binary ChannelAttribution`, not `:all:`: the latter also forces the isolated
+# metadata build's own dependencies (oldest-supported-numpy → numpy 1.23) to build from source.
+"$pip" download -q --no-deps --no-binary ChannelAttribution -d "$tmp" "ChannelAttribution==2.2.5"
 tar -xzf "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5.tar.gz -C "$tmp"
 sed -i 's/^license = "GPL-3.0-or-later"/license = {text = "GPL-3.0-or-later"}/' "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5/pyproject.toml
 "$pip" install -q --no-build-isolation "$tmp"/[Cc]hannel[Aa]ttribution-2.2.5
