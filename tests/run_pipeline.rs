@@ -45,7 +45,11 @@ fn a_second_run_reuses_every_output_and_leaves_identical_files() {
     let (code, stdout, _) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["jobs"]["attribution"]["status"], "ran", "the forecast settings are in every job's key today");
+    assert_eq!(v["jobs"]["forecast"]["status"], "ran");
+    assert_eq!(v["jobs"]["report"]["status"], "ran", "the report reads the forecast");
+    for job in ["validate", "sentiment", "engagement", "attribution", "clv", "roi"] {
+        assert_eq!(v["jobs"][job]["status"], "reused", "{job} does not depend on the forecast budget");
+    }
 }
 
 #[test]

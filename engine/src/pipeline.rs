@@ -337,6 +337,7 @@ fn argv(c: &Config, job: &str, out: &Path) -> Vec<String> {
             }
             v
         }
+        "forecast" => vec![s("forecast-step"), d, o],
         "report" => {
             let results = out.parent().expect("the report is under the run's out").display().to_string();
             vec![s("report"), s("--results"), results, s("--out"), o]
@@ -537,7 +538,10 @@ pub fn execute(
         h.update(job.name.as_bytes());
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         h.update(serde_json::to_vec(&argv(c, job.name, &out))?);
-        h.update(serde_json::to_vec(&c.forecast)?);
+        if job.name == "forecast" {
+            // The forecast step's settings are not on one command line (it runs two).
+            h.update(serde_json::to_vec(&c.forecast)?);
+        }
         let tables: Vec<Table> =
             if job.tables.is_empty() && job.name == "validate" { Table::ALL.to_vec() } else { job.tables.to_vec() };
         for t in tables.iter().chain(if job.name == "engagement" || job.name == "roi" || job.name == "attribution" {
