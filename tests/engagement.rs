@@ -165,8 +165,8 @@ fn flags(seed: u64) -> (Vec<String>, HashSet<String>, Vec<String>) {
 fn authenticity_finds_the_generators_inflated_creators() {
     for seed in [42, 7] {
         let (flagged, truth, naive) = flags(seed);
-        let (p, r) = roicast_engine::engagement::precision_recall(&flagged, &truth);
-        let (np, nr) = roicast_engine::engagement::precision_recall(&naive, &truth);
+        let (p, r) = roicast_engine::jobs::engagement::precision_recall(&flagged, &truth);
+        let (np, nr) = roicast_engine::jobs::engagement::precision_recall(&naive, &truth);
         assert!(p >= 0.8 && r >= 0.8, "seed {seed}: precision {p:.2}, recall {r:.2} ({flagged:?} vs {truth:?})");
         assert!(
             np < 0.8,

@@ -58,7 +58,14 @@ fn config_errors_stop_the_run_before_any_job() {
     world(dir.path());
     let cases = [
         ("data = \"data\"\nout = \"results\"\n[attribution]\nlookbak = \"30d\"\n", "lookbak"),
-        ("data = \"data\"\nout = \"results\"\n[attribution]\nlookback = \"thirty days\"\n", "attribution.lookback"),
+        (
+            "data = \"data\"\nout = \"results\"\n[attribution]\nlookback = \"thirty days\"\n",
+            "lookback = \"thirty days\"",
+        ),
+        (
+            "data = \"data\"\nout = \"results\"\n[clv]\nhorizon = \"12m\"\n",
+            "write `12min` for 12 minutes or `12mo` for 12 months",
+        ),
         ("data = \"data\"\nout = \"results\"\ncolour = \"blue\"\n", "colour"),
         ("data = \"nowhere\"\nout = \"results\"\n", "nowhere"),
     ];

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use roicast_engine::sentiment::{Scorer, evaluate, read_labelled};
+use roicast_engine::jobs::sentiment::{Scorer, evaluate, read_labelled};
 use roicast_models::sentiment::linear::embedded_default;
 use roicast_tests::roicast;
 

@@ -408,11 +408,11 @@ fn check_values(c: &ColumnSpec, a: &ArrayRef, src: Option<&ArrayRef>, skip: &[bo
                     sink.reject(i, c.name, Some(v.to_owned()), reason);
                 }
             }
-            (Rule::NonNegative | Rule::Finite | Rule::UnitInterval, Kind::Int) => {
+            (Rule::NonNegative | Rule::Finite | Rule::UnitInterval | Rule::Score100, Kind::Int) => {
                 let v = a.as_primitive::<Int64Type>().value(i);
                 check_number(c, i, v as f64, &v.to_string(), sink);
             }
-            (Rule::NonNegative | Rule::Finite | Rule::UnitInterval, Kind::Float) => {
+            (Rule::NonNegative | Rule::Finite | Rule::UnitInterval | Rule::Score100, Kind::Float) => {
                 let v = a.as_primitive::<Float64Type>().value(i);
                 check_number(c, i, v, &v.to_string(), sink);
             }
@@ -432,6 +432,10 @@ fn check_number(c: &ColumnSpec, i: usize, v: f64, text: &str, sink: &mut Sink<'_
         match c.rule {
             Rule::NonNegative if v < 0.0 => "must not be negative",
             Rule::UnitInterval if !(0.0..=1.0).contains(&v) => "must be in [0, 1]",
+            Rule::Score100 if !(0.0..=100.0).contains(&v) => "must be in [0, 100]",
+            Rule::Score100 if v > 0.0 && v < 1.0 => {
+                "must be on the 0–100 scale of the scorecard; this looks like a 0–1 fraction (multiply by 100)"
+            }
             _ => return,
         }
     };

@@ -32,6 +32,7 @@
 pub mod builder;
 pub mod conform;
 pub mod dataset;
+pub mod duration;
 pub mod error;
 pub mod generate;
 pub mod io;

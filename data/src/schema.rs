@@ -70,6 +70,9 @@ pub enum Rule {
     Finite,
     /// A finite number in `[0, 1]`.
     UnitInterval,
+    /// A score on the 0–100 scale vendors present (audience quality); a value strictly
+    /// between 0 and 1 is refused as a probable 0–1 fraction.
+    Score100,
     /// An ISO-4217 code: three uppercase ASCII letters.
     Currency,
     /// A tier table in JSON: `[{"up_to": 10000, "rate": 0.10}, {"up_to": null, "rate": 0.15}]`
@@ -89,6 +92,7 @@ impl Rule {
             Rule::NonNegative => "finite, ≥ 0".to_owned(),
             Rule::Finite => "finite".to_owned(),
             Rule::UnitInterval => "finite, in [0, 1]".to_owned(),
+            Rule::Score100 => "finite, in [0, 100] (not a 0–1 fraction)".to_owned(),
             Rule::Currency => "ISO-4217 code (3 uppercase letters)".to_owned(),
             Rule::Tiers => "JSON tier table".to_owned(),
             Rule::NonEmpty => "not empty".to_owned(),
@@ -416,7 +420,9 @@ static CAMPAIGN_HISTORY: &[ColumnSpec] = &[
     col("niche", Text, "content niche").opt(),
     col("country", Text, "audience country").opt(),
     col("format", Text, "main format").opt().rule(Rule::OneOf(FORMATS)),
-    col("audience_quality", Float, "audience quality, 0 (bought) to 1 (authentic)").opt().rule(Rule::UnitInterval),
+    col("audience_quality", Float, "audience quality, 0 (bought) to 100 (authentic), the scorecard's scale")
+        .opt()
+        .rule(Rule::Score100),
     col("flat_fee", Float, "flat fee paid").opt().rule(NN),
     col("commission_rate", Float, "commission rate").opt().rule(Rule::UnitInterval),
     col("impressions", Int, "impressions delivered").opt().rule(NN),
@@ -433,7 +439,7 @@ static CANDIDATES: &[ColumnSpec] = &[
     col("format", Text, "planned main format").rule(Rule::OneOf(FORMATS)),
     col("niche", Text, "content niche").opt(),
     col("country", Text, "audience country").opt(),
-    col("audience_quality", Float, "audience quality, 0 to 1").opt().rule(Rule::UnitInterval),
+    col("audience_quality", Float, "audience quality, 0 to 100, the scorecard's scale").opt().rule(Rule::Score100),
     col("flat_fee", Float, "planned flat fee").opt().rule(NN),
     col("commission_rate", Float, "planned commission rate").opt().rule(Rule::UnitInterval),
     col("tiers", Text, "planned tiered commission").opt().rule(Rule::Tiers),

@@ -198,5 +198,18 @@ fn clv_job_values_every_customer_under_each_model_and_backtests() {
         "12q",
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("invalid `--horizon` = 12q"), "{err}");
+    assert!(err.contains("invalid `--horizon`: invalid duration `12q`: unknown unit `q`"), "{err}");
+    // One duration grammar: a bare `m` is ambiguous (minutes or months) and refused.
+    let (code, _, err) = roicast(&[
+        "clv",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+        "--horizon",
+        "12m",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`12min`") && err.contains("`12mo`"), "{err}");
+    assert!(!dir.path().join("x").exists(), "nothing is written for a refused flag");
 }

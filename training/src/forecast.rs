@@ -22,6 +22,11 @@ pub const NOT_FEATURES: &[&str] = &[
     "flat_fee",
     "commission_rate",
     "tiers",
+    // Provenance of measured history rows (`roicast history`): identifiers, never features.
+    "campaign_id",
+    "attribution_model",
+    "source",
+    "engagement_rate_vs_benchmark",
 ];
 
 /// Residual-pool size kept in the model (equally spaced quantiles of the OOF residuals).
@@ -198,50 +203,93 @@ pub struct CvReport {
     pub coverage_80: f64,
 }
 
+/// Out-of-sample predictions against what happened, accumulated over scored rows.
+#[derive(Default)]
+struct Scores {
+    pred: Vec<f64>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    actual: Vec<f64>,
+    followers: Vec<f64>,
+}
+
+impl Scores {
+    fn score(&mut self, m: &ForecastModel, h: &History, rows: &[usize]) {
+        for &i in rows {
+            let lp = m.predict_log(&h.row(i));
+            self.pred.push(m.revenue_quantile(lp, 0.5));
+            self.lo.push(m.revenue_quantile(lp, 0.1));
+            self.hi.push(m.revenue_quantile(lp, 0.9));
+            self.actual.push(h.revenue[i]);
+            self.followers.push(match h.columns.get("followers").map(|c| &c[i]) {
+                Some(Cell::Num(x)) => *x,
+                _ => 0.0,
+            });
+        }
+    }
+
+    fn report(&self, folds: usize) -> CvReport {
+        let (pred, actual) = (&self.pred, &self.actual);
+        let n = actual.len() as f64;
+        let mae = pred.iter().zip(actual).map(|(p, a)| (p - a).abs()).sum::<f64>() / n;
+        let pos: Vec<(f64, f64)> = pred.iter().zip(actual).filter(|(_, a)| **a > 0.0).map(|(p, a)| (*p, *a)).collect();
+        let mape = pos.iter().map(|(p, a)| ((p - a) / a).abs()).sum::<f64>() / pos.len().max(1) as f64;
+        let covered = actual.iter().zip(self.lo.iter().zip(&self.hi)).filter(|(a, (l, u))| *a >= l && *a <= u).count();
+        CvReport {
+            folds,
+            rows: actual.len(),
+            mae,
+            mape,
+            spearman: spearman(pred, actual),
+            spearman_followers_only: spearman(&self.followers, actual),
+            coverage_80: covered as f64 / n,
+        }
+    }
+}
+
+/// The rows `rows` of `h` as a history of their own.
+fn subset(h: &History, rows: &[usize]) -> History {
+    let mut sub = History::default();
+    for (name, cells) in &h.columns {
+        sub.columns.insert(name.clone(), rows.iter().map(|&i| cells[i].clone()).collect());
+    }
+    sub.revenue = rows.iter().map(|&i| h.revenue[i]).collect();
+    sub.started_at = rows.iter().map(|&i| h.started_at[i]).collect();
+    sub
+}
+
 /// Expanding-window CV: the history in time order is cut into `k + 1` blocks; block `j`
 /// (j = 1..k) is forecast by a model fitted (with its own residual pool) on blocks `< j`.
 pub fn time_cv(h: &History, p: &ForecastParams, k: usize) -> Result<CvReport, TrainError> {
     check_param("cv", k as f64, k >= 2, ">= 2")?;
     check(h, p)?;
     let order = time_order(h);
-    let (mut pred, mut lo90, mut hi90, mut actual, mut followers) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut scores = Scores::default();
     for j in 1..=k {
         let a = j * order.len() / (k + 1);
         let b = (j + 1) * order.len() / (k + 1);
-        let mut sub = History::default();
-        for (name, cells) in &h.columns {
-            sub.columns.insert(name.clone(), order[..a].iter().map(|&i| cells[i].clone()).collect());
-        }
-        sub.revenue = order[..a].iter().map(|&i| h.revenue[i]).collect();
-        sub.started_at = order[..a].iter().map(|&i| h.started_at[i]).collect();
+        let sub = subset(h, &order[..a]);
         let inner = ForecastParams { folds: p.folds.min(sub.len() / 4).max(2), ..*p };
         let m = fit(&sub, &inner)?;
-        for &i in &order[a..b] {
-            let lp = m.predict_log(&h.row(i));
-            pred.push(m.revenue_quantile(lp, 0.5));
-            lo90.push(m.revenue_quantile(lp, 0.1));
-            hi90.push(m.revenue_quantile(lp, 0.9));
-            actual.push(h.revenue[i]);
-            followers.push(match h.columns.get("followers").map(|c| &c[i]) {
-                Some(Cell::Num(x)) => *x,
-                _ => 0.0,
-            });
-        }
+        scores.score(&m, h, &order[a..b]);
     }
-    let n = actual.len() as f64;
-    let mae = pred.iter().zip(&actual).map(|(p, a)| (p - a).abs()).sum::<f64>() / n;
-    let pos: Vec<(f64, f64)> = pred.iter().zip(&actual).filter(|(_, a)| **a > 0.0).map(|(p, a)| (*p, *a)).collect();
-    let mape = pos.iter().map(|(p, a)| ((p - a) / a).abs()).sum::<f64>() / pos.len().max(1) as f64;
-    let covered = actual.iter().zip(lo90.iter().zip(&hi90)).filter(|(a, (l, u))| *a >= l && *a <= u).count();
-    Ok(CvReport {
-        folds: k,
-        rows: actual.len(),
-        mae,
-        mape,
-        spearman: spearman(&pred, &actual),
-        spearman_followers_only: spearman(&followers, &actual),
-        coverage_80: covered as f64 / n,
-    })
+    Ok(scores.report(k))
+}
+
+/// A backtest at a cut-off: the model is fitted on the rows that started before `since_us`
+/// and scored on the rows that started at or after it (one fold).
+pub fn backtest(h: &History, p: &ForecastParams, since_us: i64) -> Result<(CvReport, usize), TrainError> {
+    let order = time_order(h);
+    let cut = order.partition_point(|&i| h.started_at[i] < since_us);
+    if cut == order.len() {
+        return Err(TrainError::InvalidData("no history row starts at or after the cut-off: nothing to score".into()));
+    }
+    let sub = subset(h, &order[..cut]);
+    check(&sub, p)?;
+    let m = fit(&sub, p)?;
+    let mut scores = Scores::default();
+    scores.score(&m, h, &order[cut..]);
+    Ok((scores.report(1), cut))
 }
 
 #[cfg(test)]

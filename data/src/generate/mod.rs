@@ -71,7 +71,7 @@ const WORLD_START: i64 = 1_736_121_600_000_000;
 const HISTORY_START: i64 = 1_672_617_600_000_000;
 
 /// A named world size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scenario {
     /// ~150 creators, ~60 k users: the demo, seconds in release.
@@ -1756,7 +1756,7 @@ fn write_history_and_candidates(
             .opt_text(Some(f.niche))
             .opt_text(Some(country))
             .opt_text(Some(f.format))
-            .opt_float(Some((f.audience_quality * 1e3).round() / 1e3))
+            .opt_float(Some((f.audience_quality * 1e3).round() / 10.0))
             .opt_float(Some(flat))
             .opt_float(commission)
             .opt_int(Some(impressions.round() as i64))
@@ -1785,7 +1785,7 @@ fn write_history_and_candidates(
             .text(f.format)
             .opt_text(Some(f.niche))
             .opt_text(Some(country))
-            .opt_float(Some((f.audience_quality * 1e3).round() / 1e3))
+            .opt_float(Some((f.audience_quality * 1e3).round() / 10.0))
             .opt_float((deal != 2).then_some(flat))
             .opt_float((deal == 1).then(|| round2(r.range(0.05, 0.2))))
             .opt_text((deal == 2).then_some(r#"[{"up_to": 5000, "rate": 0.1}, {"up_to": null, "rate": 0.15}]"#))

@@ -16,10 +16,11 @@ use super::{Rule, Touch, distinct_split};
 use crate::ModelError;
 
 /// What touches are grouped by in totals (and in the Markov and Shapley games).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     /// The touch's channel.
+    #[default]
     Channel,
     /// The creator for creator touches; the channel for others.
     Creator,

@@ -1,10 +1,9 @@
-//! `roicast engagement` and `roicast emv`: per-post and per-creator engagement quality,
+//! The engagement job ([`run`]) and EMV alone ([`run_emv`]): per-post and per-creator engagement quality,
 //! authenticity, traffic quality, earned media value and per-campaign brand health.
 //! The formulas live in `roicast_models::engagement`; this module reads the tables,
 //! aggregates and writes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,12 +22,12 @@ use roicast_models::sentiment::vader::FxMap;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::args::{EmvArgs, EngagementArgs, OutputFormat};
-use crate::attribute::Staging;
-use crate::cli::{Outcome, Settings};
-use crate::columns::{boolean, col, float, int, text, ts};
-use crate::manifest::{FileRecord, ManifestBuilder};
-use crate::sentiment::Scorer;
+use serde::Deserialize;
+
+use super::Ctx;
+use super::sentiment::Scorer;
+use crate::output::columns::{boolean, col, float, int, text, ts};
+use crate::output::{FileRecord, ManifestBuilder, Staging};
 
 const DAY_US: i64 = 86_400_000_000;
 const HOUR_US: i64 = 3_600_000_000;
@@ -111,7 +110,7 @@ fn score(
     data: &Path,
     rate_card: RateCard,
     sentiment_model: &str,
-    settings: &Settings,
+    ctx: &Ctx,
 ) -> anyhow::Result<(Scored, Dataset, Vec<Campaign>, Vec<CommentRow>)> {
     use roicast_data::validate::Progress as _;
     let dataset = Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
@@ -120,7 +119,7 @@ fn score(
             bail!("{}: the dataset has no {} table, which the engagement job needs", data.display(), t.name());
         }
     }
-    settings.progress.stage("reading creators and posts", 0);
+    ctx.progress.stage("reading creators and posts", 0);
     // Creators: (creator_id, platform) → followers, following.
     let mut accounts: HashMap<(String, String), (f64, Option<f64>)> = HashMap::new();
     for b in dataset.load(Table::Creators)? {
@@ -173,7 +172,7 @@ fn score(
 
     // Snapshots: first-snapshot like lead and interactions within 24 h.
     if dataset.has(Table::PostSnapshots) {
-        settings.progress.stage("reading post snapshots", 0);
+        ctx.progress.stage("reading post snapshots", 0);
         // post → (first at, likes, comments), (last ≤ 24 h at, interactions)
         let mut first: HashMap<usize, (i64, f64, f64)> = HashMap::new();
         let mut day: HashMap<usize, (i64, f64)> = HashMap::new();
@@ -237,7 +236,7 @@ fn score(
     let (scorer, model_name) = Scorer::from_arg(sentiment_model)?;
     let mut rows: Vec<CommentRow> = Vec::new();
     if dataset.has(Table::Comments) {
-        settings.progress.stage("scoring comments", 0);
+        ctx.progress.stage("scoring comments", 0);
         for b in dataset.load(Table::Comments)? {
             let t = Table::Comments;
             let texts = col(&b, t, "text").as_string::<i32>();
@@ -388,8 +387,8 @@ fn score(
     // Traffic: sessions matched to utm / affiliate-link assets; conversions by user.
     let mut traffic: HashMap<String, Traffic> = HashMap::new();
     if dataset.has(Table::Sessions) && dataset.has(Table::TrackingAssets) {
-        settings.progress.stage("matching sessions to tracking assets", 0);
-        let assets = crate::tracking::Assets::load(&dataset)?;
+        ctx.progress.stage("matching sessions to tracking assets", 0);
+        let assets = super::tracking::Assets::load(&dataset)?;
         let mut orders_by_user: FxMap<String, Vec<i64>> = FxMap::default();
         if dataset.has(Table::Orders) {
             for b in dataset.load(Table::Orders)? {
@@ -423,7 +422,7 @@ fn score(
             e.converted += u64::from(converted);
         })?;
     }
-    settings.progress.finish();
+    ctx.progress.finish();
     let comments = rows.len() as u64;
     Ok((
         Scored { posts, benchmarks, cards, traffic, card_of, rate_card, sentiment_model: model_name, comments },
@@ -908,14 +907,103 @@ pub fn precision_recall<S: std::hash::BuildHasher>(flagged: &[String], truth: &H
     (precision, recall)
 }
 
-/// `roicast engagement`.
-pub fn engagement(a: &EngagementArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+fn default_model() -> String {
+    "default".into()
+}
+
+/// The engagement job (`roicast engagement`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Dataset folder (needs creators and posts; uses post_snapshots, comments, sessions,
+    /// tracking_assets, orders and campaigns when present).
+    pub data: PathBuf,
+    /// Output folder: posts_scored.parquet, creator_scorecard.parquet, brand_health.csv, emv.csv.
+    pub out: PathBuf,
+    /// EMV rate card (CSV) instead of the embedded one.
+    #[serde(default)]
+    pub rate_card: Option<PathBuf>,
+    /// Comment sentiment scorer: `default`, `vader` or a model file.
+    #[serde(default = "default_model")]
+    pub sentiment_model: String,
+    /// Competitor names for share of voice.
+    #[serde(default)]
+    pub competitors: Vec<String>,
+    /// Daily branded-search volume (CSV: date, volume).
+    #[serde(default)]
+    pub branded_search: Option<PathBuf>,
+}
+
+/// A flagged account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flagged {
+    /// The creator.
+    pub creator_id: String,
+    /// The platform.
+    pub platform: String,
+    /// Audience quality, 0–100.
+    pub audience_quality: f64,
+}
+
+/// One line of the scorecard a person reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScorecardLine {
+    /// The creator.
+    pub creator_id: String,
+    /// The platform.
+    pub platform: String,
+    /// Follower tier.
+    pub tier: String,
+    /// Posts scored.
+    pub posts: usize,
+    /// Engagement quality, 0–100.
+    pub engagement_quality: Option<f64>,
+    /// Audience quality, 0–100.
+    pub audience_quality: f64,
+    /// Traffic quality index.
+    pub traffic_quality: Option<f64>,
+    /// EMV on authentic engagement.
+    pub emv: f64,
+    /// Suspected inflation.
+    pub suspected_inflation: bool,
+    /// Signals that fired.
+    pub signals_fired: Vec<String>,
+}
+
+/// What the engagement job wrote and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Output folder.
+    pub out: PathBuf,
+    /// Posts scored.
+    pub posts: usize,
+    /// Comments read.
+    pub comments: u64,
+    /// Creator accounts scored.
+    pub creators: usize,
+    /// Accounts flagged for suspected inflation.
+    pub flagged: Vec<Flagged>,
+    /// The EMV rate card's version.
+    pub rate_card: String,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// The rate card's currency.
+    pub currency: String,
+    /// The top accounts by engagement quality (at most [`SCORECARD_TOP`]), then every flagged one.
+    pub scorecard: Vec<ScorecardLine>,
+}
+
+/// How many top accounts the summary's scorecard lists before the flagged ones.
+pub const SCORECARD_TOP: usize = 15;
+
+/// Scores the dataset; writes the four outputs together and `engagement.manifest.json`.
+pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let mut manifest = ManifestBuilder::start("engagement");
     let card = load_card(a.rate_card.as_ref())?;
     let search = a.branded_search.as_deref().map(read_branded_search).transpose()?;
     let competitors: Vec<String> =
         a.competitors.iter().map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()).collect();
-    let (s, dataset, campaigns, rows) = score(&a.data, card, &a.sentiment_model, settings)?;
+    let (s, dataset, campaigns, rows) = score(&a.data, card, &a.sentiment_model, ctx)?;
     manifest.stage_done("score");
     let mut staging = Staging::new(&a.out, "engagement")?;
     write_posts(&s, &staging.path("posts_scored.parquet"))?;
@@ -942,35 +1030,28 @@ pub fn engagement(a: &EngagementArgs, settings: &Settings, stdout: &mut dyn Writ
             "ok",
         )
         .write(&a.out)?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({
-                    "out": a.out, "posts": s.posts.len(), "comments": s.comments, "creators": s.cards.len(),
-                    "flagged": flagged.iter().map(|c| json!({"creator_id": c.creator_id, "platform": c.platform,
-                        "audience_quality": c.audience_quality})).collect::<Vec<_>>(),
-                    "rate_card": s.rate_card.version, "files": written,
-                }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => print_scorecard(stdout, &s, 15)?,
-    }
-    Ok(Outcome::Ok)
+    Ok(Summary {
+        out: a.out.clone(),
+        posts: s.posts.len(),
+        comments: s.comments,
+        creators: s.cards.len(),
+        flagged: flagged
+            .iter()
+            .map(|c| Flagged {
+                creator_id: c.creator_id.clone(),
+                platform: c.platform.clone(),
+                audience_quality: c.audience_quality,
+            })
+            .collect(),
+        rate_card: s.rate_card.version.clone(),
+        files: written,
+        currency: s.rate_card.currency.clone(),
+        scorecard: scorecard(&s, SCORECARD_TOP),
+    })
 }
 
-/// Prints the creator scorecard (top `top` by engagement quality, every flagged account).
-fn print_scorecard(stdout: &mut dyn Write, s: &Scored, top: usize) -> std::io::Result<()> {
-    writeln!(
-        stdout,
-        "scored {} posts, {} comments, {} creator accounts; EMV on {} ({})",
-        s.posts.len(),
-        s.comments,
-        s.cards.len(),
-        s.rate_card.version,
-        s.rate_card.currency
-    )?;
+/// The creator scorecard: top `top` by engagement quality, then every flagged account.
+fn scorecard(s: &Scored, top: usize) -> Vec<ScorecardLine> {
     let mut rows: Vec<(&Card, Option<f64>, Option<f64>, f64)> = s
         .cards
         .iter()
@@ -981,35 +1062,27 @@ fn print_scorecard(stdout: &mut dyn Write, s: &Scored, top: usize) -> std::io::R
         })
         .collect();
     rows.sort_by(|a, b| b.1.unwrap_or(-1.0).total_cmp(&a.1.unwrap_or(-1.0)));
-    writeln!(
-        stdout,
-        "{:<10} {:<10} {:<6} {:>6} {:>8} {:>9} {:>8} {:>12}  signals fired",
-        "creator", "platform", "tier", "posts", "quality", "audience", "traffic", "EMV"
-    )?;
-    let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.0}"));
-    let shown: Vec<_> = rows.iter().take(top).chain(rows.iter().skip(top).filter(|r| r.0.flagged)).collect();
-    for (c, q, t, emv) in shown {
-        let fired: Vec<&str> = c.signals.iter().filter(|g| g.strength >= eng::SIGNAL_FIRES).map(|g| g.name).collect();
-        writeln!(
-            stdout,
-            "{:<10} {:<10} {:<6} {:>6} {:>8} {:>9.0} {:>8} {:>12.0}  {}{}",
-            c.creator_id,
-            c.platform,
-            c.tier,
-            c.posts.len(),
-            fmt(*q),
-            c.audience_quality,
-            fmt(*t),
-            emv,
-            if c.flagged { "SUSPECTED INFLATION: " } else { "" },
-            fired.join(", ")
-        )?;
-    }
-    writeln!(
-        stdout,
-        "({} accounts flagged for suspected bought or pod engagement)",
-        s.cards.iter().filter(|c| c.flagged).count()
-    )
+    rows.iter()
+        .take(top)
+        .chain(rows.iter().skip(top).filter(|r| r.0.flagged))
+        .map(|(c, q, t, emv)| ScorecardLine {
+            creator_id: c.creator_id.clone(),
+            platform: c.platform.clone(),
+            tier: c.tier.to_string(),
+            posts: c.posts.len(),
+            engagement_quality: *q,
+            audience_quality: c.audience_quality,
+            traffic_quality: *t,
+            emv: *emv,
+            suspected_inflation: c.flagged,
+            signals_fired: c
+                .signals
+                .iter()
+                .filter(|g| g.strength >= eng::SIGNAL_FIRES)
+                .map(|g| g.name.to_owned())
+                .collect(),
+        })
+        .collect()
 }
 
 fn write_emv(s: &Scored, path: &Path) -> anyhow::Result<()> {
@@ -1038,11 +1111,40 @@ fn write_emv(s: &Scored, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// EMV alone (`roicast emv`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmvConfig {
+    /// Dataset folder.
+    pub data: PathBuf,
+    /// Output folder (`emv.csv`).
+    pub out: PathBuf,
+    /// EMV rate card (CSV) instead of the embedded one.
+    #[serde(default)]
+    pub rate_card: Option<PathBuf>,
+}
+
+/// Total EMV.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmvSummary {
+    /// EMV on authentic engagement.
+    pub emv: f64,
+    /// EMV before the authenticity discount.
+    pub emv_before_authenticity_discount: f64,
+    /// The rate card's currency.
+    pub currency: String,
+    /// The rate card's version.
+    pub rate_card: String,
+    /// The file written.
+    pub file: PathBuf,
+}
+
 /// `roicast emv`.
-pub fn emv(a: &EmvArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+/// Computes EMV alone; writes `emv.csv` and `emv.manifest.json`.
+pub fn run_emv(ctx: &Ctx, a: &EmvConfig) -> anyhow::Result<EmvSummary> {
     let manifest = ManifestBuilder::start("emv");
     let card = load_card(a.rate_card.as_ref())?;
-    let (s, dataset, _, _) = score(&a.data, card, "default", settings)?;
+    let (s, dataset, _, _) = score(&a.data, card, "default", ctx)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
     let path = a.out.join("emv.csv");
     write_emv(&s, &path)?;
@@ -1058,27 +1160,11 @@ pub fn emv(a: &EmvArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
         .write(&a.out)?;
     let total: f64 = s.posts.iter().map(|p| s.emv(p)).sum();
     let raw: f64 = s.posts.iter().map(|p| s.rate_card.emv(&p.platform, &p.counts, 1.0)).sum();
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({ "emv": total, "emv_before_authenticity_discount": raw,
-                "currency": s.rate_card.currency, "rate_card": s.rate_card.version, "file": path }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => {
-            writeln!(
-                stdout,
-                "earned media value ({}, {}): {total:.0} on authentic engagement ({raw:.0} before the authenticity discount)",
-                s.rate_card.version, s.rate_card.currency
-            )?;
-            writeln!(
-                stdout,
-                "EMV is an equivalent paid-media cost, reported apart from revenue; wrote {}",
-                path.display()
-            )?;
-        }
-    }
-    Ok(Outcome::Ok)
+    Ok(EmvSummary {
+        emv: total,
+        emv_before_authenticity_discount: raw,
+        currency: s.rate_card.currency.clone(),
+        rate_card: s.rate_card.version.clone(),
+        file: path,
+    })
 }

@@ -1,8 +1,8 @@
 // These doc comments are the `--help` text users read: no Markdown backticks in them.
 #![allow(clippy::doc_markdown)]
 
-//! Raw command-line arguments (clap derive). [`crate::cli`] turns them into validated
-//! settings before any job runs, as ripgrep does.
+//! Raw command-line arguments (clap derive). [`crate::cli`] turns them into each job's
+//! typed `Config` before any job runs, as ripgrep does.
 
 use std::path::PathBuf;
 
@@ -115,6 +115,9 @@ pub enum Command {
     Run(RunArgs),
     /// Render the self-contained HTML report of a run's results.
     Report(ReportArgs),
+    /// Turn a finished run into campaign_history rows (measured cost and attributed
+    /// revenue per campaign × creator) that the forecast trains on.
+    History(HistoryArgs),
     /// Generate the demo world into ./roicast-demo and run every job on it.
     Demo(DemoArgs),
 }
@@ -211,7 +214,7 @@ pub struct AttributeArgs {
     /// Comma-separated models (default: all).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub models: Option<Vec<String>>,
-    /// Oldest touch an order's journey holds, e.g. 30d, 72h.
+    /// Oldest touch an order's journey holds, e.g. 30d, 72h, P4W (units s, min, h, d, w, mo, y).
     #[arg(long, default_value = "30d", value_name = "DURATION")]
     pub lookback: String,
     /// Half-life of time_decay, e.g. 7d.
@@ -289,6 +292,9 @@ pub struct TrainForecastArgs {
 pub enum EvalCommand {
     /// Macro-F1, per-class precision/recall and the confusion matrix of a sentiment model.
     Sentiment(EvalSentimentArgs),
+    /// Backtest the forecast: fit on the history before a date, forecast the campaigns
+    /// after it, report coverage, rank correlation and error against what was measured.
+    Forecast(EvalForecastArgs),
 }
 
 /// `roicast sentiment`.
@@ -373,6 +379,47 @@ pub struct RunArgs {
     /// The pipeline configuration (TOML; see docs/pipeline.md).
     #[arg(long, value_name = "roicast.toml")]
     pub config: PathBuf,
+}
+
+/// `roicast history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// A finished run's results folder (needs its engagement, attribution and roi outputs).
+    #[arg(long, value_name = "DIR")]
+    pub results: PathBuf,
+    /// The dataset the run read (default: the data of the run's run.manifest.json).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The attribution model whose revenue is the measured outcome.
+    #[arg(long, default_value = "data_driven", value_name = "MODEL")]
+    pub model: String,
+    /// The history file to write (Parquet, CSV or Arrow by extension).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Keep the rows already in --out (a measured row replaces one with the same creator,
+    /// platform and start; identical rows are not duplicated).
+    #[arg(long)]
+    pub append: bool,
+}
+
+/// `roicast eval forecast`.
+#[derive(Debug, Args)]
+pub struct EvalForecastArgs {
+    /// Campaign history (from roicast history, or brought).
+    #[arg(long, value_name = "FILE")]
+    pub history: PathBuf,
+    /// Fit on the campaigns that started before this date, forecast those from it on.
+    #[arg(long, value_name = "DATE")]
+    pub since: String,
+    /// Ridge penalty on standardised features.
+    #[arg(long, default_value_t = 1.0)]
+    pub l2: f64,
+    /// Folds of the out-of-fold residual pool behind the intervals.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// A category level needs this many rows to get its own feature.
+    #[arg(long, default_value_t = 5)]
+    pub min_level_rows: usize,
 }
 
 /// `roicast report`.
@@ -554,8 +601,9 @@ pub struct ClvArgs {
     /// Repeat-purchase model.
     #[arg(long, value_enum, default_value_t = ClvJobModel::Bgnbd)]
     pub model: ClvJobModel,
-    /// How far ahead to value customers, e.g. 12m, 52w, 365d, 2y.
-    #[arg(long, default_value = "12m", value_name = "DURATION")]
+    /// How far ahead to value customers, e.g. 12mo, 52w, 365d, 2y, P1Y (a bare `m` is
+    /// refused: write min or mo).
+    #[arg(long, default_value = "12mo", value_name = "DURATION")]
     pub horizon: String,
     /// Discount rate with its period, e.g. 0.1/yr, 0.01/mo.
     #[arg(long, default_value = "0.1/yr", value_name = "RATE/PERIOD")]

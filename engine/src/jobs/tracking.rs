@@ -6,7 +6,7 @@ use arrow_array::{Array, RecordBatch};
 use roicast_data::{Dataset, Table};
 use roicast_models::sentiment::vader::FxMap;
 
-use crate::columns::{col, text, ts};
+use crate::output::columns::{col, text, ts};
 
 /// The creator (and campaign, if the asset names one) behind a tracking value.
 pub(crate) type Owner = (String, Option<String>);

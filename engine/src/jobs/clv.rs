@@ -1,7 +1,9 @@
-//! `roicast clv fit`: BG/NBD, Gamma-Gamma and sBG fits with the papers' parameter names.
+//! The CLV jobs: per-customer and per-cohort lifetime value ([`run`]), one model fitted to
+//! an RFM or survival file with the papers' parameter names ([`fit`]), and the
+//! calibration / hold-out backtest ([`backtest`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use roicast_data::builder::RowBuilder;
@@ -10,22 +12,95 @@ use roicast_models::clv::Rfm;
 use roicast_training::clv::ClvParams;
 use serde_json::json;
 
-use crate::args::{ClvFitArgs, ClvModelArg};
-use crate::cli::Outcome;
+use roicast_data::duration::Duration;
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use crate::output::FileRecord;
+
+/// Repeat-purchase models of the CLV job (names as in the manifests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Model {
+    /// BG/NBD.
+    #[default]
+    Bgnbd,
+    /// Pareto/NBD.
+    ParetoNbd,
+    /// Shifted-beta-geometric subscription retention.
+    Sbg,
+}
+
+/// Cohorts of the CLV job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CohortBy {
+    /// Acquiring creator.
+    #[default]
+    Creator,
+    /// Acquisition channel.
+    Channel,
+    /// Platform of the acquiring creator.
+    Platform,
+    /// Month of the first purchase.
+    Month,
+}
+
+/// Models [`fit`] fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FitModel {
+    /// BG/NBD on an RFM summary.
+    Bgnbd,
+    /// Pareto/NBD on an RFM summary.
+    ParetoNbd,
+    /// Gamma-Gamma spend on an RFM summary with `monetary_value`.
+    GammaGamma,
+    /// sBG on survival counts.
+    Sbg,
+}
+
+fn discount_per_period() -> f64 {
+    0.1
+}
+
+fn project() -> u32 {
+    13
+}
+
+/// One model fitted to a file (`roicast clv fit`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitConfig {
+    /// The model.
+    pub model: FitModel,
+    /// RFM summary (bgnbd, pareto-nbd, gamma-gamma).
+    #[serde(default)]
+    pub rfm: Option<PathBuf>,
+    /// Survival counts (sbg).
+    #[serde(default)]
+    pub survival: Option<PathBuf>,
+    /// Discount rate per period for sbg's DEL and DERL.
+    #[serde(default = "discount_per_period")]
+    pub discount_rate: f64,
+    /// Periods to project survival over (sbg).
+    #[serde(default = "project")]
+    pub project: u32,
+}
 
 /// A fit's standard errors, log-likelihood, iterations and observations.
 fn summary<M>(f: &roicast_training::clv::ClvFit<M>) -> (serde_json::Value, f64, usize, u64) {
     (json!(f.standard_errors), f.log_likelihood, f.iterations, f.n)
 }
 
-/// `roicast clv fit` (prints one JSON document; the field names are a contract).
-pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+/// Fits one model; the summary is one JSON document whose field names are a contract.
+pub fn fit(a: &FitConfig) -> anyhow::Result<serde_json::Value> {
     if !(a.discount_rate.is_finite() && a.discount_rate > -1.0) {
         bail!("invalid `--discount-rate` = {}: expected a finite rate above -1", a.discount_rate);
     }
     let params = ClvParams::new();
     let doc = match a.model {
-        ClvModelArg::Sbg => {
+        FitModel::Sbg => {
             let Some(path) = &a.survival else { bail!("--model sbg needs --survival FILE (columns period, active)") };
             let cols = read_f64_columns(path, &["period", "active"])
                 .with_context(|| format!("failed to read the survival table {}", path.display()))?;
@@ -61,9 +136,9 @@ pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
                 "derl": (0..active.len() as u32).map(|n| json!({ "renewals": n, "derl": m.derl(a.discount_rate, n) })).collect::<Vec<_>>(),
             })
         }
-        ClvModelArg::Bgnbd | ClvModelArg::GammaGamma | ClvModelArg::ParetoNbd => {
+        FitModel::Bgnbd | FitModel::GammaGamma | FitModel::ParetoNbd => {
             let Some(path) = &a.rfm else { bail!("--model {:?} needs --rfm FILE", a.model) };
-            let gg = a.model == ClvModelArg::GammaGamma;
+            let gg = a.model == FitModel::GammaGamma;
             let names: &[&str] =
                 if gg { &["frequency", "recency", "T", "monetary_value"] } else { &["frequency", "recency", "T"] };
             let cols = read_f64_columns(path, names)
@@ -99,7 +174,7 @@ pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
                 let customers: Vec<Rfm> = (0..cols[0].len())
                     .map(|i| Rfm { frequency: cols[0][i], recency: cols[1][i], t: cols[2][i] })
                     .collect();
-                let (name, fit_params, fit) = if a.model == ClvModelArg::ParetoNbd {
+                let (name, fit_params, fit) = if a.model == FitModel::ParetoNbd {
                     let f = params
                         .fit_pareto_nbd(&customers)
                         .with_context(|| format!("Pareto/NBD fit on {} failed", path.display()))?;
@@ -123,31 +198,11 @@ pub fn fit(a: &ClvFitArgs, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
             }
         }
     };
-    serde_json::to_writer_pretty(&mut *stdout, &doc)?;
-    writeln!(stdout)?;
-    Ok(Outcome::Ok)
-}
-
-/// Parses `12m`, `52w`, `365d`, `2y` into days.
-pub(crate) fn parse_horizon_days(s: &str) -> anyhow::Result<f64> {
-    let s = s.trim();
-    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let v: f64 = num.trim().parse().ok().filter(|v: &f64| v.is_finite() && *v > 0.0).with_context(|| {
-        format!("invalid `--horizon` = {s}: expected a positive number with a unit d, w, m or y (e.g. 12m)")
-    })?;
-    let days = match unit {
-        "d" => 1.0,
-        "w" => 7.0,
-        "m" => 30.4375,
-        "y" => 365.25,
-        _ => bail!("invalid `--horizon` = {s}: expected a unit d, w, m or y (e.g. 12m)"),
-    };
-    Ok(v * days)
+    Ok(doc)
 }
 
 /// Parses `0.1/yr` (or `/mo`, `/wk`, `/d`) into the equivalent annual rate.
-pub(crate) fn parse_discount(s: &str) -> anyhow::Result<f64> {
+pub fn parse_discount(s: &str) -> anyhow::Result<f64> {
     let bad = || {
         anyhow::anyhow!(
             "invalid `--discount-rate` = {s}: expected RATE/PERIOD with PERIOD yr, mo, wk or d, e.g. 0.1/yr"
@@ -208,30 +263,30 @@ impl Repeat {
     }
 }
 
-fn fit_repeat(model: crate::args::ClvJobModel, customers: &[Rfm]) -> anyhow::Result<(Repeat, f64, usize)> {
+fn fit_repeat(model: Model, customers: &[Rfm]) -> anyhow::Result<(Repeat, f64, usize)> {
     let p = ClvParams::new();
     Ok(match model {
-        crate::args::ClvJobModel::Bgnbd => {
+        Model::Bgnbd => {
             let f = p.fit_bgnbd(customers)?;
             (Repeat::Bg(f.model), f.log_likelihood, f.iterations)
         }
-        crate::args::ClvJobModel::ParetoNbd => {
+        Model::ParetoNbd => {
             let f = p.fit_pareto_nbd(customers)?;
             (Repeat::Pareto(f.model), f.log_likelihood, f.iterations)
         }
-        crate::args::ClvJobModel::Sbg => bail!("sBG is fitted to subscriptions, not RFM summaries"),
+        Model::Sbg => bail!("sBG is fitted to subscriptions, not RFM summaries"),
     })
 }
 
 /// Fits the job's model to the customers `members` (indices into `rfm`).
 fn fit_members(
-    model: crate::args::ClvJobModel,
+    model: Model,
     rfm: &[roicast_data::rfm::CustomerRfm],
     summaries: &[Rfm],
     members: &[usize],
     end_us: i64,
 ) -> anyhow::Result<(Repeat, f64, usize)> {
-    if model == crate::args::ClvJobModel::Sbg {
+    if model == Model::Sbg {
         let subs: Vec<(u32, bool)> = members
             .iter()
             .filter_map(|&i| rfm[i].subscription)
@@ -302,17 +357,99 @@ fn km_months(subs: &[(i64, Option<i64>)], end_us: i64) -> Vec<(u32, f64)> {
     curve
 }
 
-/// `roicast clv --data DIR --out DIR …`.
-pub fn run(
-    a: &crate::args::ClvArgs,
-    settings: &crate::cli::Settings,
-    stdout: &mut dyn Write,
-) -> anyhow::Result<Outcome> {
+fn horizon() -> Duration {
+    "12mo".parse().expect("a valid duration")
+}
+
+fn discount() -> String {
+    "0.1/yr".into()
+}
+
+fn weeks() -> String {
+    "weeks".into()
+}
+
+fn min_cohort() -> usize {
+    300
+}
+
+/// The CLV job (`roicast clv --data DIR --out DIR`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Dataset folder (needs orders; uses customers and creators).
+    pub data: PathBuf,
+    /// Output folder: customer_clv.parquet, cohort_clv.csv.
+    pub out: PathBuf,
+    /// Repeat-purchase model.
+    #[serde(default)]
+    pub model: Model,
+    /// How far ahead to value customers.
+    #[serde(default = "horizon")]
+    pub horizon: Duration,
+    /// Discount rate with its period, e.g. `0.1/yr`, `0.01/mo`.
+    #[serde(default = "discount")]
+    pub discount_rate: String,
+    /// Cohorts for cohort_clv.csv.
+    #[serde(default)]
+    pub by: CohortBy,
+    /// Time unit of the RFM summaries and fitted rates.
+    #[serde(default = "weeks")]
+    pub time_unit: String,
+    /// Margin rate when orders carry no gross_margin.
+    #[serde(default)]
+    pub margin_rate: Option<f64>,
+    /// End of observation, RFC 3339 (default: the latest order).
+    #[serde(default)]
+    pub observation_end: Option<String>,
+    /// Fit a cohort's own model when it has at least this many customers.
+    #[serde(default = "min_cohort")]
+    pub min_cohort: usize,
+}
+
+/// One cohort's value.
+#[derive(Debug, Clone, Serialize)]
+pub struct CohortValue {
+    /// The cohort.
+    pub cohort: String,
+    /// Customers.
+    pub customers: u64,
+    /// Mean CLV.
+    pub mean_clv: f64,
+    /// Total CLV.
+    pub total_clv: f64,
+}
+
+/// What the CLV job wrote and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Output folder.
+    pub out: PathBuf,
+    /// Customers valued.
+    pub customers: usize,
+    /// The pooled fit's parameters.
+    pub pooled: serde_json::Value,
+    /// The Gamma-Gamma spend model (NaN for subscriptions).
+    pub gamma_gamma: roicast_models::clv::GammaGamma,
+    /// Cohorts ranked by total value.
+    pub cohorts: Vec<CohortValue>,
+    /// The pooled model, in words.
+    pub model: String,
+    /// The horizon, as given.
+    pub horizon: Duration,
+    /// The time unit of the fit.
+    pub time_unit: roicast_data::rfm::TimeUnit,
+    /// Subscriptions valued by retention (sBG) rather than repeat purchases.
+    pub subscription: bool,
+}
+
+/// Values every customer and cohort; writes both outputs (or neither) and `clv.manifest.json`.
+pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     use roicast_data::validate::Progress as _;
-    let (Some(data), Some(out)) = (&a.data, &a.out) else { bail!("roicast clv needs --data DIR and --out DIR") };
-    let mut manifest = crate::manifest::ManifestBuilder::start("clv");
+    let (data, out) = (&a.data, &a.out);
+    let mut manifest = crate::output::ManifestBuilder::start("clv");
     let unit: roicast_data::rfm::TimeUnit = a.time_unit.parse().map_err(anyhow::Error::msg)?;
-    let horizon_days = parse_horizon_days(&a.horizon)?;
+    let horizon_days = a.horizon.as_days();
     let annual = parse_discount(&a.discount_rate)?;
     if let Some(m) = a.margin_rate
         && !(m.is_finite() && (-1.0..=1.0).contains(&m))
@@ -328,7 +465,7 @@ pub fn run(
     };
     let dataset =
         roicast_data::Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
-    settings.progress.stage("building RFM summaries", 0);
+    ctx.progress.stage("building RFM summaries", 0);
     let (rfm, rfm_stats, end_us) = roicast_data::rfm::build(&dataset, unit, end_us, true)?;
     if rfm.is_empty() {
         bail!("{}: no customers with orders", data.display());
@@ -336,13 +473,13 @@ pub fn run(
     let platform_of = platforms(&dataset)?;
     let cohort_of = |c: &roicast_data::rfm::CustomerRfm| cohort_name(c, a.by, &platform_of);
     let summaries: Vec<Rfm> = rfm.iter().map(|c| Rfm { frequency: c.frequency, recency: c.recency, t: c.t }).collect();
-    settings.progress.stage("fitting repeat purchases and spend", 0);
+    ctx.progress.stage("fitting repeat purchases and spend", 0);
     let everyone: Vec<usize> = (0..rfm.len()).collect();
     let (pooled, pooled_ll, pooled_iter) =
         fit_members(a.model, &rfm, &summaries, &everyone, end_us).context("the pooled fit failed")?;
     let repeaters: Vec<usize> =
         (0..rfm.len()).filter(|&i| rfm[i].frequency > 0.0 && rfm[i].monetary_value > 0.0).collect();
-    let gg = if a.model == crate::args::ClvJobModel::Sbg {
+    let gg = if a.model == Model::Sbg {
         // Subscriptions are valued by their own revenue per month, not by spend per purchase.
         roicast_models::clv::GammaGamma { p: f64::NAN, q: f64::NAN, gamma: f64::NAN }
     } else {
@@ -362,7 +499,7 @@ pub fn run(
     }
     let mut cohort_models: BTreeMap<String, (Repeat, f64)> = BTreeMap::new();
     for (name, members) in &cohorts {
-        let size = if a.model == crate::args::ClvJobModel::Sbg {
+        let size = if a.model == Model::Sbg {
             members.iter().filter(|&&i| rfm[i].subscription.is_some()).count()
         } else {
             members.len()
@@ -491,13 +628,13 @@ pub fn run(
     })();
     let _ = std::fs::remove_dir_all(&tmp);
     result.with_context(|| format!("failed to write the CLV outputs into {}", out.display()))?;
-    settings.progress.finish();
+    ctx.progress.finish();
     manifest.stage_done("clv");
     let inputs = ["orders", "customers", "creators"]
         .iter()
         .filter_map(|t| dataset.files(t.parse().expect("table names")))
         .flatten()
-        .map(|f| crate::manifest::FileRecord::of(f))
+        .map(|f| FileRecord::of(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let m = manifest.finish(
         json!({
@@ -508,7 +645,7 @@ pub fn run(
             "gamma_gamma": gg, "rfm": rfm_stats,
         }),
         inputs,
-        vec![crate::manifest::FileRecord::of(&customer_path)?, crate::manifest::FileRecord::of(&cohort_path)?],
+        vec![FileRecord::of(&customer_path)?, FileRecord::of(&cohort_path)?],
         BTreeMap::from([("customers".to_owned(), rfm.len() as u64)]),
         "ok",
     );
@@ -517,47 +654,25 @@ pub fn run(
     let mut ranked: Vec<(&String, f64, u64, f64)> =
         per_cohort.iter().map(|(k, v)| (k, v.4 / v.0 as f64, v.0, v.4)).collect();
     ranked.sort_by(|x, y| y.3.total_cmp(&x.3));
-    match settings.format {
-        crate::args::OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({
-                    "out": out, "customers": rfm.len(), "pooled": pooled.params(), "gamma_gamma": gg,
-                    "cohorts": ranked.iter().map(|(k, mean, n, total)| json!({"cohort": k, "customers": n, "mean_clv": mean, "total_clv": total})).collect::<Vec<_>>(),
-                }),
-            )?;
-            writeln!(stdout)?;
-        }
-        crate::args::OutputFormat::Text => {
-            writeln!(
-                stdout,
-                "CLV of {} customers over {} ({} model, time unit {:?})",
-                rfm.len(),
-                a.horizon,
-                pooled_name(&pooled),
-                unit
-            )?;
-            if let Repeat::Sub(_) = pooled {
-                writeln!(
-                    stdout,
-                    "  pooled params {}; value per month = each subscriber's revenue per subscribed month",
-                    pooled.params()
-                )?;
-            } else {
-                writeln!(
-                    stdout,
-                    "  pooled params {}; spend p={:.3} q={:.3} gamma={:.3}",
-                    pooled.params(),
-                    gg.p,
-                    gg.q,
-                    gg.gamma
-                )?;
-            }
-            print_cohorts(stdout, &ranked, 10)?;
-            writeln!(stdout, "wrote {} and {}", customer_path.display(), cohort_path.display())?;
-        }
-    }
-    Ok(Outcome::Ok)
+    Ok(Summary {
+        out: out.clone(),
+        customers: rfm.len(),
+        pooled: pooled.params(),
+        gamma_gamma: gg,
+        cohorts: ranked
+            .iter()
+            .map(|(k, mean, n, total)| CohortValue {
+                cohort: (*k).clone(),
+                customers: *n,
+                mean_clv: *mean,
+                total_clv: *total,
+            })
+            .collect(),
+        model: pooled_name(&pooled).to_owned(),
+        horizon: a.horizon.clone(),
+        time_unit: unit,
+        subscription: matches!(pooled, Repeat::Sub(_)),
+    })
 }
 
 fn pooled_name(r: &Repeat) -> &'static str {
@@ -566,18 +681,6 @@ fn pooled_name(r: &Repeat) -> &'static str {
         Repeat::Pareto(_) => "Pareto/NBD repeat-purchase",
         Repeat::Sub(_) => "sBG subscription-retention",
     }
-}
-
-/// Prints the cohorts with the highest mean CLV.
-pub fn print_cohorts(stdout: &mut dyn Write, ranked: &[(&String, f64, u64, f64)], top: usize) -> std::io::Result<()> {
-    writeln!(stdout, "  {:<16} {:>10} {:>12} {:>14}", "cohort", "customers", "mean CLV", "total CLV")?;
-    for (k, mean, n, total) in ranked.iter().take(top) {
-        writeln!(stdout, "  {k:<16} {n:>10} {mean:>12.2} {total:>14.2}")?;
-    }
-    if ranked.len() > top {
-        writeln!(stdout, "  … {} more cohorts in cohort_clv.csv", ranked.len() - top)?;
-    }
-    Ok(())
 }
 
 fn customer_schema() -> std::sync::Arc<arrow_schema::Schema> {
@@ -599,20 +702,16 @@ fn customer_schema() -> std::sync::Arc<arrow_schema::Schema> {
 }
 
 /// The cohort of a customer.
-fn cohort_name(
-    c: &roicast_data::rfm::CustomerRfm,
-    by: crate::args::CohortBy,
-    platform_of: &HashMap<String, String>,
-) -> String {
+fn cohort_name(c: &roicast_data::rfm::CustomerRfm, by: CohortBy, platform_of: &HashMap<String, String>) -> String {
     match by {
-        crate::args::CohortBy::Creator => c.acquisition_creator_id.clone().unwrap_or_else(|| "(none)".into()),
-        crate::args::CohortBy::Channel => c.acquisition_channel.clone().unwrap_or_else(|| "(none)".into()),
-        crate::args::CohortBy::Platform => c
+        CohortBy::Creator => c.acquisition_creator_id.clone().unwrap_or_else(|| "(none)".into()),
+        CohortBy::Channel => c.acquisition_channel.clone().unwrap_or_else(|| "(none)".into()),
+        CohortBy::Platform => c
             .acquisition_creator_id
             .as_ref()
             .and_then(|id| platform_of.get(id).cloned())
             .unwrap_or_else(|| "(none)".into()),
-        crate::args::CohortBy::Month => roicast_data::io::format_timestamp_us(c.first_purchase_us)[..7].to_owned(),
+        CohortBy::Month => roicast_data::io::format_timestamp_us(c.first_purchase_us)[..7].to_owned(),
     }
 }
 
@@ -631,12 +730,75 @@ fn platforms(dataset: &roicast_data::Dataset) -> anyhow::Result<HashMap<String, 
     Ok(m)
 }
 
-/// `roicast clv backtest`.
-pub fn backtest(
-    a: &crate::args::ClvBacktestArgs,
-    settings: &crate::cli::Settings,
-    stdout: &mut dyn Write,
-) -> anyhow::Result<Outcome> {
+/// The CLV backtest (`roicast clv backtest`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestConfig {
+    /// Dataset folder.
+    pub data: PathBuf,
+    /// End of the calibration period (RFC 3339); orders after it form the hold-out.
+    pub calibration_end: String,
+    /// End of the hold-out (default: the latest order).
+    #[serde(default)]
+    pub observation_end: Option<String>,
+    /// Repeat-purchase model.
+    #[serde(default)]
+    pub model: Model,
+    /// Cohorts to report.
+    #[serde(default)]
+    pub by: CohortBy,
+    /// Time unit of the RFM summaries.
+    #[serde(default = "weeks")]
+    pub time_unit: String,
+    /// Also write the per-cohort table here (CSV).
+    #[serde(default)]
+    pub out: Option<PathBuf>,
+}
+
+/// One cohort's hold-out repeat purchases.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestCohort {
+    /// The cohort.
+    pub cohort: String,
+    /// Customers.
+    pub customers: u64,
+    /// Repeat purchases in the hold-out.
+    pub actual_repeat_purchases: f64,
+    /// Predicted repeat purchases.
+    pub predicted_repeat_purchases: f64,
+}
+
+/// The backtest's fit and its hold-out comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestSummary {
+    /// The model.
+    pub model: String,
+    /// Calibration fit parameters.
+    pub params: serde_json::Value,
+    /// Its log-likelihood.
+    pub log_likelihood: f64,
+    /// Its iterations.
+    pub iterations: usize,
+    /// End of calibration.
+    pub calibration_end: String,
+    /// End of the hold-out.
+    pub observation_end: String,
+    /// Hold-out length in `time_unit`.
+    pub holdout_length: f64,
+    /// Time unit.
+    pub time_unit: roicast_data::rfm::TimeUnit,
+    /// Customers.
+    pub customers: u64,
+    /// Hold-out repeat purchases, in total.
+    pub actual_repeat_purchases: f64,
+    /// Predicted, in total.
+    pub predicted_repeat_purchases: f64,
+    /// Per cohort, by actual purchases.
+    pub cohorts: Vec<BacktestCohort>,
+}
+
+/// Fits on the calibration period and compares predicted with actual hold-out purchases.
+pub fn backtest(_ctx: &Ctx, a: &BacktestConfig) -> anyhow::Result<BacktestSummary> {
     let unit: roicast_data::rfm::TimeUnit = a.time_unit.parse().map_err(anyhow::Error::msg)?;
     let parse = |name: &str, s: &str| {
         roicast_data::conform::parse_timestamp_us(s).with_context(|| {
@@ -684,50 +846,26 @@ pub fn backtest(
     }
     let mut ranked: Vec<(&String, &(u64, f64, f64))> = cohorts.iter().collect();
     ranked.sort_by(|x, y| y.1.1.total_cmp(&x.1.1));
-    match settings.format {
-        crate::args::OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({
-                    "model": format!("{:?}", a.model),
-                    "params": model.params(),
-                    "log_likelihood": ll,
-                    "iterations": iterations,
-                    "calibration_end": a.calibration_end,
-                    "observation_end": roicast_data::io::format_timestamp_us(end_us),
-                    "holdout_length": horizon,
-                    "time_unit": unit,
-                    "customers": n,
-                    "actual_repeat_purchases": actual,
-                    "predicted_repeat_purchases": predicted,
-                    "cohorts": ranked.iter().map(|(k, v)| json!({
-                        "cohort": k, "customers": v.0, "actual_repeat_purchases": v.1, "predicted_repeat_purchases": v.2,
-                    })).collect::<Vec<_>>(),
-                }),
-            )?;
-            writeln!(stdout)?;
-        }
-        crate::args::OutputFormat::Text => {
-            writeln!(
-                stdout,
-                "backtest: fitted on {n} customers up to {}, hold-out {horizon:.1} {unit:?}",
-                a.calibration_end
-            )?;
-            writeln!(
-                stdout,
-                "  {:<16} {:>10} {:>12} {:>12} {:>9}",
-                "cohort", "customers", "actual", "predicted", "error"
-            )?;
-            for (k, (c, act, pred)) in ranked
-                .iter()
-                .take(10)
-                .map(|(k, v)| (k, **v))
-                .chain(std::iter::once((&&"(total)".to_owned(), (n, actual, predicted))))
-            {
-                let err = if act > 0.0 { format!("{:+.1}%", (pred - act) / act * 100.0) } else { "-".into() };
-                writeln!(stdout, "  {k:<16} {c:>10} {act:>12.0} {pred:>12.1} {err:>9}")?;
-            }
-        }
-    }
-    Ok(Outcome::Ok)
+    Ok(BacktestSummary {
+        model: format!("{:?}", a.model),
+        params: model.params(),
+        log_likelihood: ll,
+        iterations,
+        calibration_end: a.calibration_end.clone(),
+        observation_end: roicast_data::io::format_timestamp_us(end_us),
+        holdout_length: horizon,
+        time_unit: unit,
+        customers: n,
+        actual_repeat_purchases: actual,
+        predicted_repeat_purchases: predicted,
+        cohorts: ranked
+            .iter()
+            .map(|(k, v)| BacktestCohort {
+                cohort: (*k).clone(),
+                customers: v.0,
+                actual_repeat_purchases: v.1,
+                predicted_repeat_purchases: v.2,
+            })
+            .collect(),
+    })
 }

@@ -1,14 +1,26 @@
-//! The `roicast` command line: parse, validate settings, set up logging and the thread
-//! pool, run a job, map the outcome to an exit code.
+//! The `roicast` command line: parse flags ([`args`]), turn them into each job's typed
+//! `Config`, call the job ([`crate::jobs`]), print its `Summary` as text or JSON, and map
+//! the outcome to an exit code — in this one place.
 
 use std::ffi::OsString;
 use std::io::Write;
 
 use clap::Parser as _;
 
-use crate::args::{Cli, Command, OutputFormat};
-use crate::jobs;
+use crate::jobs::{Ctx, Rejected};
 use crate::progress::Bars;
+use args::{Cli, Command, OutputFormat};
+
+pub mod args;
+mod attribute;
+mod clv;
+mod data;
+mod demo;
+mod engagement;
+mod forecast;
+mod roi;
+mod run;
+mod sentiment;
 
 /// How a run ended; the process exit code is its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +39,13 @@ impl From<ExitStatus> for std::process::ExitCode {
     }
 }
 
-/// Validated settings shared by every job (the second stage after raw flags).
+/// Validated settings shared by every command (the second stage after raw flags).
 #[derive(Debug)]
 pub struct Settings {
     /// stdout format.
     pub format: OutputFormat,
     /// Suppress notes and progress.
     pub quiet: bool,
-    /// Progress reporting.
-    pub progress: Bars,
 }
 
 /// A job's outcome when it ran to the end.
@@ -76,42 +86,55 @@ pub fn run(args: impl IntoIterator<Item = OsString>, stdout: &mut dyn Write, std
             tracing::debug!("thread pool already initialised; --threads ignored");
         }
     }
-    let settings = Settings {
-        format: cli.global.format,
-        quiet: cli.global.quiet,
-        progress: Bars::new(!(cli.global.quiet || cli.global.no_progress)),
+    let settings = Settings { format: cli.global.format, quiet: cli.global.quiet };
+    let bars = Bars::new(!(cli.global.quiet || cli.global.no_progress));
+    let result = {
+        let ctx = Ctx::new(bars, if settings.quiet { None } else { Some(&mut *stderr) });
+        let result = dispatch(cli.command, &ctx, &settings, stdout);
+        ctx.progress.finish();
+        result
     };
-    let result = match cli.command {
-        Command::Generate(a) => jobs::generate(&a, &settings, stdout, stderr),
-        Command::Validate(a) => jobs::validate(&a, &settings, stdout, stderr),
-        Command::Schema(a) => jobs::schema(&a, &settings, stdout),
-        Command::Attribute(a) => crate::attribute::attribute(&a, &settings, stdout),
-        Command::Train(crate::args::TrainCommand::Attribution(a)) => crate::attribute::train(&a, &settings, stdout),
-        Command::Train(crate::args::TrainCommand::Sentiment(a)) => crate::sentiment::train(&a, &settings, stdout),
-        Command::Eval(crate::args::EvalCommand::Sentiment(a)) => crate::sentiment::eval(&a, &settings, stdout),
-        Command::Sentiment(a) => crate::sentiment::sentiment(&a, &settings, stdout),
-        Command::Engagement(a) => crate::engagement::engagement(&a, &settings, stdout),
-        Command::Emv(a) => crate::engagement::emv(&a, &settings, stdout),
-        Command::Roi(a) => crate::roi::roi(&a, &settings, stdout),
-        Command::Forecast(a) => crate::forecast::run(&a, &settings, stdout),
-        Command::Run(a) => crate::pipeline::run(&a, &settings, stdout, stderr),
-        Command::Report(a) => crate::report::report(&a, &settings, stdout),
-        Command::Train(crate::args::TrainCommand::Forecast(a)) => crate::forecast::train(&a, &settings, stdout),
-        Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Fit(a)), .. }) => {
-            crate::clv::fit(&a, stdout)
-        }
-        Command::Clv(crate::args::ClvArgs { command: Some(crate::args::ClvCommand::Backtest(a)), .. }) => {
-            crate::clv::backtest(&a, &settings, stdout)
-        }
-        Command::Clv(a) => crate::clv::run(&a, &settings, stdout),
-        Command::Demo(a) => jobs::demo(&a, &settings, stdout, stderr),
-    };
-    settings.progress.finish();
     match result {
         Ok(Outcome::Ok) => ExitStatus::Success,
         Ok(Outcome::Rejected) => ExitStatus::Rejected,
         Err(err) => report_error(&err, stderr),
     }
+}
+
+fn dispatch(command: Command, ctx: &Ctx, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    use args::{ClvArgs, ClvCommand, EvalCommand, TrainCommand};
+    match command {
+        Command::Generate(a) => data::generate(&a, ctx, settings, stdout),
+        Command::Validate(a) => data::validate(&a, ctx, settings, stdout),
+        Command::Schema(a) => data::schema(&a, settings, stdout),
+        Command::Attribute(a) => attribute::attribute(&a, ctx, settings, stdout),
+        Command::Train(TrainCommand::Attribution(a)) => attribute::train(&a, ctx, settings, stdout),
+        Command::Train(TrainCommand::Sentiment(a)) => sentiment::train(&a, ctx, settings, stdout),
+        Command::Train(TrainCommand::Forecast(a)) => forecast::train(&a, ctx, settings, stdout),
+        Command::Eval(EvalCommand::Sentiment(a)) => sentiment::eval(&a, ctx, settings, stdout),
+        Command::Eval(EvalCommand::Forecast(a)) => forecast::backtest(&a, ctx, settings, stdout),
+        Command::History(a) => run::history(&a, ctx, settings, stdout),
+        Command::Sentiment(a) => sentiment::sentiment(&a, ctx, settings, stdout),
+        Command::Engagement(a) => engagement::engagement(&a, ctx, settings, stdout),
+        Command::Emv(a) => engagement::emv(&a, ctx, settings, stdout),
+        Command::Roi(a) => roi::roi(&a, ctx, settings, stdout),
+        Command::Forecast(a) => forecast::forecast(&a, ctx, settings, stdout),
+        Command::Run(a) => run::run(&a, ctx, settings, stdout),
+        Command::Report(a) => run::report(&a, ctx, settings, stdout),
+        Command::Clv(ClvArgs { command: Some(ClvCommand::Fit(a)), .. }) => clv::fit(&a, settings, stdout),
+        Command::Clv(ClvArgs { command: Some(ClvCommand::Backtest(a)), .. }) => {
+            clv::backtest(&a, ctx, settings, stdout)
+        }
+        Command::Clv(a) => clv::clv(&a, ctx, settings, stdout),
+        Command::Demo(a) => demo::demo(&a, ctx, settings, stdout),
+    }
+}
+
+/// Writes `value` as one pretty JSON document and a newline.
+fn json(stdout: &mut dyn Write, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
 }
 
 fn report_error(err: &anyhow::Error, stderr: &mut dyn Write) -> ExitStatus {
@@ -122,10 +145,25 @@ fn report_error(err: &anyhow::Error, stderr: &mut dyn Write) -> ExitStatus {
     {
         return ExitStatus::Success;
     }
+    let _ = writeln!(stderr, "error: {err:#}");
+    if let Some(r) = err.chain().find_map(|e| e.downcast_ref::<Rejected>()) {
+        for reject in r.rejects.iter().skip(1).take(9) {
+            let _ = writeln!(stderr, "  also: {reject}");
+        }
+        match &r.details {
+            Some(p) => {
+                let _ = writeln!(stderr, "note: {} reject(s) in all, every one listed in {}", r.n_rejects, p.display());
+            }
+            None if r.n_rejects > 1 => {
+                let _ = writeln!(stderr, "note: {} reject(s) in all", r.n_rejects);
+            }
+            None => {}
+        }
+        return ExitStatus::Rejected;
+    }
     let rejected = err
         .chain()
         .any(|e| matches!(e.downcast_ref::<roicast_data::DataError>(), Some(roicast_data::DataError::Rejected { .. })));
-    let _ = writeln!(stderr, "error: {err:#}");
     if rejected {
         let _ = writeln!(stderr, "hint: run `roicast validate --data DIR` to list every rejected row");
         return ExitStatus::Rejected;

@@ -1,8 +1,7 @@
-//! The sentiment jobs: `roicast sentiment` (batch scoring of a file or of a dataset's
-//! `comments`), `roicast train sentiment` and `roicast eval sentiment`.
+//! The sentiment jobs: scoring a file or a dataset's `comments` ([`run`]), training the
+//! linear model ([`train`]) and scoring a model on labelled data ([`eval`]).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,9 +22,10 @@ use roicast_training::sentiment::{CvReport, SentimentParams};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::args::{EvalSentimentArgs, OutputFormat, SentimentArgs, TrainSentimentArgs};
-use crate::cli::{Outcome, Settings};
-use crate::manifest::{FileRecord, ManifestBuilder};
+use serde::Deserialize;
+
+use super::Ctx;
+use crate::output::{FileRecord, ManifestBuilder};
 use roicast_data::validate::Progress as _;
 
 /// Columns the scoring job adds to every row.
@@ -254,7 +254,7 @@ pub fn score_file(
     input: &Path,
     output: &Path,
     text_column: &str,
-    settings: &Settings,
+    ctx: &Ctx,
 ) -> anyhow::Result<ScoreSummary> {
     let started = Instant::now();
     let mut reader =
@@ -266,7 +266,7 @@ pub fn score_file(
     };
     let schema = output_schema(&in_schema, input)?;
     let mut writer = TableWriter::create(output, &schema)?;
-    settings.progress.stage("scoring comments", 0);
+    ctx.progress.stage("scoring comments", 0);
     let mut summary = ScoreSummary::default();
     while let Some(raw) = reader.next_batch()? {
         if let Some((_, reject)) = raw.rejects.first() {
@@ -283,29 +283,85 @@ pub fn score_file(
         columns.extend(score_column(scorer, &text, &mut summary));
         let out = RecordBatch::try_new(schema.clone(), columns).context("building the scored batch")?;
         writer.write(&out)?;
-        settings.progress.advance(out.num_rows() as u64);
+        ctx.progress.advance(out.num_rows() as u64);
     }
-    settings.progress.finish();
+    ctx.progress.finish();
     writer.finish()?;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.rows_per_second = summary.rows as f64 / summary.seconds.max(1e-9);
     Ok(summary)
 }
 
-/// `roicast sentiment`.
-pub fn sentiment(a: &SentimentArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+fn text() -> String {
+    "text".into()
+}
+
+fn label() -> String {
+    "label".into()
+}
+
+fn default_model() -> String {
+    "default".into()
+}
+
+/// Where the comments come from and where the scored rows go.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// One file in, one file out (any supported format each; every column kept).
+    File {
+        /// Input file.
+        input: PathBuf,
+        /// Output file, written atomically.
+        output: PathBuf,
+    },
+    /// A dataset's comments table into `out/comments_sentiment.parquet`.
+    Dataset {
+        /// Dataset folder.
+        data: PathBuf,
+        /// Output folder.
+        out: PathBuf,
+    },
+}
+
+/// Scoring comments (`roicast sentiment`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// What to score.
+    pub target: Target,
+    /// The column holding the text.
+    #[serde(default = "text")]
+    pub text_column: String,
+    /// `vader`, `default`, `minilm` or a model file.
+    #[serde(default = "default_model")]
+    pub model: String,
+}
+
+/// What scoring wrote and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The model's name.
+    pub model: String,
+    /// The file scored.
+    pub input: PathBuf,
+    /// The file written.
+    pub output: PathBuf,
+    /// Counts, class mix and speed.
+    pub summary: ScoreSummary,
+}
+
+/// Scores every comment; writes the scored rows and `sentiment.manifest.json`.
+pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     let mut manifest = ManifestBuilder::start("sentiment");
-    let (scorer, model_name) = Scorer::from_arg(&a.model)?;
-    let (input, output, dir) = match (&a.input, &a.output, &a.data, &a.out) {
-        (Some(i), Some(o), None, None) => {
-            let dir =
-                o.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_owned);
-            std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
-            (i.clone(), o.clone(), dir)
+    let (scorer, model_name) = Scorer::from_arg(&c.model)?;
+    let (input, output, dir) = match &c.target {
+        Target::File { input, output } => {
+            let dir = crate::output::create_parent(output)?;
+            (input.clone(), output.clone(), dir)
         }
-        (None, None, Some(data), Some(out)) => {
-            let dataset = roicast_data::Dataset::open(data)
-                .with_context(|| format!("failed to open the dataset {}", data.display()))?;
+        Target::Dataset { data, out } => {
+            let dataset = super::open_dataset(data)?;
             let Some(files) = dataset.files(Table::Comments) else {
                 bail!("{}: the dataset has no comments table", data.display());
             };
@@ -319,47 +375,18 @@ pub fn sentiment(a: &SentimentArgs, settings: &Settings, stdout: &mut dyn Write)
             std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
             (files[0].clone(), out.join("comments_sentiment.parquet"), out.clone())
         }
-        _ => bail!("roicast sentiment needs either --input FILE --output FILE, or --data DIR --out DIR"),
     };
-    let summary = score_file(&scorer, &input, &output, &a.text_column, settings)?;
+    let summary = score_file(&scorer, &input, &output, &c.text_column, ctx)?;
     manifest.record("score", summary.seconds);
     let m = manifest.finish(
-        json!({ "model": model_name, "text_column": a.text_column, "threads": rayon::current_num_threads() }),
+        json!({ "model": model_name, "text_column": c.text_column, "threads": rayon::current_num_threads() }),
         vec![FileRecord::of(&input)?],
         vec![FileRecord::of(&output)?],
         BTreeMap::from([("comments".to_owned(), summary.rows)]),
         "ok",
     );
     m.write(&dir)?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({ "model": model_name, "input": input, "output": output, "summary": summary }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => print_summary(stdout, &model_name, &output, &summary)?,
-    }
-    Ok(Outcome::Ok)
-}
-
-/// Prints a scoring summary.
-pub fn print_summary(stdout: &mut dyn Write, model: &str, output: &Path, s: &ScoreSummary) -> std::io::Result<()> {
-    writeln!(
-        stdout,
-        "scored {} comments with {model} in {:.2} s ({:.0} comments/s)",
-        s.rows, s.seconds, s.rows_per_second
-    )?;
-    let share = |n: u64| if s.rows > 0 { 100.0 * n as f64 / s.rows as f64 } else { 0.0 };
-    for c in CLASSES {
-        let n = s.by_class.get(c).copied().unwrap_or(0);
-        writeln!(stdout, "  {c:<9} {n:>9}  {:>5.1} %", share(n))?;
-    }
-    writeln!(stdout, "  mean compound {:+.3}", s.mean_compound)?;
-    writeln!(stdout, "  empty or null text: {} (scored neutral, flagged in `text_missing`)", s.text_missing)?;
-    writeln!(stdout, "  probably not English: {} (scored anyway, flagged in `non_english`)", s.non_english)?;
-    writeln!(stdout, "wrote {}", output.display())
+    Ok(Summary { model: model_name, input, output, summary })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -509,8 +536,103 @@ pub struct HeldOut {
     pub vader: Classification,
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn folds() -> usize {
+    5
+}
+
+fn epochs() -> usize {
+    10
+}
+
+fn l2() -> f64 {
+    1e-5
+}
+
+fn learning_rate() -> f64 {
+    0.1
+}
+
+fn seed() -> u64 {
+    7
+}
+
+fn hashed() -> String {
+    "hashed".into()
+}
+
+/// Training the linear sentiment model (`roicast train sentiment`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools)] // one switch per option
+pub struct TrainConfig {
+    /// Labelled files.
+    pub input: Vec<PathBuf>,
+    /// The column holding the text.
+    #[serde(default = "text")]
+    pub text_column: String,
+    /// The column holding the label.
+    #[serde(default = "label")]
+    pub label_column: String,
+    /// Rows whose value here is `test` are held out (default: a column `split`, if present).
+    #[serde(default)]
+    pub split_column: Option<String>,
+    /// A non-negative row weight column.
+    #[serde(default)]
+    pub weight_column: Option<String>,
+    /// Give every input file the same total weight.
+    #[serde(default)]
+    pub balance_inputs: bool,
+    /// Weight classes inversely to their frequency.
+    #[serde(default = "yes")]
+    pub balance_classes: bool,
+    /// Cross-validation folds.
+    #[serde(default = "folds")]
+    pub folds: usize,
+    /// Passes over the data.
+    #[serde(default = "epochs")]
+    pub epochs: usize,
+    /// L2 penalty.
+    #[serde(default = "l2")]
+    pub l2: f64,
+    /// AdaGrad step size.
+    #[serde(default = "learning_rate")]
+    pub learning_rate: f64,
+    /// Seed of the folds and shuffles.
+    #[serde(default = "seed")]
+    pub seed: u64,
+    /// VADER's scores among the features.
+    #[serde(default = "yes")]
+    pub vader_features: bool,
+    /// `hashed` or `minilm`.
+    #[serde(default = "hashed")]
+    pub encoder: String,
+    /// Character 3- and 4-grams among the features.
+    #[serde(default)]
+    pub char_ngrams: bool,
+    /// Where to write the model.
+    pub out: PathBuf,
+}
+
+/// What training found.
+#[derive(Debug, Serialize)]
+pub struct TrainSummary {
+    /// The model file written.
+    pub model: PathBuf,
+    /// Rows trained on.
+    pub train_rows: usize,
+    /// Cross-validated scores.
+    pub cv: CvReport,
+    /// Scores on each input's held-out rows.
+    pub held_out: Vec<HeldOut>,
+}
+
 /// `roicast train sentiment`.
-pub fn train(a: &TrainSentimentArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+/// Trains the linear model, evaluates it on each input's held-out rows and saves it.
+pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<TrainSummary> {
     let mut manifest = ManifestBuilder::start("train_sentiment");
     let params = SentimentParams {
         l2: a.l2,
@@ -518,9 +640,9 @@ pub fn train(a: &TrainSentimentArgs, settings: &Settings, stdout: &mut dyn Write
         learning_rate: a.learning_rate,
         folds: a.folds,
         seed: a.seed,
-        balance_classes: !a.no_balance_classes,
+        balance_classes: a.balance_classes,
         features: roicast_models::sentiment::features::FeatureOptions {
-            vader: !a.no_vader_features,
+            vader: a.vader_features,
             char_ngrams: a.char_ngrams,
         },
     };
@@ -552,12 +674,12 @@ pub fn train(a: &TrainSentimentArgs, settings: &Settings, stdout: &mut dyn Write
     }
     let texts: Vec<&str> = train_rows.iter().map(|&r| data.texts[r].as_str()).collect();
     let classes: Vec<usize> = train_rows.iter().map(|&r| data.classes[r]).collect();
-    settings.progress.stage("training the sentiment model (cross-validation, then the final fit)", 0);
+    ctx.progress.stage("training the sentiment model (cross-validation, then the final fit)", 0);
     let (model, report) = match a.encoder.as_str() {
         "hashed" => roicast_training::sentiment::train(&texts, &classes, &weights, &params)?,
         _ => train_minilm_head(&texts, &classes, &weights, &params)?,
     };
-    settings.progress.finish();
+    ctx.progress.finish();
     manifest.stage_done("train");
     let fingerprint = {
         let mut parts = Vec::new();
@@ -610,68 +732,7 @@ pub fn train(a: &TrainSentimentArgs, settings: &Settings, stdout: &mut dyn Write
             "ok",
         )
         .write(&dir)?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({ "model": a.out, "train_rows": train_rows.len(), "cv": report, "held_out": held_out }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => {
-            print_cv(stdout, &report, train_rows.len())?;
-            for h in &held_out {
-                writeln!(stdout)?;
-                writeln!(stdout, "held out ({} rows of {}, never trained on):", h.rows, h.input.display())?;
-                writeln!(stdout, "  macro-F1: model {:.3}, VADER {:.3}", h.model.macro_f1, h.vader.macro_f1)?;
-                print_classification(stdout, &h.model, "  ")?;
-            }
-            writeln!(stdout, "wrote {}", a.out.display())?;
-        }
-    }
-    Ok(Outcome::Ok)
-}
-
-fn print_cv(stdout: &mut dyn Write, r: &CvReport, rows: usize) -> std::io::Result<()> {
-    writeln!(stdout, "trained on {rows} rows; {}-fold stratified cross-validation (out-of-fold):", r.folds)?;
-    writeln!(
-        stdout,
-        "  macro-F1 {:.3}  accuracy {:.3}  log-loss {:.3} -> {:.3}  ECE {:.3} -> {:.3} (temperature {:.2})",
-        r.classification.macro_f1,
-        r.classification.accuracy,
-        r.log_loss_raw,
-        r.log_loss_calibrated,
-        r.ece_raw,
-        r.ece_calibrated,
-        r.temperature
-    )?;
-    print_classification(stdout, &r.classification, "  ")
-}
-
-/// Prints per-class scores and the confusion matrix.
-pub fn print_classification(stdout: &mut dyn Write, c: &Classification, indent: &str) -> std::io::Result<()> {
-    writeln!(stdout, "{indent}{:<10} {:>9} {:>7} {:>7} {:>8}", "class", "precision", "recall", "f1", "support")?;
-    for s in &c.classes {
-        writeln!(
-            stdout,
-            "{indent}{:<10} {:>9.3} {:>7.3} {:>7.3} {:>8}",
-            s.label, s.precision, s.recall, s.f1, s.support
-        )?;
-    }
-    writeln!(stdout, "{indent}confusion (rows: truth, columns: predicted)")?;
-    write!(stdout, "{indent}{:<10}", "")?;
-    for l in &c.labels {
-        write!(stdout, " {l:>9}")?;
-    }
-    writeln!(stdout)?;
-    for (l, row) in c.labels.iter().zip(&c.matrix) {
-        write!(stdout, "{indent}{l:<10}")?;
-        for v in row {
-            write!(stdout, " {v:>9}")?;
-        }
-        writeln!(stdout)?;
-    }
-    Ok(())
+    Ok(TrainSummary { model: a.out.clone(), train_rows: train_rows.len(), cv: report, held_out })
 }
 
 #[cfg(feature = "minilm")]
@@ -712,8 +773,49 @@ fn held_out_scorer(_: &str, model: LinearSentiment) -> anyhow::Result<Scorer> {
     Ok(Scorer::Linear(Arc::new(model)))
 }
 
+fn all() -> String {
+    "all".into()
+}
+
+/// Scoring a model on labelled data (`roicast eval sentiment`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalConfig {
+    /// `vader`, `default` or a model file.
+    #[serde(default = "default_model")]
+    pub model: String,
+    /// Labelled files.
+    pub input: Vec<PathBuf>,
+    /// The column holding the text.
+    #[serde(default = "text")]
+    pub text_column: String,
+    /// The column holding the label.
+    #[serde(default = "label")]
+    pub label_column: String,
+    /// The split column (default: `split`, if present).
+    #[serde(default)]
+    pub split_column: Option<String>,
+    /// Which rows: `all`, `train` or `test`.
+    #[serde(default = "all")]
+    pub split: String,
+}
+
+/// A model's scores on labelled rows.
+#[derive(Debug, Serialize)]
+pub struct EvalSummary {
+    /// The model's name.
+    pub model: String,
+    /// The split scored.
+    pub split: String,
+    /// Rows scored.
+    pub rows: usize,
+    /// Macro-F1, per class, confusion matrix.
+    pub scores: Classification,
+}
+
 /// `roicast eval sentiment`.
-pub fn eval(a: &EvalSentimentArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+/// Scores a model on labelled data.
+pub fn eval(_ctx: &Ctx, a: &EvalConfig) -> anyhow::Result<EvalSummary> {
     let (scorer, name) = Scorer::from_arg(&a.model)?;
     let data = read_labelled(&a.input, &a.text_column, &a.label_column, a.split_column.as_deref(), None)?;
     let rows: Vec<usize> = (0..data.texts.len())
@@ -727,25 +829,5 @@ pub fn eval(a: &EvalSentimentArgs, settings: &Settings, stdout: &mut dyn Write) 
         bail!("no rows in split `{}`", a.split);
     }
     let c = evaluate(&scorer, &data, &rows)?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({ "model": name, "split": a.split, "rows": rows.len(), "scores": c }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => {
-            writeln!(
-                stdout,
-                "{name} on {} rows (split: {}): macro-F1 {:.3}, accuracy {:.3}",
-                rows.len(),
-                a.split,
-                c.macro_f1,
-                c.accuracy
-            )?;
-            print_classification(stdout, &c, "  ")?;
-        }
-    }
-    Ok(Outcome::Ok)
+    Ok(EvalSummary { model: name, split: a.split.clone(), rows: rows.len(), scores: c })
 }

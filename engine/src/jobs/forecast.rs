@@ -1,9 +1,8 @@
-//! `roicast train forecast` and `roicast forecast`: pre-launch revenue and ROI forecasts
-//! for candidate creators under deal scenarios, and budget planning.
+//! The forecast jobs: training the pre-launch revenue model ([`train`]) and forecasting
+//! candidates under deal scenarios with budget planning ([`run`]).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -19,14 +18,13 @@ use roicast_data::rng::Rng;
 use roicast_models::ModelFile;
 use roicast_models::forecast::{self, Cell, Deal, ForecastModel, Outlook, quantile};
 use roicast_training::forecast::{ForecastParams, History, fit, time_cv};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::args::{ForecastArgs, OutputFormat, TrainForecastArgs};
-use crate::cli::{Outcome, Settings};
+use super::Ctx;
 
 /// Reads a canonical table file; every column (canonical and extra) as cells.
-fn read_cells(table: Table, path: &Path) -> anyhow::Result<BTreeMap<String, Vec<Cell>>> {
+pub(crate) fn read_cells(table: Table, path: &Path) -> anyhow::Result<BTreeMap<String, Vec<Cell>>> {
     let (batches, rejects) =
         roicast_data::dataset::read_file(table, path).with_context(|| format!("failed to read {}", path.display()))?;
     if let Some(r) = rejects.first() {
@@ -89,8 +87,53 @@ fn fingerprint(path: &Path) -> anyhow::Result<String> {
     ))
 }
 
-/// `roicast train forecast`.
-pub fn train(a: &TrainForecastArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+fn l2() -> f64 {
+    1.0
+}
+
+fn folds() -> usize {
+    5
+}
+
+/// Training the forecast (`roicast train forecast`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Campaign history (the campaign_history table); extra columns are features.
+    pub history: PathBuf,
+    /// Where to write the model.
+    pub out: PathBuf,
+    /// Also run time-ordered cross-validation with this many folds.
+    #[serde(default)]
+    pub cv: Option<usize>,
+    /// Ridge penalty on standardised features.
+    #[serde(default = "l2")]
+    pub l2: f64,
+    /// Folds of the out-of-fold residual pool behind the intervals.
+    #[serde(default = "folds")]
+    pub folds: usize,
+    /// A category level needs this many rows to get its own feature.
+    #[serde(default = "folds")]
+    pub min_level_rows: usize,
+}
+
+/// What training wrote and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    /// The model file.
+    pub model: PathBuf,
+    /// History rows.
+    pub rows: usize,
+    /// Feature names.
+    pub features: Vec<String>,
+    /// Time-ordered cross-validation, when asked for.
+    pub cv: Option<roicast_training::forecast::CvReport>,
+    /// The largest weights (feature, weight), by absolute size.
+    pub top_weights: Vec<(String, f64)>,
+}
+
+/// Trains on the history and saves the model.
+pub fn train(_ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<TrainSummary> {
     let h = read_history(&a.history)?;
     let p = ForecastParams { l2: a.l2, folds: a.folds, min_level_rows: a.min_level_rows };
     let model = fit(&h, &p)?;
@@ -106,44 +149,16 @@ pub fn train(a: &TrainForecastArgs, settings: &Settings, stdout: &mut dyn Write)
         std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
     }
     file.save(&a.out).with_context(|| format!("failed to write {}", a.out.display()))?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({ "model": a.out, "rows": h.revenue.len(), "features": file.features, "cv": cv }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => {
-            writeln!(
-                stdout,
-                "trained on {} history rows, {} features (ridge on ln(1 + revenue))",
-                h.revenue.len(),
-                file.features.len()
-            )?;
-            let m = &file.model;
-            let mut w: Vec<(String, f64)> = file.features.iter().cloned().zip(m.weights.iter().copied()).collect();
-            w.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
-            for (name, weight) in w.iter().take(8) {
-                writeln!(stdout, "  {name:<32} {weight:+.3}")?;
-            }
-            if let Some(cv) = &cv {
-                writeln!(
-                    stdout,
-                    "time-ordered CV ({} folds, {} rows): MAE {:.1}, MAPE {:.0} %, Spearman {:.3} (followers only {:.3}), 80 % interval coverage {:.1} %",
-                    cv.folds,
-                    cv.rows,
-                    cv.mae,
-                    100.0 * cv.mape,
-                    cv.spearman,
-                    cv.spearman_followers_only,
-                    100.0 * cv.coverage_80
-                )?;
-            }
-            writeln!(stdout, "wrote {}", a.out.display())?;
-        }
-    }
-    Ok(Outcome::Ok)
+    let mut w: Vec<(String, f64)> = file.features.iter().cloned().zip(file.model.weights.iter().copied()).collect();
+    w.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
+    w.truncate(8);
+    Ok(TrainSummary {
+        model: a.out.clone(),
+        rows: h.revenue.len(),
+        features: file.features.clone(),
+        cv,
+        top_weights: w,
+    })
 }
 
 fn parse_deal(name: &str, flat: Option<f64>, rate: Option<f64>, tiers: Option<&str>, at: &str) -> anyhow::Result<Deal> {
@@ -194,14 +209,19 @@ fn read_scenarios(path: &Path) -> anyhow::Result<Vec<Deal>> {
     Ok(out)
 }
 
-/// One forecast row.
+/// One forecast row: a candidate under a deal.
 #[derive(Debug, Clone, Serialize)]
-struct Row {
-    creator_id: String,
-    platform: String,
-    scenario: String,
-    outlook: Outlook,
-    selected: bool,
+pub struct Row {
+    /// The candidate.
+    pub creator_id: String,
+    /// The candidate's platform.
+    pub platform: String,
+    /// The deal's name.
+    pub scenario: String,
+    /// Revenue, cost and ROI quantiles, P(ROI > 0).
+    pub outlook: Outlook,
+    /// In the plan.
+    pub selected: bool,
     #[serde(skip)]
     log_pred: f64,
     /// Key of the row's deal in the deal map.
@@ -211,15 +231,23 @@ struct Row {
 
 /// A plan's portfolio distribution (independent outcomes, Monte Carlo).
 #[derive(Debug, Clone, Serialize)]
-struct Plan {
-    mode: String,
-    deals: usize,
-    expected_cost: f64,
-    expected_revenue: f64,
-    roi_p10: f64,
-    roi_p50: f64,
-    roi_p90: f64,
-    prob_roi_positive: f64,
+pub struct Plan {
+    /// `budget` or `target_roi`.
+    pub mode: String,
+    /// Deals chosen.
+    pub deals: usize,
+    /// Their expected cost.
+    pub expected_cost: f64,
+    /// Their expected revenue.
+    pub expected_revenue: f64,
+    /// Portfolio ROI P10.
+    pub roi_p10: f64,
+    /// Portfolio ROI P50.
+    pub roi_p50: f64,
+    /// Portfolio ROI P90.
+    pub roi_p90: f64,
+    /// Portfolio P(ROI > 0).
+    pub prob_roi_positive: f64,
 }
 
 fn portfolio(
@@ -247,8 +275,51 @@ fn portfolio(
     (quantile(&roi, 0.1), quantile(&roi, 0.5), quantile(&roi, 0.9), pos)
 }
 
-/// `roicast forecast`.
-pub fn run(a: &ForecastArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+fn probability() -> f64 {
+    0.8
+}
+
+/// Forecasting candidates (`roicast forecast`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A model from [`train`].
+    pub model: PathBuf,
+    /// Candidates (the candidates table); must have every feature column of the model.
+    pub candidates: PathBuf,
+    /// Deal scenarios (CSV: scenario, flat_fee, commission_rate[, tiers]); default: each
+    /// candidate's own planned deal.
+    #[serde(default)]
+    pub scenarios: Option<PathBuf>,
+    /// Plan the deals that maximise expected profit within this budget.
+    #[serde(default)]
+    pub budget: Option<f64>,
+    /// Plan the largest set of deals whose portfolio ROI reaches this target with `probability`.
+    #[serde(default)]
+    pub target_roi: Option<f64>,
+    /// Probability for `target_roi`.
+    #[serde(default = "probability")]
+    pub probability: f64,
+    /// Output file (Parquet, CSV or Arrow by extension).
+    pub out: PathBuf,
+}
+
+/// The forecast rows and the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The file written.
+    pub out: PathBuf,
+    /// One row per candidate and deal.
+    pub rows: Vec<Row>,
+    /// The plan, with a budget or target.
+    pub plan: Option<Plan>,
+}
+
+/// Forecasts every candidate under every deal and plans; writes the rows.
+pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
+    if a.budget.is_some() && a.target_roi.is_some() {
+        bail!("set either a budget or a target ROI, not both");
+    }
     let file = ModelFile::<ForecastModel>::load(&a.model, &forecast::model_kind())
         .with_context(|| format!("failed to load the model {}", a.model.display()))?;
     let model = &file.model;
@@ -385,14 +456,7 @@ pub fn run(a: &ForecastArgs, settings: &Settings, stdout: &mut dyn Write) -> any
         }
     });
     write_rows(&out, &a.out, plan.is_some())?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *stdout, &json!({ "out": a.out, "rows": out, "plan": plan }))?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => print_rows(stdout, &out, plan.as_ref(), 12)?,
-    }
-    Ok(Outcome::Ok)
+    Ok(Summary { out: a.out.clone(), rows: out, plan })
 }
 
 /// P(portfolio ROI >= target) by Monte Carlo.
@@ -465,60 +529,51 @@ fn write_rows(rows: &[Row], path: &Path, with_plan: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn print_rows(stdout: &mut dyn Write, rows: &[Row], plan: Option<&Plan>, top: usize) -> std::io::Result<()> {
-    let mut sorted: Vec<&Row> = rows.iter().collect();
-    sorted.sort_by(|a, b| b.outlook.roi_p50.total_cmp(&a.outlook.roi_p50));
-    writeln!(
-        stdout,
-        "{:<10} {:<10} {:<18} {:>10} {:>10} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8}",
-        "creator",
-        "platform",
-        "scenario",
-        "rev P10",
-        "rev P50",
-        "rev P90",
-        "cost P50",
-        "ROI P10",
-        "ROI P50",
-        "ROI P90",
-        "P(ROI>0)"
-    )?;
-    let pct = |x: f64| if x.is_finite() { format!("{:.0}%", 100.0 * x) } else { "-".to_owned() };
-    for r in sorted.iter().take(top) {
-        let o = &r.outlook;
-        writeln!(
-            stdout,
-            "{:<10} {:<10} {:<18} {:>10.0} {:>10.0} {:>10.0} {:>9.0} {:>8} {:>8} {:>8} {:>7.0}%{}",
-            r.creator_id,
-            r.platform,
-            r.scenario,
-            o.revenue_p10,
-            o.revenue_p50,
-            o.revenue_p90,
-            o.cost_p50,
-            pct(o.roi_p10),
-            pct(o.roi_p50),
-            pct(o.roi_p90),
-            100.0 * o.prob_roi_positive,
-            if r.selected { "  *" } else { "" }
-        )?;
-    }
-    if rows.len() > top {
-        writeln!(stdout, "… {} more rows in the output file", rows.len() - top)?;
-    }
-    if let Some(p) = plan {
-        writeln!(
-            stdout,
-            "plan ({}): {} deals (*), expected cost {:.0}, expected revenue {:.0}; portfolio ROI P10 {} / P50 {} / P90 {}, P(ROI > 0) {:.0} %",
-            p.mode,
-            p.deals,
-            p.expected_cost,
-            p.expected_revenue,
-            pct(p.roi_p10),
-            pct(p.roi_p50),
-            pct(p.roi_p90),
-            100.0 * p.prob_roi_positive
-        )?;
-    }
-    Ok(())
+/// A forecast backtest (`roicast eval forecast`): fit on the history before a date,
+/// forecast the campaigns that started on or after it, compare with what was measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestConfig {
+    /// Campaign history (measured with `roicast history`, or brought).
+    pub history: PathBuf,
+    /// The cut-off: RFC 3339 or a date (`2026-03-01`, midnight UTC).
+    pub since: String,
+    /// Ridge penalty on standardised features.
+    #[serde(default = "l2")]
+    pub l2: f64,
+    /// Folds of the out-of-fold residual pool behind the intervals.
+    #[serde(default = "folds")]
+    pub folds: usize,
+    /// A category level needs this many rows to get its own feature.
+    #[serde(default = "folds")]
+    pub min_level_rows: usize,
+}
+
+/// The backtest's scores on the campaigns after the cut-off.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestSummary {
+    /// The cut-off, as RFC 3339.
+    pub since: String,
+    /// Rows trained on (before the cut-off).
+    pub train_rows: usize,
+    /// MAE, MAPE, Spearman (and the followers-only baseline's), 80 % coverage on the rows scored.
+    pub scores: roicast_training::forecast::CvReport,
+}
+
+/// Parses a cut-off: RFC 3339, or a date meaning midnight UTC.
+pub fn parse_since(s: &str) -> anyhow::Result<i64> {
+    let t = s.trim();
+    let full = if t.len() == 10 { format!("{t}T00:00:00Z") } else { t.to_owned() };
+    roicast_data::conform::parse_timestamp_us(&full)
+        .with_context(|| format!("invalid `--since` = {s}: expected a date (2026-03-01) or an RFC 3339 timestamp"))
+}
+
+/// Runs the backtest.
+pub fn backtest(_ctx: &Ctx, a: &BacktestConfig) -> anyhow::Result<BacktestSummary> {
+    let since = parse_since(&a.since)?;
+    let h = read_history(&a.history)?;
+    let p = ForecastParams { l2: a.l2, folds: a.folds, min_level_rows: a.min_level_rows };
+    let (scores, train_rows) = roicast_training::forecast::backtest(&h, &p, since)
+        .with_context(|| format!("the backtest on {} at {} failed", a.history.display(), a.since))?;
+    Ok(BacktestSummary { since: roicast_data::io::format_timestamp_us(since), train_rows, scores })
 }

@@ -1,8 +1,8 @@
-//! `roicast attribute`: credit every order's touches under every model (dataset mode), or
-//! attribute a `ChannelAttribution` path table (path mode).
+//! Attribution: credit every order's touches under every model ([`run`], dataset mode),
+//! attribute a `ChannelAttribution` path table ([`run_paths`]), or fit the data-driven
+//! model ([`train`]).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,9 +22,11 @@ use roicast_models::attribution::shapley::{MAX_GROUPS, shapley_values};
 use roicast_models::attribution::{Rule, Touch};
 use serde_json::json;
 
-use crate::args::{AttributeArgs, GroupByArg, OutputFormat, TrainAttributionArgs};
-use crate::cli::{Outcome, Settings};
-use crate::manifest::{FileRecord, ManifestBuilder};
+use roicast_data::duration::Duration;
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use crate::output::{FileRecord, ManifestBuilder, Staging};
 use roicast_models::attribution::hazard::{HAZARD_FILE_FORMAT, HazardModelFile, hazard_data};
 use roicast_training::hazard::AdditiveHazardParams;
 
@@ -41,29 +43,6 @@ pub const ALL_MODELS: &[&str] = &[
     "shapley",
     "data_driven",
 ];
-
-const US_PER_SECOND: f64 = 1e6;
-
-/// Parses a duration such as `30d`, `12h`, `90m`, `45s` or `2w` into µs.
-pub fn parse_duration(name: &'static str, s: &str) -> anyhow::Result<i64> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
-    let seconds = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3_600.0,
-        "d" => 86_400.0,
-        "w" => 604_800.0,
-        _ => bail!("invalid `--{name}` = {s}: expected a number with a unit s, m, h, d or w (e.g. 30d)"),
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite() && *v > 0.0)
-        .with_context(|| format!("invalid `--{name}` = {s}: expected a positive number before the unit"))?;
-    Ok((v * seconds * US_PER_SECOND) as i64)
-}
 
 /// Validated attribution settings (the second stage after the raw flags).
 #[derive(Debug, Clone)]
@@ -84,39 +63,40 @@ pub struct AttributionConfig {
     pub paths_out: Option<PathBuf>,
 }
 
-fn group_by(g: GroupByArg) -> GroupBy {
-    match g {
-        GroupByArg::Channel => GroupBy::Channel,
-        GroupByArg::Creator => GroupBy::Creator,
-        GroupByArg::Platform => GroupBy::Platform,
-        GroupByArg::ChannelInteraction => GroupBy::ChannelInteraction,
-        GroupByArg::Campaign => GroupBy::Campaign,
-    }
-}
-
 fn group_by_name(g: GroupBy) -> String {
     serde_json::to_value(g).expect("serialises").as_str().unwrap_or_default().to_owned()
 }
 
 impl AttributionConfig {
-    /// Checks the flags.
-    pub fn from_args(a: &AttributeArgs) -> anyhow::Result<AttributionConfig> {
-        let half_life_us = parse_duration("half-life", &a.half_life)?;
-        let lookback_us = parse_duration("lookback", &a.lookback)?;
-        let (first, last) = parse_u_shape(&a.u_shaped)?;
-        if a.markov_order == 0 || a.markov_order > roicast_models::attribution::markov::MAX_ORDER {
+    /// Checks the options of a dataset-mode ([`Config`]) or path-mode ([`PathsConfig`])
+    /// run (`path_mode`) before anything is read.
+    #[allow(clippy::too_many_arguments)] // one argument per option, from two configs
+    fn resolve(
+        models: Option<&Vec<String>>,
+        path_mode: bool,
+        half_life: &Duration,
+        lookback: &Duration,
+        u_shaped: [f64; 2],
+        markov_order: usize,
+        group_by: GroupBy,
+        journeys: JourneyParams,
+    ) -> anyhow::Result<AttributionConfig> {
+        let half_life_us = half_life.as_micros();
+        let (first, last) = check_u_shape(u_shaped)?;
+        if markov_order == 0 || markov_order > roicast_models::attribution::markov::MAX_ORDER {
             bail!(
                 "invalid `--markov-order` = {}: expected 1 to {}",
-                a.markov_order,
+                markov_order,
                 roicast_models::attribution::markov::MAX_ORDER
             );
         }
-        let names: Vec<String> = match &a.models {
+        let journeys = JourneyParams { lookback_us: lookback.as_micros(), ..journeys };
+        let names: Vec<String> = match models {
             Some(list) => list.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
             // Path tables have no timestamps: their default is every model that needs none.
             None => ALL_MODELS
                 .iter()
-                .filter(|m| a.paths.is_none() || !matches!(**m, "time_decay" | "data_driven"))
+                .filter(|m| !path_mode || !matches!(**m, "time_decay" | "data_driven"))
                 .map(|s| (*s).to_owned())
                 .collect(),
         };
@@ -127,7 +107,7 @@ impl AttributionConfig {
         let mut markov_global = false;
         for n in &names {
             let m = match n.as_str() {
-                "markov_global" if a.paths.is_some() => {
+                "markov_global" if path_mode => {
                     markov_global = true;
                     continue;
                 }
@@ -142,9 +122,9 @@ impl AttributionConfig {
                 "linear_distinct" => Model::Rule(Rule::LinearDistinct),
                 "time_decay" => Model::Rule(Rule::TimeDecay { half_life_us }),
                 "u_shaped" => Model::Rule(Rule::UShaped { first, last }),
-                "markov" => Model::Markov(a.markov_order),
+                "markov" => Model::Markov(markov_order),
                 "shapley" => Model::Shapley,
-                "data_driven" if a.paths.is_some() => {
+                "data_driven" if path_mode => {
                     bail!("model `data_driven` needs touch timestamps, which a path table does not have; use --data")
                 }
                 "data_driven" => Model::DataDriven,
@@ -155,27 +135,14 @@ impl AttributionConfig {
             }
             models.push(m);
         }
-        let observation_end_us = match &a.observation_end {
-            Some(s) => Some(roicast_data::conform::parse_timestamp_us(s).with_context(|| {
-                format!(
-                    "invalid `--observation-end` = {s}: expected an RFC 3339 timestamp such as 2026-01-01T00:00:00Z"
-                )
-            })?),
-            None => None,
-        };
         Ok(AttributionConfig {
             models,
-            group_by: group_by(a.group_by),
-            journeys: JourneyParams {
-                lookback_us,
-                code_outranks_link: a.code_outranks_link,
-                use_sessions: !a.no_sessions,
-                observation_end_us,
-            },
+            group_by,
+            journeys,
             markov_global,
-            markov_order: a.markov_order,
-            model_file: a.model.clone(),
-            paths_out: a.paths_out.clone(),
+            markov_order,
+            model_file: None,
+            paths_out: None,
         })
     }
 }
@@ -208,64 +175,16 @@ impl AttributionConfig {
     }
 }
 
-fn parse_u_shape(s: &str) -> anyhow::Result<(f64, f64)> {
-    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+fn check_u_shape([first, last]: [f64; 2]) -> anyhow::Result<(f64, f64)> {
     let bad = || {
         anyhow::anyhow!(
-            "invalid `--u-shaped` = {s}: expected FIRST,LAST shares in [0, 1] summing to at most 1, e.g. 0.4,0.4"
+            "invalid `--u-shaped` = {first},{last}: expected FIRST,LAST shares in [0, 1] summing to at most 1, e.g. 0.4,0.4"
         )
     };
-    if parts.len() != 2 {
-        return Err(bad());
-    }
-    let first: f64 = parts[0].parse().map_err(|_| bad())?;
-    let last: f64 = parts[1].parse().map_err(|_| bad())?;
     if !(first.is_finite() && last.is_finite() && first >= 0.0 && last >= 0.0 && first + last <= 1.0 + 1e-12) {
         return Err(bad());
     }
     Ok((first, last))
-}
-
-/// A folder of outputs written under a hidden temporary folder and moved into place
-/// together by [`Staging::commit`]; dropped without commit, nothing is left behind.
-pub(crate) struct Staging {
-    out: PathBuf,
-    tmp: PathBuf,
-    files: Vec<String>,
-}
-
-impl Staging {
-    pub(crate) fn new(out: &Path, job: &str) -> anyhow::Result<Staging> {
-        std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
-        let tmp = out.join(format!(".{job}.partial-{}", std::process::id()));
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).with_context(|| format!("failed to clear {}", tmp.display()))?;
-        }
-        std::fs::create_dir_all(&tmp).with_context(|| format!("failed to create {}", tmp.display()))?;
-        Ok(Staging { out: out.to_owned(), tmp, files: Vec::new() })
-    }
-
-    pub(crate) fn path(&mut self, name: &str) -> PathBuf {
-        self.files.push(name.to_owned());
-        self.tmp.join(name)
-    }
-
-    pub(crate) fn commit(self) -> anyhow::Result<Vec<PathBuf>> {
-        let mut done = Vec::new();
-        for f in &self.files {
-            let to = self.out.join(f);
-            std::fs::rename(self.tmp.join(f), &to)
-                .with_context(|| format!("failed to move {f} into {}", self.out.display()))?;
-            done.push(to);
-        }
-        Ok(done)
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.tmp);
-    }
 }
 
 fn credits_schema() -> Arc<Schema> {
@@ -424,25 +343,56 @@ pub fn fit_hazard(
     Ok((file, timings))
 }
 
-/// `roicast train attribution`.
-pub fn train(a: &TrainAttributionArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+fn default_max_iter() -> usize {
+    200
+}
+
+fn default_tol() -> f64 {
+    1e-10
+}
+
+/// Fitting the data-driven model (`roicast train attribution`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Dataset folder (needs touchpoints and orders).
+    pub data: PathBuf,
+    /// Where to write the model (JSON).
+    pub out: PathBuf,
+    /// Groups that get their own strength and half-life.
+    #[serde(default)]
+    pub group_by: GroupBy,
+    /// Censoring time of non-converting journeys, RFC 3339.
+    #[serde(default)]
+    pub observation_end: Option<String>,
+    /// Derive creator clicks from sessions matched to tracking assets.
+    #[serde(default = "yes")]
+    pub use_sessions: bool,
+    /// Maximum Newton iterations.
+    #[serde(default = "default_max_iter")]
+    pub max_iter: usize,
+    /// Convergence tolerance.
+    #[serde(default = "default_tol")]
+    pub tol: f64,
+    /// Also write the fitted journeys, one row per touch.
+    #[serde(default)]
+    pub journeys_out: Option<PathBuf>,
+}
+
+/// Fits the additive-hazard model and saves it; the model file is the summary.
+pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<HazardModelFile> {
     let mut m = ManifestBuilder::start("train_attribution");
-    let observation_end_us = match &a.observation_end {
-        Some(s) => Some(roicast_data::conform::parse_timestamp_us(s).with_context(|| {
-            format!("invalid `--observation-end` = {s}: expected an RFC 3339 timestamp such as 2026-01-01T00:00:00Z")
-        })?),
-        None => None,
-    };
-    let jp = JourneyParams { use_sessions: !a.no_sessions, observation_end_us, ..JourneyParams::default() };
+    let observation_end_us = observation_end(a.observation_end.as_deref())?;
+    let jp = JourneyParams { use_sessions: a.use_sessions, observation_end_us, ..JourneyParams::default() };
     let params = AdditiveHazardParams::new().max_iter(a.max_iter).tol(a.tol);
     let dataset = Dataset::open(&a.data).with_context(|| format!("failed to open the dataset {}", a.data.display()))?;
-    settings.progress.stage("building journeys", 0);
+    ctx.progress.stage("building journeys", 0);
     let journeys = roicast_data::journeys::build(&dataset, &jp)
         .with_context(|| format!("failed to build journeys from {}", a.data.display()))?;
-    let by = group_by(a.group_by);
+    let by = a.group_by;
     let g = grouping(&journeys, by);
     m.stage_done("read and build journeys");
-    settings.progress.stage("fitting the additive-hazard model", 0);
+    ctx.progress.stage("fitting the additive-hazard model", 0);
     let (file, t) = fit_hazard(&dataset, &journeys, &g, by, &jp, &params)?;
     m.record("prepare fit data", t.prepare_s);
     m.record("fit (solver)", t.solve_s);
@@ -451,7 +401,7 @@ pub fn train(a: &TrainAttributionArgs, settings: &Settings, stdout: &mut dyn Wri
         let (data, _, _) = hazard_data(&journeys, &g);
         write_hazard_journeys(p, &data, &g.names)?;
     }
-    settings.progress.finish();
+    ctx.progress.finish();
     m.stage_done("fit and write");
     if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
@@ -477,70 +427,14 @@ pub fn train(a: &TrainAttributionArgs, settings: &Settings, stdout: &mut dyn Wri
         "ok",
     );
     manifest.write(&dir)?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *stdout, &file)?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => print_hazard(stdout, &file)?,
-    }
-    Ok(Outcome::Ok)
-}
-
-/// Prints a fitted data-driven model.
-pub fn print_hazard(stdout: &mut dyn Write, f: &HazardModelFile) -> std::io::Result<()> {
-    writeln!(
-        stdout,
-        "additive-hazard model by {}: {} journeys ({} converted), log-likelihood {:.3}, {} iterations",
-        f.group_by,
-        f.journeys["journeys"],
-        f.journeys["conversions"],
-        f.estimates.log_likelihood,
-        f.estimates.iterations
-    )?;
-    writeln!(
-        stdout,
-        "  {:<24} {:>10} {:>10} {:>14} {:>10} {:>10}",
-        "group", "beta", "± se", "half-life h", "± se", "touches"
-    )?;
-    let fmt = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
-    for g in &f.estimates.groups {
-        writeln!(
-            stdout,
-            "  {:<24} {:>10.5} {:>10} {:>14.2} {:>10} {:>10}{}",
-            g.group,
-            g.beta,
-            fmt(g.beta_se),
-            g.half_life_hours,
-            fmt(g.half_life_hours_se),
-            g.n_touches,
-            if g.n_touches == 0 {
-                "  (no touches before any conversion: not fitted, no hazard)"
-            } else if g.at_bound {
-                "  (no effect: at the bound)"
-            } else {
-                ""
-            }
-        )?;
-    }
-    writeln!(
-        stdout,
-        "  baseline hazard {:.3e} per day (± {})",
-        f.estimates.baseline_per_day,
-        fmt(f.estimates.baseline_per_day_se)
-    )
+    Ok(file)
 }
 
 /// Runs dataset-mode attribution and writes `credits.parquet` and
 /// `attribution_summary.csv` into `out` (both or neither).
-pub fn run_dataset(
-    data: &Path,
-    out: &Path,
-    cfg: &AttributionConfig,
-    settings: &Settings,
-) -> anyhow::Result<AttributionRun> {
+fn dataset_run(data: &Path, out: &Path, cfg: &AttributionConfig, ctx: &Ctx) -> anyhow::Result<AttributionRun> {
     let dataset = Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
-    settings.progress.stage("building journeys", 0);
+    ctx.progress.stage("building journeys", 0);
     let journeys = roicast_data::journeys::build(&dataset, &cfg.journeys)
         .with_context(|| format!("failed to build journeys from {}", data.display()))?;
     let g = grouping(&journeys, cfg.group_by);
@@ -561,7 +455,7 @@ pub fn run_dataset(
             f
         } else {
             {
-                settings.progress.stage("fitting the data-driven model", 0);
+                ctx.progress.stage("fitting the data-driven model", 0);
                 let (f, _) =
                     fit_hazard(&dataset, &journeys, &g, cfg.group_by, &cfg.journeys, &AdditiveHazardParams::new())?;
                 f.save(&staging.path("data_driven_model.json"))?;
@@ -581,7 +475,7 @@ pub fn run_dataset(
     let mut writer = TableWriter::create(&credits_path, &credits_schema())?;
     let mut rows = RowBuilder::new(credits_schema());
     let names: Vec<&'static str> = cfg.models.iter().map(Model::name).collect();
-    settings.progress.stage("crediting orders", journeys.orders.len() as u64);
+    ctx.progress.stage("crediting orders", journeys.orders.len() as u64);
     let mut n_rows = 0u64;
     let attribution = credit_orders(&journeys, &g, &cfg.models, hazard.as_ref(), |credits| {
         for c in credits {
@@ -589,7 +483,7 @@ pub fn run_dataset(
         }
         n_rows += credits.len() as u64;
         if let (Some(first), Some(last)) = (credits.first(), credits.last()) {
-            settings.progress.advance(u64::from(last.order - first.order) + 1);
+            ctx.progress.advance(u64::from(last.order - first.order) + 1);
         }
         if rows.len() >= 65_536 {
             writer.write(&rows.finish()).map_err(|e| roicast_models::ModelError::InvalidInput(e.to_string()))?;
@@ -665,7 +559,7 @@ fn write_summary(path: &Path, by: GroupBy, totals: &[GroupTotal]) -> anyhow::Res
 
 /// Path mode: attributes a `ChannelAttribution` path table; writes the long table
 /// `model, channel, conversions, value` to `out` (CSV or Parquet by extension).
-pub fn run_paths(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) -> anyhow::Result<PathRun> {
+fn paths_run(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) -> anyhow::Result<PathRun> {
     for m in &cfg.models {
         if matches!(m, Model::Rule(Rule::TimeDecay { .. })) {
             bail!(
@@ -838,100 +732,155 @@ pub struct PathRun {
     pub timings: [(&'static str, f64); 3],
 }
 
-/// Prints totals as a table: one row per group, one column per model (conversions).
-pub fn print_totals(stdout: &mut dyn Write, totals: &[GroupTotal], models: &[&str], top: usize) -> std::io::Result<()> {
-    print_totals_where(stdout, totals, models, top, |_| true)
+fn yes() -> bool {
+    true
 }
 
-/// [`print_totals`] for the groups `keep` accepts.
-pub fn print_totals_where(
-    stdout: &mut dyn Write,
-    totals: &[GroupTotal],
-    models: &[&str],
-    top: usize,
-    keep: impl Fn(&str) -> bool,
-) -> std::io::Result<()> {
-    let mut groups: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
-    for t in totals.iter().filter(|t| keep(&t.group)) {
-        groups.entry(t.group.as_str()).or_default().insert(t.model, t.conversions);
-    }
-    let sort_model =
-        ["data_driven", "markov"].iter().find(|m| models.contains(m)).or(models.first()).copied().unwrap_or_default();
-    let mut order: Vec<(&str, f64)> =
-        groups.iter().map(|(g, m)| (*g, m.get(sort_model).copied().unwrap_or(0.0))).collect();
-    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-    write!(stdout, "  {:<16}", "group")?;
-    for m in models {
-        write!(stdout, " {m:>15}")?;
-    }
-    writeln!(stdout)?;
-    for (g, _) in order.iter().take(top) {
-        write!(stdout, "  {g:<16}")?;
-        for m in models {
-            write!(stdout, " {:>15.1}", groups[g].get(m).copied().unwrap_or(0.0))?;
+fn default_lookback() -> Duration {
+    Duration::days(30)
+}
+
+fn default_half_life() -> Duration {
+    Duration::days(7)
+}
+
+fn default_u_shaped() -> [f64; 2] {
+    [0.4, 0.4]
+}
+
+fn default_markov_order() -> usize {
+    1
+}
+
+fn default_sep() -> String {
+    ">".into()
+}
+
+/// Dataset-mode attribution (`roicast attribute --data`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Dataset folder (needs touchpoints and orders; uses tracking_assets and sessions).
+    pub data: PathBuf,
+    /// Output folder: `credits.parquet`, `attribution_summary.csv`.
+    pub out: PathBuf,
+    /// Models to run (default: all ten).
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    /// Grouping of totals, and the players of the Markov and Shapley games.
+    #[serde(default)]
+    pub group_by: GroupBy,
+    /// Oldest touch an order's journey holds.
+    #[serde(default = "default_lookback")]
+    pub lookback: Duration,
+    /// Half-life of `time_decay`.
+    #[serde(default = "default_half_life")]
+    pub half_life: Duration,
+    /// `u_shaped` shares of the first and last touch.
+    #[serde(default = "default_u_shaped")]
+    pub u_shaped: [f64; 2],
+    /// Order of the Markov chain (1 to 4).
+    #[serde(default = "default_markov_order")]
+    pub markov_order: usize,
+    /// Derive creator clicks from sessions matched to tracking assets.
+    #[serde(default = "yes")]
+    pub use_sessions: bool,
+    /// A promo-code touch sorts after other touches at the same time.
+    #[serde(default = "yes")]
+    pub code_outranks_link: bool,
+    /// Censoring time of non-converting journeys, RFC 3339 (default: the latest time in the inputs).
+    #[serde(default)]
+    pub observation_end: Option<String>,
+    /// A saved data-driven model to credit with (else it is fitted and saved with the outputs).
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+    /// Also write the journeys as a `ChannelAttribution` path table here.
+    #[serde(default)]
+    pub paths_out: Option<PathBuf>,
+}
+
+impl Config {
+    /// Every model with the default options.
+    #[must_use]
+    pub fn new(data: PathBuf, out: PathBuf) -> Config {
+        Config {
+            data,
+            out,
+            models: None,
+            group_by: GroupBy::Channel,
+            lookback: default_lookback(),
+            half_life: default_half_life(),
+            u_shaped: default_u_shaped(),
+            markov_order: 1,
+            use_sessions: true,
+            code_outranks_link: true,
+            observation_end: None,
+            model: None,
+            paths_out: None,
         }
-        writeln!(stdout)?;
     }
-    if order.len() > top {
-        writeln!(stdout, "  … {} more groups in the summary file", order.len() - top)?;
+
+    fn resolve(&self) -> anyhow::Result<AttributionConfig> {
+        let journeys = JourneyParams {
+            code_outranks_link: self.code_outranks_link,
+            use_sessions: self.use_sessions,
+            observation_end_us: observation_end(self.observation_end.as_deref())?,
+            ..JourneyParams::default()
+        };
+        let mut r = AttributionConfig::resolve(
+            self.models.as_ref(),
+            false,
+            &self.half_life,
+            &self.lookback,
+            self.u_shaped,
+            self.markov_order,
+            self.group_by,
+            journeys,
+        )?;
+        r.model_file.clone_from(&self.model);
+        r.paths_out.clone_from(&self.paths_out);
+        Ok(r)
     }
-    Ok(())
 }
 
-/// `roicast attribute`.
-pub fn attribute(a: &AttributeArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let cfg = AttributionConfig::from_args(a)?;
+fn observation_end(s: Option<&str>) -> anyhow::Result<Option<i64>> {
+    s.map(|s| {
+        roicast_data::conform::parse_timestamp_us(s).with_context(|| {
+            format!("invalid `--observation-end` = {s}: expected an RFC 3339 timestamp such as 2026-01-01T00:00:00Z")
+        })
+    })
+    .transpose()
+}
+
+/// What dataset-mode attribution wrote and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The output folder.
+    pub out: PathBuf,
+    /// Journey statistics.
+    pub journeys: roicast_data::journeys::JourneyStats,
+    /// Credit rows written.
+    pub credit_rows: u64,
+    /// Markov removal effects per group (in group order), when Markov ran.
+    pub removal_effects: Option<Vec<f64>>,
+    /// The data-driven model used, when it ran.
+    pub data_driven: Option<HazardModelFile>,
+    /// Totals per model and group.
+    pub totals: Vec<GroupTotal>,
+    /// The models, in output order.
+    pub models: Vec<String>,
+}
+
+/// Credits every order's touches under every model; writes `credits.parquet` and
+/// `attribution_summary.csv` (both or neither) and `attribute.manifest.json`.
+pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
+    let cfg = c.resolve()?;
     let names: Vec<&str> = cfg.models.iter().map(Model::name).collect();
     let mut m = ManifestBuilder::start("attribute");
-    if let Some(paths) = &a.paths {
-        let run = run_paths(paths, &a.out, &cfg, &a.sep)?;
-        let totals = run.totals;
-        m.stage_done("attribute");
-        for (stage, s) in run.timings {
-            m.record(stage, s);
-        }
-        let dir =
-            a.out.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_owned);
-        let manifest = m.finish(
-            json!({ "paths": paths, "models": names, "sep": a.sep, "markov_order": a.markov_order, "u_shaped": a.u_shaped }),
-            vec![FileRecord::of(paths)?],
-            vec![FileRecord::of(&a.out)?],
-            BTreeMap::new(),
-            "ok",
-        );
-        manifest.write(&dir)?;
-        match settings.format {
-            OutputFormat::Json => {
-                serde_json::to_writer_pretty(
-                    &mut *stdout,
-                    &json!({
-                        "out": a.out,
-                        "totals": totals,
-                        "markov": run.removal_effects.map(|(p, re)| json!({
-                            "order": cfg.markov_order,
-                            "conversion_probability": p,
-                            "removal_effects": re,
-                        })),
-                    }),
-                )?;
-                writeln!(stdout)?;
-            }
-            OutputFormat::Text => {
-                writeln!(stdout, "attributed {} → {}", paths.display(), a.out.display())?;
-                let mut shown = names.clone();
-                if cfg.markov_global {
-                    shown.push("markov_global");
-                }
-                print_totals(stdout, &totals, &shown, 20)?;
-            }
-        }
-        return Ok(Outcome::Ok);
-    }
-    let data = a.data.as_ref().expect("clap requires --data or --paths");
-    let run = run_dataset(data, &a.out, &cfg, settings)?;
-    settings.progress.finish();
+    let run = dataset_run(&c.data, &c.out, &cfg, ctx)?;
+    ctx.progress.finish();
     m.stage_done("attribute");
-    let dataset = Dataset::open(data)?;
+    let dataset = Dataset::open(&c.data)?;
     let inputs = ["touchpoints", "orders", "tracking_assets", "sessions"]
         .iter()
         .filter_map(|t| dataset.files(t.parse().expect("table names")))
@@ -946,58 +895,113 @@ pub fn attribute(a: &AttributeArgs, settings: &Settings, stdout: &mut dyn Write)
     ]);
     let manifest = m.finish(
         json!({
-            "data": data,
+            "data": c.data,
             "models": names,
             "group_by": cfg.group_by,
-            "lookback": a.lookback,
-            "half_life": a.half_life,
-            "markov_order": a.markov_order,
-            "u_shaped": a.u_shaped,
-            "model": a.model,
-            "code_outranks_link": a.code_outranks_link,
-            "use_sessions": !a.no_sessions,
-            "observation_end": a.observation_end,
+            "lookback": c.lookback,
+            "half_life": c.half_life,
+            "markov_order": c.markov_order,
+            "u_shaped": format!("{},{}", c.u_shaped[0], c.u_shaped[1]),
+            "model": c.model,
+            "code_outranks_link": c.code_outranks_link,
+            "use_sessions": c.use_sessions,
+            "observation_end": c.observation_end,
         }),
         inputs,
         outputs,
         rows,
         "ok",
     );
-    manifest.write(&a.out)?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({
-                    "out": a.out,
-                    "journeys": run.journeys,
-                    "credit_rows": run.credit_rows,
-                    "removal_effects": run.attribution.removal_effects,
-                    "data_driven": run.hazard,
-                    "totals": run.attribution.totals,
-                }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => {
-            let s = &run.journeys;
-            writeln!(
-                stdout,
-                "attributed {} orders ({} without touches) from {} touchpoints, {} code touches, {} session touches; {} non-converting journeys",
-                s.orders, s.orders_without_touches, s.touchpoints, s.code_touches, s.session_touches, s.non_converting
-            )?;
-            writeln!(stdout, "conversions credited per group:")?;
-            print_totals(stdout, &run.attribution.totals, &names, 15)?;
-            if let Some(h) = &run.hazard {
-                print_hazard(stdout, h)?;
-            }
-            writeln!(
-                stdout,
-                "wrote {} and {}",
-                a.out.join("credits.parquet").display(),
-                a.out.join("attribution_summary.csv").display()
-            )?;
-        }
+    manifest.write(&c.out)?;
+    Ok(Summary {
+        out: c.out.clone(),
+        journeys: run.journeys,
+        credit_rows: run.credit_rows,
+        removal_effects: run.attribution.removal_effects,
+        data_driven: run.hazard,
+        totals: run.attribution.totals,
+        models: names.iter().map(|n| (*n).to_owned()).collect(),
+    })
+}
+
+/// Path-mode attribution (`roicast attribute --paths`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathsConfig {
+    /// A `ChannelAttribution` path table (path, total_conversions[, total_conversion_value, total_null]).
+    pub paths: PathBuf,
+    /// The long output table (`.csv` or `.parquet`).
+    pub out: PathBuf,
+    /// Models to run (default: every model that needs no timestamps).
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    /// Channel separator in the `path` column.
+    #[serde(default = "default_sep")]
+    pub sep: String,
+    /// Order of the Markov chain (1 to 4).
+    #[serde(default = "default_markov_order")]
+    pub markov_order: usize,
+    /// `u_shaped` shares of the first and last touch.
+    #[serde(default = "default_u_shaped")]
+    pub u_shaped: [f64; 2],
+}
+
+/// What path-mode attribution wrote and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathsSummary {
+    /// The output file.
+    pub out: PathBuf,
+    /// Totals per model and channel.
+    pub totals: Vec<GroupTotal>,
+    /// Markov conversion probability and removal effects, when Markov ran.
+    pub markov: Option<serde_json::Value>,
+    /// The models shown, in output order (with `markov_global` when asked for).
+    pub models: Vec<String>,
+}
+
+/// Attributes a path table; writes the long table `model, channel, conversions, value`
+/// and `attribute.manifest.json` beside it.
+pub fn run_paths(_ctx: &Ctx, c: &PathsConfig) -> anyhow::Result<PathsSummary> {
+    let cfg = AttributionConfig::resolve(
+        c.models.as_ref(),
+        true,
+        &default_half_life(),
+        &default_lookback(),
+        c.u_shaped,
+        c.markov_order,
+        GroupBy::Channel,
+        JourneyParams::default(),
+    )?;
+    let names: Vec<&str> = cfg.models.iter().map(Model::name).collect();
+    let mut m = ManifestBuilder::start("attribute");
+    let run = paths_run(&c.paths, &c.out, &cfg, &c.sep)?;
+    m.stage_done("attribute");
+    for (stage, s) in run.timings {
+        m.record(stage, s);
     }
-    Ok(Outcome::Ok)
+    let manifest = m.finish(
+        json!({ "paths": c.paths, "models": names, "sep": c.sep, "markov_order": c.markov_order,
+                "u_shaped": format!("{},{}", c.u_shaped[0], c.u_shaped[1]) }),
+        vec![FileRecord::of(&c.paths)?],
+        vec![FileRecord::of(&c.out)?],
+        BTreeMap::new(),
+        "ok",
+    );
+    manifest.write(&crate::output::parent_dir(&c.out))?;
+    let mut shown: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    if cfg.markov_global {
+        shown.push("markov_global".into());
+    }
+    Ok(PathsSummary {
+        out: c.out.clone(),
+        totals: run.totals,
+        markov: run.removal_effects.map(|(p, re)| {
+            json!({
+                "order": cfg.markov_order,
+                "conversion_probability": p,
+                "removal_effects": re,
+            })
+        }),
+        models: shown,
+    })
 }

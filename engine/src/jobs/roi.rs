@@ -1,9 +1,8 @@
-//! `roicast roi`: full cost accounting and ROI per creator, campaign and platform under
+//! The ROI job: full cost accounting and ROI per creator, campaign and platform under
 //! every attribution model, beside code/link-tracked revenue, CLV-adjusted and EMV-based
 //! ROI. The math is in `roicast_models::roi`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,11 +15,14 @@ use roicast_models::roi::{self, CostLine, Tracked};
 use roicast_models::sentiment::vader::FxMap;
 use serde_json::json;
 
-use crate::args::{OutputFormat, RoiArgs};
-use crate::attribute::Staging;
-use crate::cli::{Outcome, Settings};
-use crate::columns::{float, text, ts};
-use crate::manifest::{FileRecord, ManifestBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use crate::output::columns::{float, text, ts};
+use crate::output::{FileRecord, ManifestBuilder, Staging};
+
+/// Cost, deal terms and tracked revenue per campaign × creator (what `history` reads).
+pub const CREATOR_CAMPAIGN_FILE: &str = "creator_campaign.csv";
 
 /// A session-tracked order must follow the creator's session within this window.
 const LINK_WINDOW_US: i64 = 7 * 86_400_000_000;
@@ -107,8 +109,74 @@ fn read_keyed(path: &Path, key: &str, value: &str) -> anyhow::Result<HashMap<Str
 /// link-tracked revenue.
 type SummaryRow = (String, String, f64, BTreeMap<String, (f64, Option<f64>)>, f64, f64);
 
-/// `roicast roi`.
-pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+/// The ROI job (`roicast roi`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Dataset folder (needs costs, orders and creators; uses tracking_assets and sessions).
+    pub data: PathBuf,
+    /// Results folder holding attribution/attribution_summary.csv (grouped by creator) and,
+    /// when present, clv/cohort_clv.csv and engagement/emv.csv.
+    pub results: PathBuf,
+    /// Output folder: roi.parquet and roi_summary.csv.
+    pub out: PathBuf,
+    /// Gross margin rate for profit ROI (default: from orders.gross_margin).
+    #[serde(default)]
+    pub margin_rate: Option<f64>,
+    /// Exchange rates (CSV currency,rate), needed when amounts are in several currencies.
+    #[serde(default)]
+    pub fx: Option<PathBuf>,
+    /// The currency everything is converted to with `fx`.
+    #[serde(default)]
+    pub base_currency: Option<String>,
+    /// Count only costs with status paid.
+    #[serde(default)]
+    pub paid_only: bool,
+}
+
+/// Revenue and ROI of one creator under one model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelRoi {
+    /// Attributed revenue.
+    pub revenue: f64,
+    /// ROI (none without cost).
+    pub roi: Option<f64>,
+}
+
+/// One creator's cost, tracked revenue and ROI under every model.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatorRoi {
+    /// The creator.
+    pub creator_id: String,
+    /// The creator's platform.
+    pub platform: String,
+    /// Full cost.
+    pub cost: f64,
+    /// Revenue of orders with the creator's promo code.
+    pub code_tracked_revenue: f64,
+    /// Revenue of orders after a session on the creator's link.
+    pub link_tracked_revenue: f64,
+    /// Per attribution model.
+    pub roi: BTreeMap<String, ModelRoi>,
+}
+
+/// What the ROI job wrote and found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The currency of every amount.
+    pub currency: String,
+    /// The model the creators are ranked by.
+    pub ranked_by: String,
+    /// Creators ranked by ROI under `ranked_by`.
+    pub creators: Vec<CreatorRoi>,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// Every cost counted.
+    pub total_cost: f64,
+}
+
+/// Computes ROI; writes `roi.parquet`, `roi_summary.csv` and `roi.manifest.json`.
+pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let manifest = ManifestBuilder::start("roi");
     if let Some(m) = a.margin_rate
         && !(m.is_finite() && (0.0..=1.0).contains(&m))
@@ -177,7 +245,7 @@ pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
     }
 
     // Tracking assets → creator (codes; links via sessions).
-    let assets = crate::tracking::Assets::load(&dataset)?;
+    let assets = super::tracking::Assets::load(&dataset)?;
     let code_creator = &assets.codes;
     // user → [(session time, index into link_keys)]
     let mut user_sessions: FxMap<String, Vec<(i64, usize)>> = FxMap::default();
@@ -242,6 +310,9 @@ pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
     let mut campaign_cost: BTreeMap<String, f64> = BTreeMap::new();
     let mut unallocated: BTreeMap<String, f64> = BTreeMap::new();
     let mut creator_campaigns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // Per campaign × creator: cost, deal terms, tracked revenue (creator_campaign.csv, the
+    // measured history's cost side).
+    let mut pair_rows: Vec<[String; 7]> = Vec::new();
     for (campaign, creators) in &campaign_creators {
         let shared: Vec<&CostLine> =
             lines.iter().filter(|l| l.campaign_id == *campaign && l.creator_id.is_none()).collect();
@@ -256,6 +327,23 @@ pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
             let shared: Vec<(&CostLine, f64)> = shared.iter().map(|l| (*l, share)).collect();
             let costs = roi::creator_costs(&own, &shared, tracked);
             let total: f64 = costs.values().sum();
+            let flat: f64 = own.iter().filter(|l| l.cost_type == "flat_fee").filter_map(|l| l.amount).sum();
+            let rate = own.iter().find(|l| l.cost_type == "commission").and_then(|l| l.rate).or_else(|| {
+                own.iter()
+                    .find(|l| l.cost_type == "tiered_commission")
+                    .and_then(|l| l.tiers.as_ref())
+                    .and_then(|t| t.first())
+                    .map(|t| t.rate)
+            });
+            pair_rows.push([
+                (*campaign).to_owned(),
+                (*creator).to_owned(),
+                format!("{total}"),
+                format!("{flat}"),
+                rate.map_or_else(String::new, |r| format!("{r}")),
+                format!("{}", code.revenue),
+                format!("{}", link.revenue),
+            ]);
             *campaign_cost.entry((*campaign).to_owned()).or_default() += total;
             let e = creator_cost.entry((*creator).to_owned()).or_default();
             for (k, v) in costs {
@@ -388,6 +476,21 @@ pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
     }
     let summary_path = staging.path("roi_summary.csv");
     roicast_data::io::write_bytes_atomic(&summary_path, &csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    let mut pairs = csv::Writer::from_writer(Vec::new());
+    pairs.write_record([
+        "campaign_id",
+        "creator_id",
+        "cost",
+        "flat_fee",
+        "commission_rate",
+        "code_tracked_revenue",
+        "link_tracked_revenue",
+    ])?;
+    for r in &pair_rows {
+        pairs.write_record(r)?;
+    }
+    let pairs_path = staging.path(CREATOR_CAMPAIGN_FILE);
+    roicast_data::io::write_bytes_atomic(&pairs_path, &pairs.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
     let written = staging.commit()?;
     let inputs = Table::ALL
         .iter()
@@ -405,50 +508,23 @@ pub fn roi(a: &RoiArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::
             "ok",
         )
         .write(&a.out)?;
-    match settings.format {
-        OutputFormat::Json => {
-            let rows: Vec<_> = summary
-                .iter()
-                .map(|(c, p, cost, per, code, link)| json!({"creator_id": c, "platform": p, "cost": cost, "code_tracked_revenue": code,
-                    "link_tracked_revenue": link, "roi": per.iter().map(|(m, v)| (m.clone(), json!({"revenue": v.0, "roi": v.1}))).collect::<BTreeMap<_, _>>()}))
-                .collect();
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &json!({ "currency": base, "ranked_by": rank_model, "creators": rows, "files": written }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => print_table(stdout, &summary, &rank_model, &base, total_cost, 15)?,
-    }
-    Ok(Outcome::Ok)
-}
-
-fn print_table(
-    stdout: &mut dyn Write,
-    rows: &[SummaryRow],
-    model: &str,
-    currency: &str,
-    total_cost: f64,
-    top: usize,
-) -> std::io::Result<()> {
-    writeln!(stdout, "creators ranked by ROI under the {model} model ({currency}; total cost {total_cost:.0}):")?;
-    writeln!(
-        stdout,
-        "{:<10} {:<10} {:>10} {:>12} {:>9} {:>12} {:>12}",
-        "creator", "platform", "cost", "revenue", "ROI %", "code-tracked", "link-tracked"
-    )?;
-    for (c, p, cost, per, code, link) in rows.iter().take(top) {
-        let (rev, r) = per.get(model).copied().unwrap_or((0.0, None));
-        writeln!(
-            stdout,
-            "{c:<10} {p:<10} {cost:>10.0} {rev:>12.0} {:>9} {code:>12.0} {link:>12.0}",
-            r.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"))
-        )?;
-    }
-    if rows.len() > top {
-        writeln!(stdout, "… {} more in roi_summary.csv", rows.len() - top)?;
-    }
-    Ok(())
+    Ok(Summary {
+        currency: base,
+        ranked_by: rank_model,
+        creators: summary
+            .into_iter()
+            .map(|(creator_id, platform, cost, per, code, link)| CreatorRoi {
+                creator_id,
+                platform,
+                cost,
+                code_tracked_revenue: code,
+                link_tracked_revenue: link,
+                roi: per.into_iter().map(|(m, (revenue, roi))| (m, ModelRoi { revenue, roi })).collect(),
+            })
+            .collect(),
+        files: written,
+        total_cost,
+    })
 }
 
 /// The default output folder of the ROI job inside a results folder.

@@ -1,11 +1,10 @@
-//! `roicast report --results DIR --out report.html`: one self-contained HTML file (inline
+//! The report job: one self-contained HTML file (inline
 //! SVG charts and CSS, a few lines of inline script for sortable tables; nothing loaded
 //! from the network) from the outputs of a run.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use arrow_array::Array;
@@ -14,8 +13,9 @@ use arrow_schema::DataType;
 use roicast_data::Table;
 use roicast_data::io::FileReader;
 
-use crate::args::{OutputFormat, ReportArgs};
-use crate::cli::{Outcome, Settings};
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
 
 /// Rows of a CSV file as maps (empty when the file is absent).
 fn csv_rows(path: &Path) -> anyhow::Result<Vec<BTreeMap<String, String>>> {
@@ -686,9 +686,9 @@ fn weekly_money(results: &Path, model: &str) -> anyhow::Result<Vec<(String, f64,
     }
     let mut order_week: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     for b in ds.load(Table::Orders)? {
-        let ids = crate::columns::col(&b, Table::Orders, "order_id").as_string::<i32>();
+        let ids = crate::output::columns::col(&b, Table::Orders, "order_id").as_string::<i32>();
         for i in 0..b.num_rows() {
-            if let Some(t) = crate::columns::ts(&b, Table::Orders, "ordered_at", i) {
+            if let Some(t) = crate::output::columns::ts(&b, Table::Orders, "ordered_at", i) {
                 order_week.insert(ids.value(i).to_owned(), t.div_euclid(WEEK));
             }
         }
@@ -716,8 +716,8 @@ fn weekly_money(results: &Path, model: &str) -> anyhow::Result<Vec<(String, f64,
         for b in ds.load(Table::Costs)? {
             for i in 0..b.num_rows() {
                 if let (Some(t), Some(a)) = (
-                    crate::columns::ts(&b, Table::Costs, "incurred_at", i),
-                    crate::columns::float(&b, Table::Costs, "amount", i),
+                    crate::output::columns::ts(&b, Table::Costs, "incurred_at", i),
+                    crate::output::columns::float(&b, Table::Costs, "amount", i),
                 ) {
                     weeks.entry(t.div_euclid(WEEK)).or_default().1 += a;
                 }
@@ -761,19 +761,29 @@ fn weekly_sentiment(c: &Frame) -> Vec<(String, f64, f64)> {
         .collect()
 }
 
-/// `roicast report`.
-pub fn report(a: &ReportArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+/// Rendering the report (`roicast report`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A run's results folder.
+    pub results: PathBuf,
+    /// The HTML file to write.
+    pub out: PathBuf,
+}
+
+/// What was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The report file.
+    pub report: PathBuf,
+    /// Its size.
+    pub bytes: usize,
+}
+
+/// Renders the results into one self-contained HTML file, written atomically.
+pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let html = render(&a.results)?;
-    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
-    }
+    crate::output::create_parent(&a.out)?;
     roicast_data::io::write_bytes_atomic(&a.out, html.as_bytes())?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *stdout, &serde_json::json!({ "report": a.out, "bytes": html.len() }))?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => writeln!(stdout, "wrote {} ({} KB)", a.out.display(), html.len() / 1024)?,
-    }
-    Ok(Outcome::Ok)
+    Ok(Summary { report: a.out.clone(), bytes: html.len() })
 }

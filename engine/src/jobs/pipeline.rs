@@ -2,21 +2,21 @@
 //! output folder, reusing a job's outputs when its inputs, its configuration and its
 //! upstream jobs are unchanged (keys recorded in `run.manifest.json`).
 //!
-//! Each job runs through the same command-line entry point as when typed by hand, so a
-//! pipeline step and a manual command can never disagree.
+//! Each step calls the same typed job function as the command typed by hand
+//! (`jobs::<name>::run`) with a `Config` built from the pipeline's; its reuse key hashes
+//! that resolved `Config`, so a pipeline step and a manual command can never disagree.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use roicast_data::duration::Duration;
 use roicast_data::{Dataset, Table};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::args::{OutputFormat, RunArgs};
-use crate::cli::{ExitStatus, Outcome, Settings};
+use super::Ctx;
+use crate::output::hash_files;
 
 fn yes() -> bool {
     true
@@ -101,16 +101,16 @@ impl Default for Jobs {
 #[serde(deny_unknown_fields, default)]
 pub struct AttributionConfig {
     /// Lookback window, e.g. `30d`.
-    pub lookback: String,
+    pub lookback: Duration,
     /// Half-life of the rule-based time-decay model, e.g. `7d`.
-    pub half_life: String,
+    pub half_life: Duration,
     /// Models to run (default: all ten).
     pub models: Option<Vec<String>>,
 }
 
 impl Default for AttributionConfig {
     fn default() -> Self {
-        AttributionConfig { lookback: "30d".into(), half_life: "7d".into(), models: None }
+        AttributionConfig { lookback: Duration::days(30), half_life: Duration::days(7), models: None }
     }
 }
 
@@ -119,16 +119,20 @@ impl Default for AttributionConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ClvConfig {
     /// bgnbd, pareto-nbd or sbg.
-    pub model: String,
-    /// Horizon, e.g. `12m`.
-    pub horizon: String,
+    pub model: super::clv::Model,
+    /// Horizon, e.g. `12mo`.
+    pub horizon: Duration,
     /// Discount rate, e.g. `0.1/yr`.
     pub discount_rate: String,
 }
 
 impl Default for ClvConfig {
     fn default() -> Self {
-        ClvConfig { model: "bgnbd".into(), horizon: "12m".into(), discount_rate: "0.1/yr".into() }
+        ClvConfig {
+            model: super::clv::Model::Bgnbd,
+            horizon: "12mo".parse().expect("a valid duration"),
+            discount_rate: "0.1/yr".into(),
+        }
     }
 }
 
@@ -201,15 +205,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         fix(p);
     }
     let at = |key: &str| format!("{}: `{key}`", path.display());
-    crate::attribute::parse_duration("lookback", &c.attribution.lookback)
-        .with_context(|| at("attribution.lookback"))?;
-    crate::attribute::parse_duration("half_life", &c.attribution.half_life)
-        .with_context(|| at("attribution.half_life"))?;
-    crate::clv::parse_horizon_days(&c.clv.horizon).with_context(|| at("clv.horizon"))?;
-    crate::clv::parse_discount(&c.clv.discount_rate).with_context(|| at("clv.discount_rate"))?;
-    if !["bgnbd", "pareto-nbd", "sbg"].contains(&c.clv.model.as_str()) {
-        bail!("{}: expected bgnbd, pareto-nbd or sbg, found `{}`", at("clv.model"), c.clv.model);
-    }
+    super::clv::parse_discount(&c.clv.discount_rate).with_context(|| at("clv.discount_rate"))?;
     if c.forecast.budget.is_some() && c.forecast.target_roi.is_some() {
         bail!("{}: set either budget or target_roi, not both", at("forecast"));
     }
@@ -269,134 +265,122 @@ fn enabled(c: &Config, name: &str) -> bool {
     }
 }
 
-fn argv(c: &Config, job: &str, out: &Path) -> Vec<String> {
-    let d = c.data.display().to_string();
-    let o = out.display().to_string();
-    let s = |x: &str| x.to_owned();
-    let mut a: Vec<String> = match job {
-        "validate" => vec![s("validate"), s("--data"), d, s("--out"), o],
-        "sentiment" => vec![s("sentiment"), s("--data"), d, s("--out"), o],
-        "engagement" => {
-            let mut v = vec![s("engagement"), s("--data"), d, s("--out"), o];
-            if let Some(r) = &c.engagement.rate_card {
-                v.extend([s("--rate-card"), r.display().to_string()]);
-            }
-            if !c.engagement.competitors.is_empty() {
-                v.extend([s("--competitors"), c.engagement.competitors.join(",")]);
-            }
-            if let Some(b) = &c.engagement.branded_search {
-                v.extend([s("--branded-search"), b.display().to_string()]);
-            }
-            v
-        }
-        "attribution" => {
-            let mut v = vec![
-                s("attribute"),
-                s("--data"),
-                d,
-                s("--out"),
-                o,
-                s("--group-by"),
-                s("creator"),
-                s("--lookback"),
-                c.attribution.lookback.clone(),
-                s("--half-life"),
-                c.attribution.half_life.clone(),
-            ];
-            if let Some(m) = &c.attribution.models {
-                v.extend([s("--models"), m.join(",")]);
-            }
-            v
-        }
-        "clv" => vec![
-            s("clv"),
-            s("--data"),
-            d,
-            s("--out"),
-            o,
-            s("--model"),
-            c.clv.model.clone(),
-            s("--horizon"),
-            c.clv.horizon.clone(),
-            s("--discount-rate"),
-            c.clv.discount_rate.clone(),
-            s("--by"),
-            s("creator"),
-        ],
-        "roi" => {
-            let results = out.parent().expect("job folders are under the run's out").display().to_string();
-            let mut v = vec![s("roi"), s("--data"), d, s("--results"), results, s("--out"), o];
-            if let Some(m) = c.roi.margin_rate {
-                v.extend([s("--margin-rate"), m.to_string()]);
-            }
-            if let (Some(f), Some(b)) = (&c.roi.fx, &c.roi.base_currency) {
-                v.extend([s("--fx"), f.display().to_string(), s("--base-currency"), b.clone()]);
-            }
-            if c.roi.paid_only {
-                v.push(s("--paid-only"));
-            }
-            v
-        }
-        "forecast" => vec![s("forecast-step"), d, o],
-        "report" => {
-            let results = out.parent().expect("the report is under the run's out").display().to_string();
-            vec![s("report"), s("--results"), results, s("--out"), o]
-        }
-        _ => Vec::new(),
-    };
-    a.extend([s("-q"), s("--format"), s("json")]);
-    a
-}
-
-/// Runs one CLI command in-process; returns its JSON stdout.
-fn call(args: &[String]) -> anyhow::Result<String> {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let argv = std::iter::once(OsString::from("roicast")).chain(args.iter().map(OsString::from));
-    let status = crate::cli::run(argv, &mut out, &mut err);
-    if status != ExitStatus::Success {
-        bail!("`roicast {}` failed: {}", args.join(" "), String::from_utf8_lossy(&err).trim());
-    }
-    Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
 /// The forecast step: train on the history, then forecast the candidates.
-fn run_forecast(c: &Config, out: &Path) -> anyhow::Result<String> {
-    std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
-    let model = out.join("forecast_model.json");
-    let history = c.data.join("campaign_history.parquet");
-    let history = if history.exists() { history } else { single_file(&c.data, Table::CampaignHistory)? };
-    call(&[
-        "train".into(),
-        "forecast".into(),
-        "--history".into(),
-        history.display().to_string(),
-        "--out".into(),
-        model.display().to_string(),
-        "-q".into(),
-        "--format".into(),
-        "json".into(),
-    ])?;
-    let mut a = vec![
-        "forecast".into(),
-        "--model".into(),
-        model.display().to_string(),
-        "--candidates".into(),
-        single_file(&c.data, Table::Candidates)?.display().to_string(),
-        "--out".into(),
-        out.join("forecast.csv").display().to_string(),
-    ];
-    if let Some(s) = &c.forecast.scenarios {
-        a.extend(["--scenarios".into(), s.display().to_string()]);
-    }
-    if let Some(b) = c.forecast.budget {
-        a.extend(["--budget".into(), b.to_string()]);
-    }
-    if let Some(t) = c.forecast.target_roi {
-        a.extend(["--target-roi".into(), t.to_string()]);
-    }
-    a.extend(["-q".into(), "--format".into(), "json".into()]);
-    call(&a)
+#[derive(Debug, Clone, Serialize)]
+struct ForecastStep {
+    train: super::forecast::TrainConfig,
+    forecast: super::forecast::Config,
+}
+
+/// A step's typed job configuration, resolved from the pipeline's.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+enum Step {
+    Validate(super::validate::Config),
+    Sentiment(super::sentiment::Config),
+    Engagement(super::engagement::Config),
+    Attribution(super::attribute::Config),
+    Clv(super::clv::Config),
+    Roi(super::roi::Config),
+    Forecast(Box<ForecastStep>),
+    Report(super::report::Config),
+}
+
+fn step(c: &Config, job: &str, out: &Path) -> anyhow::Result<Step> {
+    let results = || out.parent().expect("job outputs are under the run's out").to_owned();
+    Ok(match job {
+        "validate" => Step::Validate(super::validate::Config { data: c.data.clone(), out: Some(out.to_owned()) }),
+        "sentiment" => Step::Sentiment(super::sentiment::Config {
+            target: super::sentiment::Target::Dataset { data: c.data.clone(), out: out.to_owned() },
+            text_column: "text".into(),
+            model: "default".into(),
+        }),
+        "engagement" => Step::Engagement(super::engagement::Config {
+            data: c.data.clone(),
+            out: out.to_owned(),
+            rate_card: c.engagement.rate_card.clone(),
+            sentiment_model: "default".into(),
+            competitors: c.engagement.competitors.clone(),
+            branded_search: c.engagement.branded_search.clone(),
+        }),
+        "attribution" => Step::Attribution(super::attribute::Config {
+            models: c.attribution.models.clone(),
+            group_by: roicast_models::attribution::credits::GroupBy::Creator,
+            lookback: c.attribution.lookback.clone(),
+            half_life: c.attribution.half_life.clone(),
+            ..super::attribute::Config::new(c.data.clone(), out.to_owned())
+        }),
+        "clv" => Step::Clv(super::clv::Config {
+            data: c.data.clone(),
+            out: out.to_owned(),
+            model: c.clv.model,
+            horizon: c.clv.horizon.clone(),
+            discount_rate: c.clv.discount_rate.clone(),
+            by: super::clv::CohortBy::Creator,
+            time_unit: "weeks".into(),
+            margin_rate: None,
+            observation_end: None,
+            min_cohort: 300,
+        }),
+        "roi" => Step::Roi(super::roi::Config {
+            data: c.data.clone(),
+            results: results(),
+            out: out.to_owned(),
+            margin_rate: c.roi.margin_rate,
+            fx: c.roi.fx.clone(),
+            base_currency: c.roi.base_currency.clone(),
+            paid_only: c.roi.paid_only,
+        }),
+        "forecast" => {
+            let model = out.join("forecast_model.json");
+            let history = c.data.join("campaign_history.parquet");
+            let history = if history.exists() { history } else { single_file(&c.data, Table::CampaignHistory)? };
+            Step::Forecast(Box::new(ForecastStep {
+                train: super::forecast::TrainConfig {
+                    history,
+                    out: model.clone(),
+                    cv: None,
+                    l2: 1.0,
+                    folds: 5,
+                    min_level_rows: 5,
+                },
+                forecast: super::forecast::Config {
+                    model,
+                    candidates: single_file(&c.data, Table::Candidates)?,
+                    scenarios: c.forecast.scenarios.clone(),
+                    budget: c.forecast.budget,
+                    target_roi: c.forecast.target_roi,
+                    probability: 0.8,
+                    out: out.join("forecast.csv"),
+                },
+            }))
+        }
+        _ => Step::Report(super::report::Config { results: results(), out: out.to_owned() }),
+    })
+}
+
+/// Runs one step; returns its summary as JSON.
+fn run_step(ctx: &Ctx, s: &Step) -> anyhow::Result<serde_json::Value> {
+    Ok(match s {
+        Step::Validate(c) => {
+            let report = super::validate::run(ctx, c)?;
+            if !report.ok {
+                return Err(super::validate::rejected(&report, c.out.as_deref()).into());
+            }
+            serde_json::to_value(report)?
+        }
+        Step::Sentiment(c) => serde_json::to_value(super::sentiment::run(ctx, c)?)?,
+        Step::Engagement(c) => serde_json::to_value(super::engagement::run(ctx, c)?)?,
+        Step::Attribution(c) => serde_json::to_value(super::attribute::run(ctx, c)?)?,
+        Step::Clv(c) => serde_json::to_value(super::clv::run(ctx, c)?)?,
+        Step::Roi(c) => serde_json::to_value(super::roi::run(ctx, c)?)?,
+        Step::Forecast(f) => {
+            std::fs::create_dir_all(crate::output::parent_dir(&f.train.out))?;
+            super::forecast::train(ctx, &f.train)?;
+            serde_json::to_value(super::forecast::run(ctx, &f.forecast)?)?
+        }
+        Step::Report(c) => serde_json::to_value(super::report::run(ctx, c)?)?,
+    })
 }
 
 fn single_file(data: &Path, t: Table) -> anyhow::Result<PathBuf> {
@@ -418,7 +402,7 @@ fn single_file(data: &Path, t: Table) -> anyhow::Result<PathBuf> {
 pub struct JobRecord {
     /// ran, reused or skipped.
     pub status: String,
-    /// Hash of the job's inputs, configuration and upstream keys.
+    /// Hash of the job's resolved configuration, inputs and upstream keys.
     pub key: String,
     /// Output files (relative to the run's out) with their SHA-256.
     pub outputs: BTreeMap<String, String>,
@@ -437,60 +421,26 @@ pub struct RunManifest {
     pub order: Vec<String>,
 }
 
-fn hash_files(root: &Path, rel: &str) -> anyhow::Result<BTreeMap<String, String>> {
-    let path = root.join(rel);
-    let mut out = BTreeMap::new();
-    let mut stack = vec![path];
-    while let Some(p) = stack.pop() {
-        if p.is_dir() {
-            for e in std::fs::read_dir(&p).with_context(|| format!("failed to list {}", p.display()))? {
-                stack.push(e?.path());
-            }
-        } else if p.exists() && !p.to_string_lossy().ends_with(".manifest.json") {
-            let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
-            out.insert(rel, roicast_data::sha256_file(&p)?);
-        }
-    }
-    Ok(out)
+/// What a run did: each job's record and the summaries of the jobs that ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The output folder.
+    pub out: PathBuf,
+    /// Per job: ran, reused or skipped, with its key and outputs.
+    pub jobs: BTreeMap<String, JobRecord>,
+    /// The summaries of the jobs that ran (by job name).
+    pub summary: BTreeMap<String, serde_json::Value>,
+    /// Job order.
+    #[serde(skip)]
+    pub order: Vec<String>,
+    /// The report, when the report job is on.
+    #[serde(skip)]
+    pub report: Option<PathBuf>,
 }
 
-/// `roicast run`.
-pub fn run(
-    a: &RunArgs,
-    settings: &Settings,
-    stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
-) -> anyhow::Result<Outcome> {
-    let c = load(&a.config)?;
-    let (summary, manifest) = execute(&c, settings, stderr)?;
-    match settings.format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *stdout,
-                &serde_json::json!({ "out": c.out, "jobs": manifest.jobs, "summary": summary }),
-            )?;
-            writeln!(stdout)?;
-        }
-        OutputFormat::Text => {
-            for name in &manifest.order {
-                let j = &manifest.jobs[name];
-                writeln!(stdout, "  {name:<12} {:<8} {:>6.2} s  {} files", j.status, j.seconds, j.outputs.len())?;
-            }
-            writeln!(stdout, "run manifest: {}", c.out.join("run.manifest.json").display())?;
-            if c.jobs.report {
-                writeln!(stdout, "report: {}", c.out.join("report.html").display())?;
-            }
-        }
-    }
-    Ok(Outcome::Ok)
-}
-
-/// Runs the configured jobs; returns each job's JSON summary and the run manifest.
-pub fn execute(
-    c: &Config,
-    settings: &Settings,
-    stderr: &mut dyn Write,
-) -> anyhow::Result<(BTreeMap<String, serde_json::Value>, RunManifest)> {
+/// Runs the configured jobs into `c.out`, reusing what is unchanged; writes
+/// `run.manifest.json` after every job.
+pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     // Everything that can be checked is checked before the first job.
     let dataset = Dataset::open(&c.data).with_context(|| format!("failed to open the dataset {}", c.data.display()))?;
     for job in JOBS.iter().filter(|j| enabled(c, j.name)) {
@@ -505,6 +455,10 @@ pub fn execute(
             }
         }
     }
+    let steps: Vec<Option<Step>> = JOBS
+        .iter()
+        .map(|j| enabled(c, j.name).then(|| step(c, j.name, &c.out.join(j.out))).transpose())
+        .collect::<anyhow::Result<_>>()?;
     std::fs::create_dir_all(&c.out).with_context(|| format!("failed to create {}", c.out.display()))?;
     let previous: RunManifest = std::fs::read(c.out.join("run.manifest.json"))
         .ok()
@@ -524,31 +478,24 @@ pub fn execute(
     };
     let mut manifest = RunManifest { config: Some(c.clone()), ..RunManifest::default() };
     let mut summary = BTreeMap::new();
-    for job in JOBS {
+    for (job, step) in JOBS.iter().zip(&steps) {
         manifest.order.push(job.name.to_owned());
-        if !enabled(c, job.name) {
+        let Some(step) = step else {
             manifest.jobs.insert(
                 job.name.to_owned(),
                 JobRecord { status: "skipped".into(), key: String::new(), outputs: BTreeMap::new(), seconds: 0.0 },
             );
             continue;
-        }
-        let out = c.out.join(job.out);
+        };
         let mut h = Sha256::new();
         h.update(job.name.as_bytes());
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
-        h.update(serde_json::to_vec(&argv(c, job.name, &out))?);
-        if job.name == "forecast" {
-            // The forecast step's settings are not on one command line (it runs two).
-            h.update(serde_json::to_vec(&c.forecast)?);
-        }
+        h.update(serde_json::to_vec(step)?);
         let tables: Vec<Table> =
             if job.tables.is_empty() && job.name == "validate" { Table::ALL.to_vec() } else { job.tables.to_vec() };
-        for t in tables.iter().chain(if job.name == "engagement" || job.name == "roi" || job.name == "attribution" {
-            Table::ALL
-        } else {
-            &[]
-        }) {
+        for t in
+            tables.iter().chain(if matches!(job.name, "engagement" | "roi" | "attribution") { Table::ALL } else { &[] })
+        {
             h.update(table_hash(*t)?.as_bytes());
         }
         for up in job.after {
@@ -569,12 +516,10 @@ pub fn execute(
             );
             continue;
         }
-        if !settings.quiet {
-            writeln!(stderr, "running {} …", job.name)?;
-        }
+        ctx.note(&format!("running {} …", job.name));
         let started = std::time::Instant::now();
-        let text = if job.name == "forecast" { run_forecast(c, &out)? } else { call(&argv(c, job.name, &out))? };
-        summary.insert(job.name.to_owned(), serde_json::from_str(&text).unwrap_or(serde_json::Value::Null));
+        let value = run_step(ctx, step).with_context(|| format!("the {} step of the run failed", job.name))?;
+        summary.insert(job.name.to_owned(), value);
         let outputs = hash_files(&c.out, job.out)?;
         manifest.jobs.insert(
             job.name.to_owned(),
@@ -585,5 +530,11 @@ pub fn execute(
     }
     let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
     roicast_data::io::write_bytes_atomic(&c.out.join("run.manifest.json"), &json)?;
-    Ok((summary, manifest))
+    Ok(Summary {
+        out: c.out.clone(),
+        jobs: manifest.jobs,
+        summary,
+        order: manifest.order,
+        report: c.jobs.report.then(|| c.out.join("report.html")),
+    })
 }

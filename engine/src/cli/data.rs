@@ -1,0 +1,184 @@
+//! The data commands: `generate`, `validate`, `schema`.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::args::{FileFormat, GenerateArgs, OutputFormat, ScenarioArg, SchemaArgs, ValidateArgs};
+use super::{Outcome, Settings};
+use crate::jobs::{self, Ctx};
+use roicast_data::generate::Scenario;
+use roicast_data::validate::ValidationReport;
+use roicast_data::{Format, Table};
+
+pub(super) fn scenario(s: ScenarioArg) -> Scenario {
+    match s {
+        ScenarioArg::Demo => Scenario::Demo,
+        ScenarioArg::Small => Scenario::Small,
+        ScenarioArg::Large => Scenario::Large,
+    }
+}
+
+fn file_format(f: FileFormat) -> Format {
+    match f {
+        FileFormat::Parquet => Format::Parquet,
+        FileFormat::Csv => Format::Csv,
+        FileFormat::Arrow => Format::Ipc,
+    }
+}
+
+/// `roicast generate`.
+pub(super) fn generate(
+    a: &GenerateArgs,
+    ctx: &Ctx,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let c = jobs::generate::Config {
+        scenario: scenario(a.scenario),
+        seed: a.seed,
+        file_format: file_format(a.file_format),
+        out: a.out.clone(),
+        force: a.force,
+    };
+    let s = jobs::generate::run(ctx, &c)?;
+    match settings.format {
+        OutputFormat::Json => super::json(stdout, &s)?,
+        OutputFormat::Text => {
+            writeln!(stdout, "generated {:?} world (seed {}) in {}", s.scenario, s.seed, s.out.display())?;
+            for (table, n) in &s.table_rows {
+                writeln!(stdout, "  {table:<18} {n:>12} rows")?;
+            }
+            let total_rows: u64 = s.rows.values().sum();
+            writeln!(
+                stdout,
+                "{total_rows} rows in {:.1} s ({:.0} rows/s); truth in {}",
+                s.seconds,
+                s.rows_per_second,
+                s.out.join("truth.json").display()
+            )?;
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `roicast validate`: exit 1 when any row is rejected.
+pub(super) fn validate(
+    a: &ValidateArgs,
+    ctx: &Ctx,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let report = jobs::validate::run(ctx, &jobs::validate::Config { data: a.data.clone(), out: a.out.clone() })?;
+    print_validation(&report, a.limit, settings, stdout)?;
+    Ok(if report.ok { Outcome::Ok } else { Outcome::Rejected })
+}
+
+fn print_validation(
+    report: &ValidationReport,
+    limit: usize,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if settings.format == OutputFormat::Json {
+        serde_json::to_writer_pretty(&mut *stdout, report)?;
+        writeln!(stdout)?;
+        return Ok(());
+    }
+    writeln!(stdout, "dataset {}", report.dataset.display())?;
+    writeln!(stdout, "  {:<18} {:>12} {:>10}  files", "table", "rows", "rejected")?;
+    for t in &report.tables {
+        if !t.present {
+            writeln!(stdout, "  {:<18} {:>12} {:>10}  (not present)", t.table.name(), "-", "-")?;
+            continue;
+        }
+        let files = if t.files.len() == 1 {
+            t.files[0].file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+        } else {
+            format!("{} partition files", t.files.len())
+        };
+        writeln!(stdout, "  {:<18} {:>12} {:>10}  {files}", t.table.name(), t.rows, t.rejected_rows + t.file_rejects)?;
+    }
+    for note in &report.notes {
+        writeln!(stdout, "note: {note}")?;
+    }
+    if !report.ignored.is_empty() && !settings.quiet {
+        let names: Vec<String> = report
+            .ignored
+            .iter()
+            .map(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect();
+        writeln!(stdout, "note: not tables, not read: {}", names.join(", "))?;
+    }
+    if report.ok {
+        writeln!(stdout, "ok: no rejected rows")?;
+        return Ok(());
+    }
+    writeln!(stdout, "rejected:")?;
+    let shown = if limit == 0 { report.rejects.len() } else { limit.min(report.rejects.len()) };
+    for r in &report.rejects[..shown] {
+        writeln!(stdout, "  {r}")?;
+    }
+    if shown < report.rejects.len() {
+        writeln!(
+            stdout,
+            "  … and {} more (--limit 0 lists all; --format json gives every one)",
+            report.rejects.len() - shown
+        )?;
+    }
+    writeln!(stdout, "{} reject(s) in {} row(s) or file(s)", report.rejects.len(), report.n_rejected())?;
+    Ok(())
+}
+
+/// `roicast schema`.
+pub(super) fn schema(a: &SchemaArgs, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    if a.markdown {
+        write!(stdout, "{}", roicast_data::schema::markdown())?;
+        return Ok(Outcome::Ok);
+    }
+    let tables: Vec<Table> = match &a.table {
+        Some(name) => vec![name.parse::<Table>().map_err(anyhow::Error::msg)?],
+        None => Table::ALL.to_vec(),
+    };
+    if settings.format == OutputFormat::Json {
+        let doc: Vec<_> = tables
+            .iter()
+            .map(|t| {
+                let spec = t.spec();
+                json!({
+                    "table": t.name(),
+                    "key": spec.key,
+                    "doc": spec.doc,
+                    "columns": spec.columns.iter().map(|c| json!({
+                        "name": c.name,
+                        "type": c.kind.name(),
+                        "nullable": c.nullable,
+                        "rule": c.rule.describe(),
+                        "references": c.references.map(|(t, col)| format!("{}.{}", t.name(), col)),
+                        "doc": c.doc,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *stdout, &doc)?;
+        writeln!(stdout)?;
+        return Ok(Outcome::Ok);
+    }
+    for t in tables {
+        let spec = t.spec();
+        writeln!(stdout, "{} (key: {}) — {}", t.name(), spec.key.join(", "), spec.doc)?;
+        for c in spec.columns {
+            let refs = c.references.map(|(t, col)| format!(" → {}.{}", t.name(), col)).unwrap_or_default();
+            writeln!(
+                stdout,
+                "  {:<24} {:<9}{} {}{}",
+                c.name,
+                c.kind.name(),
+                if c.nullable { "?" } else { " " },
+                c.rule.describe(),
+                refs
+            )?;
+        }
+    }
+    Ok(Outcome::Ok)
+}

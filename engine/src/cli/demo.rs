@@ -1,0 +1,224 @@
+//! `roicast demo`: generate the demo world, run the whole pipeline on it, print a summary.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use roicast_data::generate::Scenario;
+use serde_json::json;
+
+use super::args::{DemoArgs, OutputFormat};
+use super::{Outcome, Settings};
+use crate::jobs::{self, Ctx};
+
+/// `roicast demo`: generate the demo world, run the whole pipeline on it (`roicast run`
+/// with a config written next to it), print where the report is and a short summary.
+pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let data: PathBuf = a.out.join("data");
+    let results: PathBuf = a.out.join("results");
+    ctx.note(&format!("generating the demo world (seed {}) into {} …", a.seed, data.display()));
+    std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
+    let world = jobs::generate::run(
+        ctx,
+        &jobs::generate::Config {
+            scenario: Scenario::Demo,
+            seed: a.seed,
+            file_format: roicast_data::Format::Parquet,
+            out: data.clone(),
+            force: true,
+        },
+    )?;
+    // A fresh world: outputs of an earlier demo must not be reused.
+    if results.exists() {
+        std::fs::remove_dir_all(&results).with_context(|| format!("failed to clear {}", results.display()))?;
+    }
+    let config_path = a.out.join("roicast.toml");
+    roicast_data::io::write_bytes_atomic(&a.out.join("scenarios.csv"), DEMO_SCENARIOS.as_bytes())?;
+    roicast_data::io::write_bytes_atomic(&config_path, DEMO_CONFIG.as_bytes())?;
+    let config = jobs::pipeline::load(&config_path)?;
+    let run = jobs::pipeline::run(ctx, &config)?;
+    if let OutputFormat::Json = settings.format {
+        super::json(
+            stdout,
+            &json!({ "data": data, "results": results, "config": config_path, "report": results.join("report.html"),
+                     "rows": world.rows, "jobs": run.jobs, "summary": run.summary }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
+    let jobs = &run.summary;
+    let rows: u64 = world.rows.values().sum();
+    let validation_ok =
+        jobs.get("validate").and_then(|v| v.get("ok")).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    writeln!(stdout, "roicast demo")?;
+    writeln!(
+        stdout,
+        "  data        {}  ({} tables, {rows} rows, truth.json beside them)",
+        data.display(),
+        world.rows.len()
+    )?;
+    writeln!(
+        stdout,
+        "  validation  {}",
+        if validation_ok { "ok: no rejected rows" } else { "rejected rows: see results/validation" }
+    )?;
+    writeln!(stdout, "  results     {}  (run manifest: run.manifest.json)", results.display())?;
+    writeln!(stdout, "  report      {}", results.join("report.html").display())?;
+    writeln!(stdout, "  re-run      roicast run --config {}", config_path.display())?;
+    if let Some(s) = jobs.get("sentiment").and_then(|v| v.get("summary")) {
+        let share =
+            |c: &str| 100.0 * s["by_class"][c].as_f64().unwrap_or(0.0) / s["rows"].as_f64().unwrap_or(1.0).max(1.0);
+        writeln!(
+            stdout,
+            "\ncomment sentiment ({} comments): {:.1} % positive, {:.1} % neutral, {:.1} % negative; {} probably not English",
+            s["rows"],
+            share("positive"),
+            share("neutral"),
+            share("negative"),
+            s["non_english"]
+        )?;
+    }
+    // Creator scorecard (engagement job).
+    let cards = crate::jobs::report::Frame::read(&results.join("engagement").join("creator_scorecard.parquet"))?;
+    let mut order: Vec<usize> = (0..cards.rows).collect();
+    order.sort_by(|x, y| {
+        cards.n("engagement_quality", *y).unwrap_or(-1.0).total_cmp(&cards.n("engagement_quality", *x).unwrap_or(-1.0))
+    });
+    writeln!(stdout, "\ncreator scorecard (top 8 by engagement quality, then every flagged account):")?;
+    writeln!(
+        stdout,
+        "  {:<10} {:<10} {:>8} {:>9} {:>8} {:>12}  signals fired",
+        "creator", "platform", "quality", "audience", "traffic", "EMV"
+    )?;
+    let f = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+    for &i in order.iter().take(8).chain(order.iter().skip(8).filter(|&&i| cards.t("suspected_inflation", i) == "true"))
+    {
+        writeln!(
+            stdout,
+            "  {:<10} {:<10} {:>8} {:>9} {:>8} {:>12}  {}{}",
+            cards.t("creator_id", i),
+            cards.t("platform", i),
+            f(cards.n("engagement_quality", i)),
+            f(cards.n("audience_quality", i)),
+            f(cards.n("traffic_quality", i)),
+            f(cards.n("emv", i)),
+            if cards.t("suspected_inflation", i) == "true" { "SUSPECTED INFLATION: " } else { "" },
+            cards.t("signals_fired", i).replace(',', ", ")
+        )?;
+    }
+    // ROI table.
+    if let Some(roi) = jobs.get("roi") {
+        writeln!(
+            stdout,
+            "\ncreators ranked by ROI under the {} model ({}):",
+            roi["ranked_by"].as_str().unwrap_or(""),
+            roi["currency"].as_str().unwrap_or("")
+        )?;
+        writeln!(
+            stdout,
+            "  {:<10} {:<10} {:>10} {:>12} {:>8} {:>12}",
+            "creator", "platform", "cost", "revenue", "ROI %", "code-tracked"
+        )?;
+        let model = roi["ranked_by"].as_str().unwrap_or("data_driven");
+        for c in roi["creators"].as_array().into_iter().flatten().take(10) {
+            let r = &c["roi"][model];
+            writeln!(
+                stdout,
+                "  {:<10} {:<10} {:>10.0} {:>12.0} {:>8} {:>12.0}",
+                c["creator_id"].as_str().unwrap_or(""),
+                c["platform"].as_str().unwrap_or(""),
+                c["cost"].as_f64().unwrap_or(0.0),
+                r["revenue"].as_f64().unwrap_or(0.0),
+                r["roi"].as_f64().map_or_else(|| "-".to_owned(), |v| format!("{v:.0}")),
+                c["code_tracked_revenue"].as_f64().unwrap_or(0.0)
+            )?;
+        }
+    }
+    // Forecast under two deals.
+    if let Some(fc) = jobs.get("forecast") {
+        let rows = fc["rows"].as_array().cloned().unwrap_or_default();
+        writeln!(
+            stdout,
+            "\nforecast for the demo candidates under two deals (flat 1,000 vs 300 + 10 %), budget 10,000:"
+        )?;
+        writeln!(
+            stdout,
+            "  {:<10} {:<18} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "candidate", "deal", "rev P50", "cost P50", "ROI P10", "ROI P50", "P(ROI>0)"
+        )?;
+        let mut sorted = rows.clone();
+        sorted.sort_by(|x, y| {
+            y["outlook"]["revenue_p50"]
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&x["outlook"]["revenue_p50"].as_f64().unwrap_or(0.0))
+        });
+        let pct = |v: &serde_json::Value| v.as_f64().map_or_else(|| "-".to_owned(), |x| format!("{:.0}%", 100.0 * x));
+        for r in sorted.iter().take(10) {
+            let o = &r["outlook"];
+            writeln!(
+                stdout,
+                "  {:<10} {:<18} {:>9.0} {:>9.0} {:>9} {:>9} {:>9}{}",
+                r["creator_id"].as_str().unwrap_or(""),
+                r["scenario"].as_str().unwrap_or(""),
+                o["revenue_p50"].as_f64().unwrap_or(0.0),
+                o["cost_p50"].as_f64().unwrap_or(0.0),
+                pct(&o["roi_p10"]),
+                pct(&o["roi_p50"]),
+                pct(&o["prob_roi_positive"]),
+                if r["selected"].as_bool() == Some(true) { "  in plan" } else { "" }
+            )?;
+        }
+        let best = rows.iter().max_by(|x, y| {
+            let score = |r: &serde_json::Value| {
+                r["outlook"]["revenue_mean"].as_f64().unwrap_or(0.0) - r["outlook"]["cost_mean"].as_f64().unwrap_or(0.0)
+            };
+            score(x).total_cmp(&score(y))
+        });
+        if let Some(b) = best {
+            writeln!(
+                stdout,
+                "best candidate deal by expected profit: {} on {} — revenue P50 {:.0}, ROI P50 {}, P(ROI > 0) {}",
+                b["creator_id"].as_str().unwrap_or(""),
+                b["scenario"].as_str().unwrap_or(""),
+                b["outlook"]["revenue_p50"].as_f64().unwrap_or(0.0),
+                pct(&b["outlook"]["roi_p50"]),
+                pct(&b["outlook"]["prob_roi_positive"])
+            )?;
+        }
+        if let Some(p) = fc.get("plan").filter(|p| !p.is_null()) {
+            writeln!(
+                stdout,
+                "budget plan: {} deals, expected cost {:.0}, expected revenue {:.0}, portfolio ROI P50 {}, P(ROI > 0) {}",
+                p["deals"],
+                p["expected_cost"].as_f64().unwrap_or(0.0),
+                p["expected_revenue"].as_f64().unwrap_or(0.0),
+                pct(&p["roi_p50"]),
+                pct(&p["prob_roi_positive"])
+            )?;
+        }
+    }
+    writeln!(stdout, "\nopen {} in a browser for the full report", results.join("report.html").display())?;
+    Ok(Outcome::Ok)
+}
+
+/// The demo's pipeline configuration (written to roicast-demo/roicast.toml).
+const DEMO_CONFIG: &str = "# roicast demo pipeline (docs/pipeline.md documents every field)
+data = \"data\"
+out = \"results\"
+
+[attribution]
+lookback = \"30d\"
+half_life = \"7d\"
+
+[clv]
+model = \"bgnbd\"
+horizon = \"12mo\"
+discount_rate = \"0.1/yr\"
+
+[forecast]
+scenarios = \"scenarios.csv\"
+budget = 10000.0
+";
+
+/// Two deals for the demo candidates.
+const DEMO_SCENARIOS: &str = "scenario,flat_fee,commission_rate\nflat_1000,1000,0\nhybrid_300_10pct,300,0.10\n";

@@ -1,0 +1,101 @@
+// Config fields document file and column names (posts_scored.parquet, gross_margin) as
+// the --help text does; backticks on each would only add noise there.
+#![allow(clippy::doc_markdown)]
+
+//! The jobs: typed functions that the CLI, the pipeline and the Python binding call alike.
+//!
+//! Every job module has the same shape:
+//!
+//! - `Config`: everything the job needs, resolved and serialisable (serde), so a pipeline
+//!   can hash it for its reuse key and Python can build it from keyword arguments;
+//! - `run(&Ctx, &Config) -> anyhow::Result<Summary>`: does the work, writes its outputs
+//!   atomically with a run manifest, and returns a serialisable `Summary` (what the CLI
+//!   prints, what the pipeline records, what Python returns).
+//!
+//! Jobs never print, parse command lines or exit: the [`Ctx`] carries progress and the
+//! notes a caller wants to see. Input that a job refuses is an error carrying
+//! [`Rejected`] (exit 1 on the command line), anything else that stops it is an error
+//! (exit 2). `docs/architecture.md` draws the layers; `engine/tests/layers.rs` fails if
+//! a job imports the CLI.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::PathBuf;
+
+use roicast_data::Reject;
+
+use crate::progress::Bars;
+
+pub mod attribute;
+pub mod clv;
+pub mod engagement;
+pub mod forecast;
+pub mod generate;
+pub mod history;
+pub mod pipeline;
+pub mod report;
+pub mod roi;
+pub mod sentiment;
+mod tracking;
+pub mod validate;
+
+/// What a job may use of its caller: progress reporting and a place for notes.
+pub struct Ctx<'a> {
+    /// Progress of long stages (hidden unless the caller draws it).
+    pub progress: Bars,
+    notes: RefCell<Option<&'a mut dyn Write>>,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("progress", &self.progress).finish_non_exhaustive()
+    }
+}
+
+impl Ctx<'static> {
+    /// A context that draws nothing and drops notes (libraries, Python, tests).
+    #[must_use]
+    pub fn silent() -> Ctx<'static> {
+        Ctx { progress: Bars::new(false), notes: RefCell::new(None) }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A context drawing `progress` and writing notes to `notes` (stderr on the CLI).
+    pub fn new(progress: Bars, notes: Option<&'a mut dyn Write>) -> Ctx<'a> {
+        Ctx { progress, notes: RefCell::new(notes) }
+    }
+
+    /// A line for the person running the job (ignored when nobody listens).
+    pub fn note(&self, line: &str) {
+        if let Some(w) = self.notes.borrow_mut().as_mut() {
+            let _ = writeln!(w, "{line}");
+        }
+    }
+}
+
+/// A job refused its input: the message, the rejects it found (the first ones, when
+/// there are many) and where the full list is. The CLI exits 1 on it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Rejected {
+    /// What was refused, in one line.
+    pub message: String,
+    /// Rejects (file, row, column, value, reason), at most [`Rejected::SHOWN`].
+    pub rejects: Vec<Reject>,
+    /// How many rejects there are in all.
+    pub n_rejects: usize,
+    /// The file that lists every reject, when one was written.
+    pub details: Option<PathBuf>,
+}
+
+impl Rejected {
+    /// How many rejects an error carries (the rest are in `details`).
+    pub const SHOWN: usize = 20;
+}
+
+/// One dataset table's files, as a path for manifests and messages.
+pub(crate) fn open_dataset(data: &std::path::Path) -> anyhow::Result<roicast_data::Dataset> {
+    use anyhow::Context as _;
+    roicast_data::Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))
+}
