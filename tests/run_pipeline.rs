@@ -166,3 +166,31 @@ fn the_report_renders_in_headless_chromium() {
         }
     }
 }
+
+/// A rejected row inside `roicast run` is exit 1 (the data's fault, not the run's), with
+/// the reject itself on stderr and where the full list is; no later job runs.
+#[test]
+fn a_rejected_row_stops_the_run_with_exit_1_and_the_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    generate(&GenerateParams::new(Scenario::Small).seed(11).format(roicast_data::Format::Csv), &data, &NoProgress)
+        .unwrap();
+    let orders = data.join("orders.csv");
+    let text = std::fs::read_to_string(&orders).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = header.iter().position(|h| *h == "revenue").unwrap();
+    let mut cells: Vec<String> = lines[3].split(',').map(str::to_owned).collect();
+    cells[col] = "12,50".replace(',', ";");
+    lines[3] = cells.join(",");
+    std::fs::write(&orders, lines.join("\n") + "\n").unwrap();
+    let cfg = config(dir.path(), "data = \"data\"\nout = \"results\"\n");
+    let (code, stdout, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q"]);
+    assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains("the validate step of the run failed"), "{stderr}");
+    assert!(stderr.contains("orders.csv: row 3, column `revenue`"), "{stderr}");
+    assert!(stderr.contains("validation.json"), "the full list is named: {stderr}");
+    let results = dir.path().join("results");
+    assert!(results.join("validation").join("validation.json").exists());
+    assert!(!results.join("sentiment").exists(), "no job runs after a rejected validation");
+}

@@ -1,29 +1,16 @@
 //! End-to-end tests of the `roicast` binary: exit codes, stdout/stderr split, help.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn roicast(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_roicast"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("ROICAST_FORMAT")
-        .env_remove("ROICAST_THREADS")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::roicast_in as roicast;
 
 #[test]
 fn help_lists_commands_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let out = roicast(&["--help"], dir.path());
-    assert_eq!(out.status.code(), Some(0));
-    let help = text(&out.stdout);
+    assert_eq!(out.code, 0);
+    let help = out.stdout.clone();
     for needle in
         ["generate", "validate", "schema", "demo", "Exit codes:", "1  the job ran but rejected input", "--threads"]
     {
@@ -35,7 +22,7 @@ fn help_lists_commands_and_exit_codes() {
 fn demo_writes_a_clean_world_and_a_validation_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = roicast(&["demo", "--no-progress"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     let demo = dir.path().join("roicast-demo");
     for f in [
         "data/touchpoints.parquet",
@@ -51,12 +38,12 @@ fn demo_writes_a_clean_world_and_a_validation_report() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(demo.join("results/validation/validation.json")).unwrap()).unwrap();
     assert_eq!(report["ok"], true);
-    let stdout = text(&out.stdout);
+    let stdout = out.stdout.clone();
     assert!(stdout.contains("ok: no rejected rows"), "{stdout}");
     // Progress and notes go to stderr, never to stdout.
     assert!(!stdout.contains("generating"), "{stdout}");
     // Running it again replaces the world.
-    assert_eq!(roicast(&["demo", "-q"], dir.path()).status.code(), Some(0));
+    assert_eq!(roicast(&["demo", "-q"], dir.path()).code, 0);
 }
 
 #[test]
@@ -64,8 +51,8 @@ fn validate_exit_codes_are_0_clean_1_rejected_2_cannot_run() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let out = roicast(&["generate", "--scenario", "small", "--out", "d", "--file-format", "csv"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(roicast(&["validate", "--data", "d"], dir.path()).status.code(), Some(0));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(roicast(&["validate", "--data", "d"], dir.path()).code, 0);
 
     let creators = data.join("creators.csv");
     let body = std::fs::read_to_string(&creators).unwrap();
@@ -77,8 +64,8 @@ fn validate_exit_codes_are_0_clean_1_rejected_2_cannot_run() {
     );
     std::fs::write(&creators, lines.join("\n") + "\n").unwrap();
     let out = roicast(&["validate", "--data", "d", "--out", "r"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = text(&out.stdout);
+    assert_eq!(out.code, 1);
+    let stdout = out.stdout.clone();
     assert!(stdout.contains("creators.csv: row 1, column `platform`: expected one of"), "{stdout}");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("r/validate.manifest.json")).unwrap()).unwrap();
@@ -86,25 +73,25 @@ fn validate_exit_codes_are_0_clean_1_rejected_2_cannot_run() {
     assert!(manifest["inputs"].as_array().unwrap().len() >= 13);
 
     let out = roicast(&["validate", "--data", "no-such-dir"], dir.path());
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with("error: failed to open the dataset no-such-dir"), "{}", text(&out.stderr));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.starts_with("error: failed to open the dataset no-such-dir"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
 
     let out = roicast(&["validate"], dir.path());
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--data"));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--data"));
 }
 
 #[test]
 fn docs_data_contract_matches_the_code() {
     let dir = tempfile::tempdir().unwrap();
     let out = roicast(&["schema", "--markdown"], dir.path());
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.code, 0);
     let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/data-contract.md")).unwrap();
     let tables = &doc[doc.find("## `").expect("the doc has table sections")..];
     assert_eq!(
         tables,
-        text(&out.stdout),
+        out.stdout.clone(),
         "docs/data-contract.md is stale: regenerate its tables with `roicast schema --markdown`"
     );
 }
@@ -113,10 +100,10 @@ fn docs_data_contract_matches_the_code() {
 fn schema_json_names_every_table() {
     let dir = tempfile::tempdir().unwrap();
     let out = roicast(&["schema", "--format", "json"], dir.path());
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc.as_array().unwrap().len(), 13);
     assert_eq!(doc[0]["table"], "creators");
     let out = roicast(&["schema", "--table", "nope"], dir.path());
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown table `nope`"));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("unknown table `nope`"));
 }

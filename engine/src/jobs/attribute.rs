@@ -1005,3 +1005,58 @@ pub fn run_paths(_ctx: &Ctx, c: &PathsConfig) -> anyhow::Result<PathsSummary> {
         models: shown,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(models: &[&str], path_mode: bool) -> anyhow::Result<AttributionConfig> {
+        let list: Vec<String> = models.iter().map(|m| (*m).to_owned()).collect();
+        AttributionConfig::resolve(
+            (!models.is_empty()).then_some(&list),
+            path_mode,
+            &Duration::days(7),
+            &Duration::days(30),
+            [0.4, 0.4],
+            1,
+            GroupBy::Channel,
+            JourneyParams::default(),
+        )
+    }
+
+    #[test]
+    fn every_model_by_default_and_only_untimed_ones_for_path_tables() {
+        assert_eq!(resolve(&[], false).unwrap().models.len(), ALL_MODELS.len());
+        let paths = resolve(&[], true).unwrap();
+        assert!(paths.models.iter().all(|m| !matches!(m, Model::DataDriven | Model::Rule(Rule::TimeDecay { .. }))));
+        assert_eq!(resolve(&[], false).unwrap().journeys.lookback_us, 30 * 86_400_000_000);
+    }
+
+    #[test]
+    fn bad_model_lists_are_refused_by_name() {
+        let msg = |m: &[&str], p: bool| resolve(m, p).unwrap_err().to_string();
+        assert!(msg(&["linear", "linear"], false).contains("listed twice"));
+        assert!(msg(&["lnear"], false).contains("unknown model `lnear`"));
+        assert!(msg(&["data_driven"], true).contains("needs touch timestamps"));
+        assert!(msg(&["markov_global"], false).contains("path mode"));
+        assert!(resolve(&["markov_global", "markov"], true).unwrap().markov_global);
+    }
+
+    #[test]
+    fn u_shares_must_fit_in_one() {
+        assert_eq!(check_u_shape([0.4, 0.4]).unwrap(), (0.4, 0.4));
+        assert!(check_u_shape([0.7, 0.4]).is_err());
+        assert!(check_u_shape([-0.1, 0.4]).is_err());
+    }
+
+    #[test]
+    fn config_round_trips_through_json_with_its_defaults() {
+        let c = Config::new("d".into(), "o".into());
+        let back: Config = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&c).unwrap());
+        let c: Config =
+            serde_json::from_str(r#"{"data": "d", "out": "o", "lookback": "P4W", "group_by": "creator"}"#).unwrap();
+        assert_eq!(c.lookback.as_days(), 28.0);
+        assert_eq!(c.group_by, GroupBy::Creator);
+    }
+}

@@ -869,3 +869,31 @@ pub fn backtest(_ctx: &Ctx, a: &BacktestConfig) -> anyhow::Result<BacktestSummar
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discount_rates_convert_to_annual() {
+        assert!((parse_discount("0.1/yr").unwrap() - 0.1).abs() < 1e-12);
+        assert!((parse_discount("0.01/mo").unwrap() - (1.01f64.powi(12) - 1.0)).abs() < 1e-12);
+        for bad in ["0.1", "x/yr", "0.1/century", "-1/yr"] {
+            assert!(parse_discount(bad).unwrap_err().to_string().contains("RATE/PERIOD"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_defaults_are_the_documented_ones() {
+        let c: Config = serde_json::from_str(r#"{"data": "d", "out": "o"}"#).unwrap();
+        assert_eq!(c.model, Model::Bgnbd);
+        assert_eq!(c.horizon.as_days(), 365.25);
+        assert_eq!(c.discount_rate, "0.1/yr");
+        assert_eq!(c.by, CohortBy::Creator);
+        assert_eq!(c.min_cohort, 300);
+        let e = serde_json::from_str::<Config>(r#"{"data": "d", "out": "o", "horizon": "12m"}"#).unwrap_err();
+        assert!(e.to_string().contains("ambiguous"), "{e}");
+        let e = serde_json::from_str::<Config>(r#"{"data": "d", "out": "o", "horizn": "12mo"}"#).unwrap_err();
+        assert!(e.to_string().contains("horizn"), "{e}");
+    }
+}

@@ -577,3 +577,15 @@ pub fn backtest(_ctx: &Ctx, a: &BacktestConfig) -> anyhow::Result<BacktestSummar
         .with_context(|| format!("the backtest on {} at {} failed", a.history.display(), a.since))?;
     Ok(BacktestSummary { since: roicast_data::io::format_timestamp_us(since), train_rows, scores })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_off_is_a_date_or_a_timestamp() {
+        assert_eq!(parse_since("2026-03-01").unwrap(), parse_since("2026-03-01T00:00:00Z").unwrap());
+        assert_eq!(parse_since("2026-03-01T01:00:00+01:00").unwrap(), parse_since("2026-03-01T00:00:00Z").unwrap());
+        assert!(parse_since("March").unwrap_err().to_string().contains("expected a date"));
+    }
+}

@@ -459,6 +459,12 @@ fn write(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
 /// Measures the run's campaigns × creators and writes (or extends) the history file.
 pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     let mut m = ManifestBuilder::start("history");
+    if !c.results.is_dir() {
+        bail!(
+            "the results folder {} does not exist: pass the out folder of a finished `roicast run`",
+            c.results.display()
+        );
+    }
     let data = match &c.data {
         Some(d) => d.clone(),
         None => run_data(&c.results)?,

@@ -99,3 +99,28 @@ pub(crate) fn open_dataset(data: &std::path::Path) -> anyhow::Result<roicast_dat
     use anyhow::Context as _;
     roicast_data::Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_reach_the_sink_and_a_silent_context_drops_them() {
+        let mut sink = Vec::new();
+        {
+            let ctx = Ctx::new(Bars::new(false), Some(&mut sink));
+            ctx.note("running roi …");
+            ctx.note("running report …");
+        }
+        assert_eq!(String::from_utf8(sink).unwrap(), "running roi …\nrunning report …\n");
+        Ctx::silent().note("nobody listens");
+    }
+
+    #[test]
+    fn a_rejection_is_an_error_found_in_the_chain() {
+        let r = Rejected { message: "1 rejected row".into(), rejects: Vec::new(), n_rejects: 1, details: None };
+        let e = anyhow::Error::from(r).context("the validate step of the run failed");
+        assert_eq!(format!("{e:#}"), "the validate step of the run failed: 1 rejected row");
+        assert!(e.chain().any(|c| c.downcast_ref::<Rejected>().is_some()));
+    }
+}

@@ -538,3 +538,49 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         report: c.jobs.report.then(|| c.out.join("report.html")),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path, body: &str) -> anyhow::Result<Config> {
+        let p = dir.join("roicast.toml");
+        std::fs::write(&p, body).unwrap();
+        load(&p)
+    }
+
+    fn key(c: &Config, job: &str) -> String {
+        serde_json::to_string(&step(c, job, &c.out.join(job)).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_step_config_changes_only_with_its_own_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = config(dir.path(), "data = \"d\"\nout = \"o\"\n").unwrap();
+        let b = config(dir.path(), "data = \"d\"\nout = \"o\"\n[attribution]\nlookback = \"P2W\"\n").unwrap();
+        assert_ne!(key(&a, "attribution"), key(&b, "attribution"));
+        assert_eq!(key(&a, "clv"), key(&b, "clv"));
+        assert_eq!(key(&a, "engagement"), key(&b, "engagement"));
+        assert!(key(&b, "attribution").contains("\"lookback\":\"P2W\""), "{}", key(&b, "attribution"));
+    }
+
+    #[test]
+    fn paths_are_made_absolute_next_to_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), "data = \"d\"\nout = \"o\"\n").unwrap();
+        assert!(c.data.is_absolute() && c.data.ends_with("d"));
+        assert!(c.out.starts_with(std::path::absolute(dir.path()).unwrap()));
+    }
+
+    #[test]
+    fn bad_configs_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = config(dir.path(), "data = \"d\"\nout = \"o\"\n[clv]\nhorizon = \"12m\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("`12mo` for 12 months"), "{e:#}");
+        let e =
+            config(dir.path(), "data = \"d\"\nout = \"o\"\n[forecast]\nbudget = 1.0\ntarget_roi = 0.2\n").unwrap_err();
+        assert!(format!("{e:#}").contains("either budget or target_roi"), "{e:#}");
+        let e = config(dir.path(), "data = \"d\"\nout = \"o\"\n[clv]\ndiscount_rate = \"10%\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("clv.discount_rate"), "{e:#}");
+    }
+}
