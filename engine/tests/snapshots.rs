@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use common::roicast_in;
@@ -154,7 +155,7 @@ fn refused_input_messages() {
         vec!["history", "--results", "nowhere", "--out", "h.csv"],
     ] {
         let r = roicast_in(&args, dir.path());
-        out.push_str(&format!("$ roicast {}\nexit {}\n{}\n", args.join(" "), r.code, r.stderr.trim_end()));
+        writeln!(out, "$ roicast {}\nexit {}\n{}", args.join(" "), r.code, r.stderr.trim_end()).unwrap();
     }
     assert!(!dir.path().join("a").exists() && !dir.path().join("c").exists(), "nothing is written for refused flags");
     settings(dir.path()).bind(|| insta::assert_snapshot!("refused_input", out));
