@@ -1,6 +1,8 @@
 //! One scale for audience quality: 0–100, as the scorecard writes it and vendors show it.
 //! A history or candidates file on the old 0–1 scale is refused row by row with a hint.
 
+use std::fmt::Write as _;
+
 use roicast_data::Table;
 use roicast_data::dataset::read_file;
 
@@ -10,7 +12,7 @@ fn history(aq: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
     let mut text =
         String::from("creator_id,platform,started_at,followers,posts,engagement_rate,cost,revenue,audience_quality\n");
     for (i, a) in aq.iter().enumerate() {
-        text.push_str(&format!("c{i},tiktok,2025-0{}-01T00:00:00Z,1000,2,0.05,100,150,{a}\n", i + 1));
+        writeln!(text, "c{i},tiktok,2025-0{}-01T00:00:00Z,1000,2,0.05,100,150,{a}", i + 1).unwrap();
     }
     std::fs::write(&path, text).unwrap();
     (dir, path)
