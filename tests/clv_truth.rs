@@ -84,7 +84,9 @@ fn repeat_purchases_spend_and_churn_are_recovered() {
     let mut checked = 0;
     for (g, members) in &by_group {
         let Some(creator) = g else { continue };
-        if members.len() < 150 {
+        // 300 customers: a creator cohort smaller than that leaves BG/NBD's dropout
+        // parameters weakly identified (the information matrix can be singular).
+        if members.len() < 300 {
             continue;
         }
         checked += 1;
@@ -123,5 +125,5 @@ fn repeat_purchases_spend_and_churn_are_recovered() {
             "{creator}: mean churn {mean_churn:.3} vs truth {true_churn:.3}"
         );
     }
-    assert!(checked >= 1, "no creator acquired 150 customers");
+    assert!(checked >= 1, "no creator acquired 300 customers");
 }

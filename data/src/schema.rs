@@ -443,6 +443,7 @@ static CANDIDATES: &[ColumnSpec] = &[
     col("flat_fee", Float, "planned flat fee").opt().rule(NN),
     col("commission_rate", Float, "planned commission rate").opt().rule(Rule::UnitInterval),
     col("tiers", Text, "planned tiered commission").opt().rule(Rule::Tiers),
+    col("handle", Text, "the candidate's account handle, for people to read").opt(),
 ];
 
 impl Table {

@@ -124,7 +124,7 @@ fn clv_fit_errors_name_file_row_and_column() {
 }
 
 #[test]
-fn clv_job_values_every_customer_under_each_model_and_backtests() {
+fn clv_job_values_every_customer_under_each_model() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("w");
     let (code, _, err) = roicast(&["generate", "--scenario", "small", "--seed", "5", "--out", data.to_str().unwrap()]);
@@ -164,23 +164,6 @@ fn clv_job_values_every_customer_under_each_model_and_backtests() {
             )
         );
     }
-    let (code, stdout, err) = roicast(&[
-        "clv",
-        "backtest",
-        "--data",
-        data.to_str().unwrap(),
-        "--calibration-end",
-        "2025-05-01T00:00:00Z",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let j: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let (actual, predicted) =
-        (j["actual_repeat_purchases"].as_f64().unwrap(), j["predicted_repeat_purchases"].as_f64().unwrap());
-    assert!(actual > 50.0);
-    // The generator's purchases follow BG/NBD: the total hold-out prediction is close.
-    assert!((predicted - actual).abs() / actual < 0.25, "predicted {predicted} vs actual {actual}");
     let (code, _, err) = roicast(&[
         "clv",
         "--data",
@@ -205,4 +188,32 @@ fn clv_job_values_every_customer_under_each_model_and_backtests() {
     assert_eq!(code, 2);
     assert!(err.contains("`12min`") && err.contains("`12mo`"), "{err}");
     assert!(!dir.path().join("x").exists(), "nothing is written for a refused flag");
+}
+
+/// The backtest on the demo world (≈ 7,000 customers: a small world's few hundred leave a
+/// four-month calibration too noisy to judge): the pooled BG/NBD fitted up to September
+/// predicts the hold-out's repeat purchases of a mixture of creator cohorts within 15 %.
+#[test]
+fn clv_backtest_predicts_the_hold_out_of_the_demo_world() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let (code, _, err) = roicast(&["generate", "--scenario", "demo", "--seed", "42", "--out", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, stdout, err) = roicast(&[
+        "clv",
+        "backtest",
+        "--data",
+        data.to_str().unwrap(),
+        "--calibration-end",
+        "2025-09-01T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (actual, predicted) =
+        (j["actual_repeat_purchases"].as_f64().unwrap(), j["predicted_repeat_purchases"].as_f64().unwrap());
+    assert!(actual > 3_000.0, "{actual} hold-out purchases");
+    // The generator's purchases follow BG/NBD: the total hold-out prediction is close.
+    assert!((predicted - actual).abs() / actual < 0.15, "predicted {predicted} vs actual {actual}");
 }

@@ -81,16 +81,7 @@ pub fn engagement_rates(c: &PostCounts) -> EngagementRates {
     }
 }
 
-/// The median of finite values (`None` if there are none).
-#[must_use]
-pub fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    Some(if n % 2 == 1 { values[n / 2] } else { f64::midpoint(values[n / 2 - 1], values[n / 2]) })
-}
+pub use crate::stats::median;
 
 /// How a comment counts for engagement quality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -389,34 +380,40 @@ impl RateCard {
     pub fn parse(text: &str, origin: &str) -> Result<RateCard, String> {
         let mut version = None;
         let mut currency = None;
-        let mut rates = Vec::new();
-        let mut header = false;
-        for (n, line) in text.lines().enumerate() {
-            let row = n + 1;
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            if let Some(c) = line.strip_prefix('#') {
+        for line in text.lines() {
+            if let Some(c) = line.trim().strip_prefix('#') {
                 if let Some(v) = c.trim().strip_prefix("version:") {
                     version = Some(v.trim().to_owned());
                 } else if let Some(v) = c.trim().strip_prefix("currency:") {
                     currency = Some(v.trim().to_owned());
                 }
-                continue;
             }
-            if !header {
-                if line.replace(' ', "") != "platform,action,value,source" {
-                    return Err(format!("{origin}: line {row}: expected the header `platform,action,value,source`"));
-                }
-                header = true;
-                continue;
+        }
+        // The rows are CSV proper (quoted sources may hold commas); `#` lines are comments.
+        let mut reader = csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let line_of = |p: Option<&csv::Position>| p.map_or(0, csv::Position::line);
+        let header = reader.headers().map_err(|e| format!("{origin}: {e}"))?.clone();
+        if header.iter().collect::<Vec<_>>() != ["platform", "action", "value", "source"] {
+            return Err(format!(
+                "{origin}: line {}: expected the header `platform,action,value,source`",
+                line_of(header.position())
+            ));
+        }
+        let mut rates = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| format!("{origin}: {e}"))?;
+            let row = line_of(record.position());
+            if record.len() < 3 || record.len() > 4 {
+                return Err(format!(
+                    "{origin}: line {row}: expected platform,action,value,source, found {} fields",
+                    record.len()
+                ));
             }
-            let mut f = line.splitn(4, ',');
-            let (Some(platform), Some(action), Some(value)) = (f.next(), f.next(), f.next()) else {
-                return Err(format!("{origin}: line {row}: expected platform,action,value,source"));
-            };
-            let action = action.trim();
+            let action = &record[1];
             if !EMV_ACTIONS.contains(&action) {
                 return Err(format!(
                     "{origin}: line {row}, column action: `{action}` is not one of {}",
@@ -424,10 +421,10 @@ impl RateCard {
                 ));
             }
             let value: f64 =
-                value.trim().parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0).ok_or_else(|| {
-                    format!("{origin}: line {row}, column value: `{}` is not a number >= 0", value.trim())
+                record[2].parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0).ok_or_else(|| {
+                    format!("{origin}: line {row}, column value: `{}` is not a number >= 0", &record[2])
                 })?;
-            let platform = platform.trim().to_owned();
+            let platform = record[0].to_owned();
             if rates.iter().any(|r: &Rate| r.platform == platform && r.action == action) {
                 return Err(format!("{origin}: line {row}: a second rate for {platform} / {action}"));
             }
@@ -435,7 +432,7 @@ impl RateCard {
                 platform,
                 action: action.to_owned(),
                 value,
-                source: f.next().unwrap_or("").trim().trim_matches('"').to_owned(),
+                source: record.get(3).unwrap_or("").to_owned(),
             });
         }
         let currency = currency.ok_or_else(|| format!("{origin}: missing the `# currency: XXX` line"))?;
@@ -591,5 +588,20 @@ mod tests {
         assert!(RateCard::parse("platform,action,value,source\n", "c").unwrap_err().contains("currency"));
         let d = RateCard::default_card();
         assert!(d.rates.iter().all(|r| !r.source.is_empty()), "every default rate states its source");
+    }
+
+    #[test]
+    fn rate_card_rows_are_csv_with_quoted_commas_and_line_numbers() {
+        let text = "# version: t-1\n# currency: EUR\nplatform,action,value,source\n\
+                    instagram,likes,0.1,\"assumption: CPE 0.05, 0.10 or more\"\n\
+                    tiktok,likes,x,\"a\"\n";
+        let e = RateCard::parse(text, "card.csv").unwrap_err();
+        assert_eq!(e, "card.csv: line 5, column value: `x` is not a number >= 0");
+        let ok = RateCard::parse(&text.replace(",x,", ",0.2,"), "card.csv").unwrap();
+        assert_eq!(ok.currency, "EUR");
+        assert_eq!(ok.rates[0].source, "assumption: CPE 0.05, 0.10 or more");
+        assert_eq!(ok.rates[1].value, 0.2);
+        let e = RateCard::parse("# currency: USD\nplatform,action,value\n", "c").unwrap_err();
+        assert!(e.contains("expected the header"), "{e}");
     }
 }

@@ -112,6 +112,58 @@ pub struct ForecastModel {
     /// Out-of-fold residuals (ln(1 + revenue) − prediction), sorted: the predictive
     /// distribution's shape.
     pub residuals: Vec<f64>,
+    /// Gradient-boosted trees on the same features, when the boosted learner was chosen;
+    /// the ridge `weights` are then empty and `intercept` is the trees' base value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boosted: Option<Boosted>,
+}
+
+/// A node of a regression tree: a split `feature <= threshold` (left) or a leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// Feature index of the split; `u32::MAX` for a leaf.
+    pub feature: u32,
+    /// Rows with a feature value `<= threshold` go left.
+    pub threshold: f64,
+    /// Index of the left child (the right child is `left + 1`).
+    pub left: u32,
+    /// Leaf value (already scaled by the learning rate).
+    pub value: f64,
+}
+
+impl Node {
+    /// A leaf.
+    #[must_use]
+    pub fn leaf(value: f64) -> Node {
+        Node { feature: u32::MAX, threshold: 0.0, left: 0, value }
+    }
+}
+
+/// Gradient-boosted regression trees (squared loss on ln(1 + revenue)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Boosted {
+    /// Each tree's nodes; node 0 is the root.
+    pub trees: Vec<Vec<Node>>,
+}
+
+impl Boosted {
+    /// Sum of the trees' leaf values for one row of feature values.
+    #[must_use]
+    pub fn predict(&self, x: &[f64]) -> f64 {
+        let mut sum = 0.0;
+        for tree in &self.trees {
+            let mut k = 0usize;
+            loop {
+                let n = &tree[k];
+                if n.feature == u32::MAX {
+                    sum += n.value;
+                    break;
+                }
+                k = n.left as usize + usize::from(x[n.feature as usize] > n.threshold);
+            }
+        }
+        sum
+    }
 }
 
 /// A deal: what a candidate would be paid.
@@ -162,16 +214,7 @@ pub struct Outlook {
     pub prob_roi_positive: f64,
 }
 
-/// The `q` quantile of sorted values (linear interpolation).
-#[must_use]
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (h - lo as f64)
-}
+pub use crate::stats::{quantile, spearman};
 
 impl ForecastModel {
     /// Input columns the model reads.
@@ -187,6 +230,10 @@ impl ForecastModel {
     #[must_use]
     pub fn predict_log(&self, row: &BTreeMap<String, Cell>) -> f64 {
         let missing = Cell::Missing;
+        if let Some(b) = &self.boosted {
+            let x: Vec<f64> = self.features.iter().map(|f| f.value(row.get(f.column()).unwrap_or(&missing))).collect();
+            return self.intercept + b.predict(&x);
+        }
         self.intercept
             + self
                 .features
@@ -243,36 +290,6 @@ impl ForecastModel {
     }
 }
 
-/// Spearman rank correlation (average ranks for ties).
-#[must_use]
-pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            let avg = (i + j) as f64 / 2.0 + 1.0;
-            for k in i..=j {
-                r[idx[k]] = avg;
-            }
-            i = j + 1;
-        }
-        r
-    }
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = a.len() as f64;
-    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,7 +300,7 @@ mod tests {
         assert_eq!(deal.cost(1000.0), 200.0);
         // Residuals ln(1+r) so revenues are exactly 0, 99, 199, 399, 999 around log_pred 0.
         let residuals: Vec<f64> = [0.0f64, 99.0, 199.0, 399.0, 999.0].iter().map(|r| r.ln_1p()).collect();
-        let m = ForecastModel { features: vec![], intercept: 0.0, weights: vec![], residuals };
+        let m = ForecastModel { features: vec![], intercept: 0.0, weights: vec![], residuals, boosted: None };
         let o = m.outlook(0.0, &deal);
         assert!((o.revenue_p50 - 199.0).abs() < 1e-9);
         // ROI at 199: (199 − 119.9) / 119.9; positive for 199, 399, 999 → 3/5.

@@ -39,6 +39,12 @@ pub mod engagement;
 pub mod forecast;
 pub mod roi;
 pub mod sentiment;
+pub mod stats;
+
+/// A `HashMap` with rustc's Fx hash (`rustc-hash` 2, whose `finish` mixes the high bits
+/// down, as hashbrown's low-bit bucket index needs): fast, deterministic, not DoS-safe —
+/// for keys from the user's own data.
+pub type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 use std::path::{Path, PathBuf};
 

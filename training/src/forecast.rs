@@ -32,6 +32,27 @@ pub const NOT_FEATURES: &[&str] = &[
 /// Residual-pool size kept in the model (equally spaced quantiles of the OOF residuals).
 pub const POOL: usize = 999;
 
+/// Which model maps features to ln(1 + revenue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Learner {
+    /// Ridge regression on standardised features.
+    Ridge,
+    /// Gradient-boosted trees ([`crate::boost`]).
+    Boosted,
+}
+
+impl Learner {
+    /// The name used in model files and reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Learner::Ridge => "ridge",
+            Learner::Boosted => "boosted_trees",
+        }
+    }
+}
+
 /// Training parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ForecastParams {
@@ -41,11 +62,21 @@ pub struct ForecastParams {
     pub folds: usize,
     /// A category level needs this many rows to get its own feature.
     pub min_level_rows: usize,
+    /// The learner.
+    pub learner: Learner,
+    /// Boosting parameters (used by [`Learner::Boosted`]).
+    pub boost: crate::boost::BoostParams,
 }
 
 impl Default for ForecastParams {
     fn default() -> Self {
-        ForecastParams { l2: 1.0, folds: 5, min_level_rows: 5 }
+        ForecastParams {
+            l2: 1.0,
+            folds: 5,
+            min_level_rows: 5,
+            learner: Learner::Ridge,
+            boost: crate::boost::BoostParams::default(),
+        }
     }
 }
 
@@ -123,10 +154,27 @@ fn fit_rows(
 ) -> Result<ForecastModel, TrainError> {
     let x = design(h, rows, features);
     let y: Array1<f64> = rows.iter().map(|&i| h.revenue[i].max(0.0).ln_1p()).collect();
+    if p.learner == Learner::Boosted {
+        let base = y.mean().unwrap_or(0.0);
+        let trees = crate::boost::fit(&x, y.as_slice().expect("contiguous"), base, &p.boost)?;
+        return Ok(ForecastModel {
+            features: features.to_vec(),
+            intercept: base,
+            weights: Vec::new(),
+            residuals: Vec::new(),
+            boosted: Some(trees),
+        });
+    }
     let data = Dataset::new(x.view(), y.view())?;
     let s = RidgeParams::new().l2(p.l2).fit(&data)?;
     debug_assert_eq!(s.n_features(), features.len());
-    Ok(ForecastModel { features: features.to_vec(), intercept: s.intercept, weights: s.weights, residuals: Vec::new() })
+    Ok(ForecastModel {
+        features: features.to_vec(),
+        intercept: s.intercept,
+        weights: s.weights,
+        residuals: Vec::new(),
+        boosted: None,
+    })
 }
 
 /// Equally spaced quantiles of `v`, `POOL` of them.
@@ -193,8 +241,12 @@ pub struct CvReport {
     pub rows: usize,
     /// Mean absolute error of the P50 revenue.
     pub mae: f64,
-    /// Mean absolute percentage error of the P50, over rows with revenue > 0.
+    /// Mean absolute percentage error of the P50, over rows with revenue ≥ 1 (below that a
+    /// percentage of a near-zero actual says nothing).
     pub mape: f64,
+    /// Mean absolute error of ln(1 + P50) against ln(1 + revenue): the scale the models
+    /// fit on, and the criterion that chooses between learners.
+    pub mae_log: f64,
     /// Spearman correlation of P50 and actual revenue.
     pub spearman: f64,
     /// Spearman correlation of followers and actual revenue (the naive baseline).
@@ -232,7 +284,8 @@ impl Scores {
         let (pred, actual) = (&self.pred, &self.actual);
         let n = actual.len() as f64;
         let mae = pred.iter().zip(actual).map(|(p, a)| (p - a).abs()).sum::<f64>() / n;
-        let pos: Vec<(f64, f64)> = pred.iter().zip(actual).filter(|(_, a)| **a > 0.0).map(|(p, a)| (*p, *a)).collect();
+        let pos: Vec<(f64, f64)> = pred.iter().zip(actual).filter(|(_, a)| **a >= 1.0).map(|(p, a)| (*p, *a)).collect();
+        let mae_log = pred.iter().zip(actual).map(|(p, a)| (p.ln_1p() - a.max(0.0).ln_1p()).abs()).sum::<f64>() / n;
         let mape = pos.iter().map(|(p, a)| ((p - a) / a).abs()).sum::<f64>() / pos.len().max(1) as f64;
         let covered = actual.iter().zip(self.lo.iter().zip(&self.hi)).filter(|(a, (l, u))| *a >= l && *a <= u).count();
         CvReport {
@@ -240,6 +293,7 @@ impl Scores {
             rows: actual.len(),
             mae,
             mape,
+            mae_log,
             spearman: spearman(pred, actual),
             spearman_followers_only: spearman(&self.followers, actual),
             coverage_80: covered as f64 / n,
@@ -274,6 +328,43 @@ pub fn time_cv(h: &History, p: &ForecastParams, k: usize) -> Result<CvReport, Tr
         scores.score(&m, h, &order[a..b]);
     }
     Ok(scores.report(k))
+}
+
+/// Both learners scored by the same time-ordered CV.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// The learner with the lower `mae_log`.
+    pub chosen: Learner,
+    /// Ridge's scores.
+    pub ridge: CvReport,
+    /// Boosted trees' scores.
+    pub boosted_trees: CvReport,
+}
+
+/// Scores ridge and boosted trees by `k`-fold time-ordered CV and picks the one with the
+/// lower log-scale MAE (a tie goes to ridge, the simpler model).
+pub fn compare(h: &History, p: &ForecastParams, k: usize) -> Result<Comparison, TrainError> {
+    let ridge = time_cv(h, &ForecastParams { learner: Learner::Ridge, ..*p }, k)?;
+    let boosted_trees = time_cv(h, &ForecastParams { learner: Learner::Boosted, ..*p }, k)?;
+    let chosen = if boosted_trees.mae_log < ridge.mae_log { Learner::Boosted } else { Learner::Ridge };
+    Ok(Comparison { chosen, ridge, boosted_trees })
+}
+
+/// [`backtest`] with the learner chosen by [`compare`] (`k` folds) on the rows before the
+/// cut-off only, so nothing after it informs the choice. Returns the scores, the rows
+/// trained on and the comparison.
+pub fn backtest_choosing(
+    h: &History,
+    p: &ForecastParams,
+    since_us: i64,
+    k: usize,
+) -> Result<(CvReport, usize, Comparison), TrainError> {
+    let order = time_order(h);
+    let cut = order.partition_point(|&i| h.started_at[i] < since_us);
+    let before = subset(h, &order[..cut]);
+    let c = compare(&before, p, k)?;
+    let (scores, n) = backtest(h, &ForecastParams { learner: c.chosen, ..*p }, since_us)?;
+    Ok((scores, n, c))
 }
 
 /// A backtest at a cut-off: the model is fitted on the rows that started before `since_us`

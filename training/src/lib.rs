@@ -21,6 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod boost;
 pub mod clv;
 pub mod forecast;
 pub mod hazard;

@@ -53,7 +53,7 @@ use crate::validate::Progress;
 use text::CommentKind;
 
 /// Version of the generative model; bumped whenever a world for a seed changes.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 3;
 
 const DAY: i64 = 86_400_000_000;
 const HOUR: i64 = 3_600_000_000;
@@ -140,7 +140,7 @@ impl Scenario {
                 creators: 150,
                 campaigns: 10,
                 creators_per_campaign: 18,
-                users: 60_000,
+                users: 80_000,
                 min_touchpoints: None,
                 comments: 30_000,
                 history: 600,
@@ -261,9 +261,9 @@ pub struct HazardTruth {
 
 /// The per-(channel, interaction) hazard of the world.
 pub const HAZARD: &[HazardComponent] = &[
-    HazardComponent { channel: "creator", interaction: "impression", beta_per_day: 0.004, half_life_days: 3.0 },
-    HazardComponent { channel: "creator", interaction: "view", beta_per_day: 0.010, half_life_days: 5.0 },
-    HazardComponent { channel: "creator", interaction: "click", beta_per_day: 0.060, half_life_days: 2.0 },
+    HazardComponent { channel: "creator", interaction: "impression", beta_per_day: 0.012, half_life_days: 3.0 },
+    HazardComponent { channel: "creator", interaction: "view", beta_per_day: 0.030, half_life_days: 5.0 },
+    HazardComponent { channel: "creator", interaction: "click", beta_per_day: 0.150, half_life_days: 2.0 },
     HazardComponent { channel: "paid_social", interaction: "impression", beta_per_day: 0.003, half_life_days: 1.5 },
     HazardComponent { channel: "paid_social", interaction: "click", beta_per_day: 0.030, half_life_days: 1.0 },
     HazardComponent { channel: "search", interaction: "click", beta_per_day: 0.080, half_life_days: 0.5 },
@@ -318,7 +318,7 @@ pub struct Sbg {
 /// Overall repeat-purchase parameters for customers not acquired through a creator.
 pub const BASE_BGNBD: BgNbd = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
 /// Overall spend parameters.
-pub const BASE_GG: GammaGamma = GammaGamma { p: 6.25, q: 3.74, gamma: 15.44 };
+pub const BASE_GG: GammaGamma = GammaGamma { p: 6.25, q: 3.74, gamma: 30.9 };
 /// Churn of the "regular" segment (Fader & Hardie 2007).
 pub const SBG_REGULAR: Sbg = Sbg { alpha: 0.704, beta: 1.182 };
 /// Churn of the "high end" segment (Fader & Hardie 2007).
@@ -452,6 +452,14 @@ pub struct RevenueModel {
     pub aov_by_niche: BTreeMap<String, f64>,
     /// Log-normal noise sigmas of impressions, clicks, orders and order value.
     pub noise_sigmas: [f64; 4],
+    /// Posts saturate: effective posts = k (1 − e^(−posts / k)) with this k.
+    pub posts_saturation: f64,
+    /// Reach multiplier of short-form video (reel / short) by follower tier: the
+    /// algorithmic feeds lift small accounts (a tier × format interaction).
+    pub short_video_by_tier: BTreeMap<String, f64>,
+    /// Conversion multiplier of a niche on a platform (a niche × platform interaction;
+    /// pairs not listed are 1).
+    pub niche_platform: BTreeMap<String, f64>,
 }
 
 /// `truth.json`.
@@ -524,7 +532,7 @@ const TIERS: &[(&str, f64, f64, f64)] = &[
     ("micro", 0.33, 10_000.0, 100_000.0),
     ("mid", 0.13, 100_000.0, 500_000.0),
     ("macro", 0.06, 500_000.0, 1_000_000.0),
-    ("mega", 0.03, 1_000_000.0, 20_000_000.0),
+    ("mega", 0.03, 1_000_000.0, 5_000_000.0),
 ];
 const NICHES: &[&str] =
     &["beauty", "fashion", "fitness", "food", "gaming", "tech", "travel", "parenting", "wellness", "lifestyle"];
@@ -647,6 +655,23 @@ fn handle(rng: &mut Rng) -> String {
     h
 }
 
+/// The follower tier of an account (the generator's tier bounds).
+fn tier_of(followers: f64) -> &'static str {
+    TIERS.iter().rev().find(|t| followers >= t.2).map_or("nano", |t| t.0)
+}
+
+/// A creator's flat fee for `posts` posts at market rates: per post and 1,000 followers
+/// `TikTok` $1.25–5, Instagram $5–10, `YouTube` $10–20 (the published per-tier ranges that
+/// docs/synthetic-world.md cites), with a bundle discount for several posts, at least $50.
+fn market_fee(r: &mut Rng, platform: &str, followers: f64, posts: u64) -> f64 {
+    let per_k = match platform {
+        "tiktok" => r.range(1.25, 5.0),
+        "youtube" => r.range(10.0, 20.0),
+        _ => r.range(5.0, 10.0),
+    };
+    round2(((followers / 1000.0) * per_k * (posts as f64).powf(0.85)).max(50.0))
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -750,8 +775,7 @@ fn make_campaigns(seed: u64, sizes: &Sizes, creators: &[Creator]) -> Vec<Campaig
                     let c = &creators[k];
                     let posts = 1 + r.poisson(1.2).min(4) as usize;
                     let followers = c.followers_shown as f64;
-                    let flat =
-                        round2(((followers / 1000.0) * r.range(8.0, 20.0) * (posts as f64).powf(0.8)).max(100.0));
+                    let flat = market_fee(&mut r, c.truth.platform, followers, posts as u64);
                     let fee = match r.weighted(&[0.4, 0.3, 0.15, 0.1, 0.05]) {
                         0 => Fee::Flat(flat),
                         1 => Fee::FlatPlusCommission(round2(flat * 0.6), round2(r.range(0.05, 0.15))),
@@ -946,7 +970,22 @@ fn build_world(seed: u64, sizes: Sizes) -> World {
         }
     }
     let followable: Vec<usize> = (0..creators.len()).filter(|&k| !sponsored[k].is_empty()).collect();
-    let weights: Vec<f64> = followable.iter().map(|&k| (creators[k].truth.real_followers as f64).powf(0.6)).collect();
+    // Who a user follows: by real audience (sublinear: big audiences overlap and scroll
+    // past more), and by how much a platform's follower is worth to a shop — a TikTok
+    // follower converts about half as often as an Instagram one, a YouTube subscriber
+    // about 1.5 times as often (the platforms' rates per follower price the same).
+    let weights: Vec<f64> = followable
+        .iter()
+        .map(|&k| {
+            let t = &creators[k].truth;
+            let platform = match t.platform {
+                "tiktok" => 0.5,
+                "youtube" => 1.5,
+                _ => 1.0,
+            };
+            platform * (t.real_followers as f64).powf(0.8)
+        })
+        .collect();
     let follow_alias = Alias::new(&weights);
     let n_authors = (sizes.comments * 2).max(1_000);
     let bot_range = [n_authors, n_authors + (sizes.creators as u64 * 2).max(50)];
@@ -1570,8 +1609,8 @@ fn write_campaign_tables(w: &World, out: &mut Writers) -> Result<(), DataError> 
                 }
                 Fee::PerConversion(a) => cost(&mut kb, camp, id, "per_conversion", Some(*a), None, None, at, paid),
             }
-            cost(&mut kb, camp, id, "product_samples", Some(round2(r.range(30.0, 150.0))), None, None, at, paid);
-            cost(&mut kb, camp, id, "shipping", Some(round2(r.range(8.0, 40.0))), None, None, at, paid);
+            cost(&mut kb, camp, id, "product_samples", Some(round2(r.range(20.0, 80.0))), None, None, at, paid);
+            cost(&mut kb, camp, id, "shipping", Some(round2(r.range(5.0, 20.0))), None, None, at, paid);
             let n_asset = ab.len();
             let asset = |ab: &mut RowBuilder, method: &str, value: &str| {
                 ab.text(&format!("as{ci:03}-{n_asset:05}-{method}"))
@@ -1597,7 +1636,7 @@ fn write_campaign_tables(w: &World, out: &mut Writers) -> Result<(), DataError> 
                 camp,
                 None,
                 "agency_fee",
-                Some(round2(r.range(1_000.0, 5_000.0))),
+                Some(round2(r.range(500.0, 2_000.0))),
                 None,
                 None,
                 camp.starts_at,
@@ -1609,7 +1648,7 @@ fn write_campaign_tables(w: &World, out: &mut Writers) -> Result<(), DataError> 
             camp,
             None,
             "production",
-            Some(round2(r.range(1_000.0, 10_000.0))),
+            Some(round2(r.range(500.0, 3_000.0))),
             None,
             None,
             camp.starts_at,
@@ -1621,7 +1660,7 @@ fn write_campaign_tables(w: &World, out: &mut Writers) -> Result<(), DataError> 
             camp,
             None,
             "tools",
-            Some(round2(months * r.range(200.0, 800.0))),
+            Some(round2(months * r.range(100.0, 300.0))),
             None,
             None,
             camp.starts_at,
@@ -1667,15 +1706,36 @@ impl RevenueTruth {
             .collect();
         RevenueTruth {
             model: RevenueModel {
-                formula: "impressions = followers * reach_rate[platform/format] * posts^0.85 * LN(0, s1); \
+                formula: "impressions = followers * reach_rate[platform/format] * short_video_by_tier[tier, if reel/short] \
+                          * k (1 - exp(-posts / k)) * LN(0, s1) with k = posts_saturation; \
                           clicks = Poisson(impressions * ctr_base * (engagement_rate / 0.04)^0.6 * audience_quality^1.5 * LN(0, s2)); \
-                          orders = Poisson(clicks * cvr[niche] * LN(0, s3)); revenue = orders * aov[niche] * LN(0, s4); \
-                          LN(0, s) has median 1",
+                          orders = Poisson(clicks * cvr[niche] * niche_platform[niche/platform] * LN(0, s3)); \
+                          revenue = orders * aov[niche] * LN(0, s4); LN(0, s) has median 1",
                 reach_rate: reach,
                 ctr_base: 0.006,
                 cvr_by_niche: cvr,
                 aov_by_niche: aov,
                 noise_sigmas: [0.3, 0.3, 0.3, 0.15],
+                posts_saturation: 2.5,
+                short_video_by_tier: [("nano", 1.8), ("micro", 1.4), ("mid", 1.0), ("macro", 0.8), ("mega", 0.65)]
+                    .iter()
+                    .map(|(t, v)| ((*t).to_owned(), *v))
+                    .collect(),
+                niche_platform: [
+                    ("beauty/tiktok", 1.7),
+                    ("fashion/tiktok", 1.4),
+                    ("food/instagram", 1.4),
+                    ("tech/youtube", 1.9),
+                    ("gaming/youtube", 1.6),
+                    ("gaming/instagram", 0.6),
+                    ("travel/tiktok", 0.6),
+                    ("parenting/instagram", 1.3),
+                    ("fitness/youtube", 1.4),
+                    ("tech/tiktok", 0.6),
+                ]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
             },
         }
     }
@@ -1685,12 +1745,16 @@ impl RevenueTruth {
         let m = &self.model;
         let s = m.noise_sigmas;
         let rr = m.reach_rate.get(&format!("{}/{}", f.platform, f.format)).copied().unwrap_or(0.2);
-        let impressions = f.followers * rr * (f.posts as f64).powf(0.85) * r.lognormal(0.0, s[0]);
+        let lift = if matches!(f.format, "reel" | "short") { m.short_video_by_tier[tier_of(f.followers)] } else { 1.0 };
+        let k = m.posts_saturation;
+        let posts = k * (1.0 - (-(f.posts as f64) / k).exp());
+        let impressions = f.followers * rr * lift * posts * r.lognormal(0.0, s[0]);
         let ctr =
             m.ctr_base * (f.engagement_rate / 0.04).powf(0.6) * f.audience_quality.powf(1.5) * r.lognormal(0.0, s[1]);
         let clicks = r.poisson(impressions * ctr);
         let order_noise = r.lognormal(0.0, s[2]);
-        let orders = r.poisson(clicks as f64 * m.cvr_by_niche[f.niche] * order_noise);
+        let pair = m.niche_platform.get(&format!("{}/{}", f.niche, f.platform)).copied().unwrap_or(1.0);
+        let orders = r.poisson(clicks as f64 * m.cvr_by_niche[f.niche] * pair * order_noise);
         let revenue = orders as f64 * m.aov_by_niche[f.niche] * r.lognormal(0.0, s[3]);
         (impressions, clicks, orders, revenue)
     }
@@ -1742,7 +1806,7 @@ fn write_history_and_candidates(
         let (f, country) = random_features(&mut r);
         let (impressions, clicks, orders, revenue) = rt.draw(&mut r, &f);
         let revenue = round2(revenue);
-        let flat = round2(((f.followers / 1000.0) * r.range(8.0, 20.0) * (f.posts as f64).powf(0.8)).max(100.0));
+        let flat = market_fee(&mut r, f.platform, f.followers, f.posts);
         let commission = r.chance(0.4).then(|| round2(r.range(0.05, 0.2)));
         let cost = round2(flat + commission.unwrap_or(0.0) * revenue);
         hb.text(&format!("h{i:06}"))
@@ -1774,7 +1838,7 @@ fn write_history_and_candidates(
     for i in 0..w.sizes.candidates {
         let mut r = Rng::new(w.seed, stream::CANDIDATES, i as u64);
         let (f, country) = random_features(&mut r);
-        let flat = round2(((f.followers / 1000.0) * r.range(8.0, 20.0) * (f.posts as f64).powf(0.8)).max(100.0));
+        let flat = market_fee(&mut r, f.platform, f.followers, f.posts);
         let deal = r.weighted(&[0.5, 0.3, 0.2]);
         let id = format!("cand{i:04}");
         cb.text(&id)
@@ -1789,6 +1853,7 @@ fn write_history_and_candidates(
             .opt_float((deal != 2).then_some(flat))
             .opt_float((deal == 1).then(|| round2(r.range(0.05, 0.2))))
             .opt_text((deal == 2).then_some(r#"[{"up_to": 5000, "rate": 0.1}, {"up_to": null, "rate": 0.15}]"#))
+            .opt_text(Some(&handle(&mut Rng::new(w.seed, stream::CANDIDATES, 1_000_000 + i as u64))))
             .end_row();
         // True distribution by simulation (rounded features, as written).
         let f = Features {

@@ -266,9 +266,14 @@ pub enum TrainCommand {
 #[derive(Debug, Args)]
 pub struct TrainForecastArgs {
     /// Campaign history (the campaign_history table: Parquet, CSV or Arrow IPC); extra
-    /// numeric or categorical columns are used as features.
-    #[arg(long, value_name = "FILE")]
-    pub history: PathBuf,
+    /// numeric or categorical columns are used as features. Repeat to stack several (the
+    /// brand's measured history from roicast history and an external one).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub history: Vec<PathBuf>,
+    /// The learner: auto (ridge or gradient-boosted trees, whichever time-ordered CV
+    /// scores better on the log scale), ridge, or boosted.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "ridge", "boosted"])]
+    pub learner: String,
     /// Where to write the model (JSON).
     #[arg(long, value_name = "MODEL.json")]
     pub out: PathBuf,
@@ -411,6 +416,9 @@ pub struct EvalForecastArgs {
     /// Fit on the campaigns that started before this date, forecast those from it on.
     #[arg(long, value_name = "DATE")]
     pub since: String,
+    /// The learner: auto (chosen by time-ordered CV on the rows before --since), ridge or boosted.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "ridge", "boosted"])]
+    pub learner: String,
     /// Ridge penalty on standardised features.
     #[arg(long, default_value_t = 1.0)]
     pub l2: f64,

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::args::{DemoArgs, OutputFormat};
 use super::{Outcome, Settings};
 use crate::jobs::{self, Ctx};
+use crate::output::thousands;
 
 /// `roicast demo`: generate the demo world, run the whole pipeline on it (`roicast run`
 /// with a config written next to it), print where the report is and a short summary.
@@ -77,6 +78,69 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
             s["non_english"]
         )?;
     }
+    // The story first: what the program returned, who paid back, who did not.
+    if let Some(roi) = jobs.get("roi") {
+        let model = roi["ranked_by"].as_str().unwrap_or("data_driven");
+        let creators = roi["creators"].as_array().cloned().unwrap_or_default();
+        let cost: f64 = creators.iter().map(|c| c["cost"].as_f64().unwrap_or(0.0)).sum();
+        let revenue: f64 = creators.iter().map(|c| c["roi"][model]["revenue"].as_f64().unwrap_or(0.0)).sum();
+        let paid_back = creators.iter().filter(|c| c["roi"][model]["roi"].as_f64().is_some_and(|r| r > 0.0)).count();
+        let long = crate::jobs::report::Frame::read(&results.join("roi").join("roi.parquet"))?;
+        let clv_positive: std::collections::BTreeSet<&str> = (0..long.rows)
+            .filter(|&i| {
+                long.t("level", i) == "creator"
+                    && long.t("model", i) == model
+                    && long.t("metric", i) == "clv_roi"
+                    && long.n("value", i).is_some_and(|v| v > 0.0)
+            })
+            .map(|i| long.t("key", i))
+            .collect();
+        let on_clv = creators
+            .iter()
+            .filter(|c| {
+                !c["roi"][model]["roi"].as_f64().is_some_and(|r| r > 0.0)
+                    && clv_positive.contains(c["creator_id"].as_str().unwrap_or(""))
+            })
+            .count();
+        let currency = roi["currency"].as_str().unwrap_or("");
+        writeln!(
+            stdout,
+            "\nthe program under the {model} attribution model ({currency}, full costs): cost {}, attributed revenue {}, ROI {}",
+            thousands(cost),
+            thousands(revenue),
+            if cost > 0.0 { format!("{:+.0} %", (revenue - cost) / cost * 100.0) } else { "-".into() }
+        )?;
+        writeln!(
+            stdout,
+            "{paid_back} of {} creators paid back their full cost; {on_clv} more pay back once their customers' 12-month CLV is counted",
+            creators.len()
+        )?;
+        writeln!(stdout, "  {:<32} {:>10} {:>12} {:>8} {:>12}", "creator", "cost", "revenue", "ROI", "code-tracked")?;
+        let line = |c: &serde_json::Value| {
+            let r = &c["roi"][model];
+            format!(
+                "  {:<32} {:>10} {:>12} {:>8} {:>12}",
+                who(c),
+                thousands(c["cost"].as_f64().unwrap_or(0.0)),
+                thousands(r["revenue"].as_f64().unwrap_or(0.0)),
+                r["roi"].as_f64().map_or_else(|| "-".to_owned(), |v| format!("{v:+.0} %")),
+                thousands(c["code_tracked_revenue"].as_f64().unwrap_or(0.0))
+            )
+        };
+        let mut by_profit = creators.clone();
+        let profit = |c: &serde_json::Value| {
+            c["roi"][model]["revenue"].as_f64().unwrap_or(0.0) - c["cost"].as_f64().unwrap_or(0.0)
+        };
+        by_profit.sort_by(|x, y| profit(y).total_cmp(&profit(x)));
+        writeln!(stdout, "  biggest winners (attributed revenue − cost):")?;
+        for c in by_profit.iter().take(5) {
+            writeln!(stdout, "{}", line(c))?;
+        }
+        writeln!(stdout, "  biggest losers:")?;
+        for c in by_profit.iter().rev().take(5).collect::<Vec<_>>().into_iter().rev() {
+            writeln!(stdout, "{}", line(c))?;
+        }
+    }
     // Creator scorecard (engagement job).
     let cards = crate::jobs::report::Frame::read(&results.join("engagement").join("creator_scorecard.parquet"))?;
     let mut order: Vec<usize> = (0..cards.rows).collect();
@@ -86,101 +150,70 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
     writeln!(stdout, "\ncreator scorecard (top 8 by engagement quality, then every flagged account):")?;
     writeln!(
         stdout,
-        "  {:<10} {:<10} {:>8} {:>9} {:>8} {:>12}  signals fired",
-        "creator", "platform", "quality", "audience", "traffic", "EMV"
+        "  {:<32} {:>8} {:>9} {:>8} {:>10}  signals fired",
+        "creator", "quality", "audience", "traffic", "EMV"
     )?;
     let f = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
     for &i in order.iter().take(8).chain(order.iter().skip(8).filter(|&&i| cards.t("suspected_inflation", i) == "true"))
     {
+        let name = if cards.t("handle", i).is_empty() {
+            cards.t("creator_id", i).to_owned()
+        } else {
+            format!("@{} ({})", cards.t("handle", i), cards.t("platform", i))
+        };
         writeln!(
             stdout,
-            "  {:<10} {:<10} {:>8} {:>9} {:>8} {:>12}  {}{}",
-            cards.t("creator_id", i),
-            cards.t("platform", i),
+            "  {:<32} {:>8} {:>9} {:>8} {:>10}  {}{}",
+            name,
             f(cards.n("engagement_quality", i)),
             f(cards.n("audience_quality", i)),
             f(cards.n("traffic_quality", i)),
-            f(cards.n("emv", i)),
+            cards.n("emv", i).map_or_else(|| "-".to_owned(), thousands),
             if cards.t("suspected_inflation", i) == "true" { "SUSPECTED INFLATION: " } else { "" },
             cards.t("signals_fired", i).replace(',', ", ")
         )?;
     }
-    // ROI table.
-    if let Some(roi) = jobs.get("roi") {
-        writeln!(
-            stdout,
-            "\ncreators ranked by ROI under the {} model ({}):",
-            roi["ranked_by"].as_str().unwrap_or(""),
-            roi["currency"].as_str().unwrap_or("")
-        )?;
-        writeln!(
-            stdout,
-            "  {:<10} {:<10} {:>10} {:>12} {:>8} {:>12}",
-            "creator", "platform", "cost", "revenue", "ROI %", "code-tracked"
-        )?;
-        let model = roi["ranked_by"].as_str().unwrap_or("data_driven");
-        for c in roi["creators"].as_array().into_iter().flatten().take(10) {
-            let r = &c["roi"][model];
-            writeln!(
-                stdout,
-                "  {:<10} {:<10} {:>10.0} {:>12.0} {:>8} {:>12.0}",
-                c["creator_id"].as_str().unwrap_or(""),
-                c["platform"].as_str().unwrap_or(""),
-                c["cost"].as_f64().unwrap_or(0.0),
-                r["revenue"].as_f64().unwrap_or(0.0),
-                r["roi"].as_f64().map_or_else(|| "-".to_owned(), |v| format!("{v:.0}")),
-                c["code_tracked_revenue"].as_f64().unwrap_or(0.0)
-            )?;
-        }
-    }
-    // Forecast under two deals.
+    // Forecast under two deals, by expected profit.
     if let Some(fc) = jobs.get("forecast") {
         let rows = fc["rows"].as_array().cloned().unwrap_or_default();
         writeln!(
             stdout,
-            "\nforecast for the demo candidates under two deals (flat 1,000 vs 300 + 10 %), budget 10,000:"
+            "\nforecast for the demo candidates under two deals (flat 1,000 vs 300 + 10 %), budget 10,000, by expected profit:"
         )?;
         writeln!(
             stdout,
-            "  {:<10} {:<18} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "candidate", "deal", "rev P50", "cost P50", "ROI P10", "ROI P50", "P(ROI>0)"
+            "  {:<32} {:<18} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
+            "candidate", "deal", "profit", "rev P50", "cost P50", "ROI P10", "ROI P50", "P(ROI>0)"
         )?;
+        let profit = |r: &serde_json::Value| {
+            r["outlook"]["revenue_mean"].as_f64().unwrap_or(0.0) - r["outlook"]["cost_mean"].as_f64().unwrap_or(0.0)
+        };
         let mut sorted = rows.clone();
-        sorted.sort_by(|x, y| {
-            y["outlook"]["revenue_p50"]
-                .as_f64()
-                .unwrap_or(0.0)
-                .total_cmp(&x["outlook"]["revenue_p50"].as_f64().unwrap_or(0.0))
-        });
-        let pct = |v: &serde_json::Value| v.as_f64().map_or_else(|| "-".to_owned(), |x| format!("{:.0}%", 100.0 * x));
+        sorted.sort_by(|x, y| profit(y).total_cmp(&profit(x)));
+        let pct = |v: &serde_json::Value| v.as_f64().map_or_else(|| "-".to_owned(), |x| format!("{:.0} %", 100.0 * x));
         for r in sorted.iter().take(10) {
             let o = &r["outlook"];
             writeln!(
                 stdout,
-                "  {:<10} {:<18} {:>9.0} {:>9.0} {:>9} {:>9} {:>9}{}",
-                r["creator_id"].as_str().unwrap_or(""),
+                "  {:<32} {:<18} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}{}",
+                who(r),
                 r["scenario"].as_str().unwrap_or(""),
-                o["revenue_p50"].as_f64().unwrap_or(0.0),
-                o["cost_p50"].as_f64().unwrap_or(0.0),
+                thousands(profit(r)),
+                thousands(o["revenue_p50"].as_f64().unwrap_or(0.0)),
+                thousands(o["cost_p50"].as_f64().unwrap_or(0.0)),
                 pct(&o["roi_p10"]),
                 pct(&o["roi_p50"]),
                 pct(&o["prob_roi_positive"]),
                 if r["selected"].as_bool() == Some(true) { "  in plan" } else { "" }
             )?;
         }
-        let best = rows.iter().max_by(|x, y| {
-            let score = |r: &serde_json::Value| {
-                r["outlook"]["revenue_mean"].as_f64().unwrap_or(0.0) - r["outlook"]["cost_mean"].as_f64().unwrap_or(0.0)
-            };
-            score(x).total_cmp(&score(y))
-        });
-        if let Some(b) = best {
+        if let Some(b) = sorted.first() {
             writeln!(
                 stdout,
-                "best candidate deal by expected profit: {} on {} — revenue P50 {:.0}, ROI P50 {}, P(ROI > 0) {}",
-                b["creator_id"].as_str().unwrap_or(""),
+                "best candidate deal by expected profit: {} on {} — revenue P50 {}, ROI P50 {}, P(ROI > 0) {}",
+                who(b),
                 b["scenario"].as_str().unwrap_or(""),
-                b["outlook"]["revenue_p50"].as_f64().unwrap_or(0.0),
+                thousands(b["outlook"]["revenue_p50"].as_f64().unwrap_or(0.0)),
                 pct(&b["outlook"]["roi_p50"]),
                 pct(&b["outlook"]["prob_roi_positive"])
             )?;
@@ -188,10 +221,10 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
         if let Some(p) = fc.get("plan").filter(|p| !p.is_null()) {
             writeln!(
                 stdout,
-                "budget plan: {} deals, expected cost {:.0}, expected revenue {:.0}, portfolio ROI P50 {}, P(ROI > 0) {}",
+                "budget plan: {} deals, expected cost {}, expected revenue {}, portfolio ROI P50 {}, P(ROI > 0) {}",
                 p["deals"],
-                p["expected_cost"].as_f64().unwrap_or(0.0),
-                p["expected_revenue"].as_f64().unwrap_or(0.0),
+                thousands(p["expected_cost"].as_f64().unwrap_or(0.0)),
+                thousands(p["expected_revenue"].as_f64().unwrap_or(0.0)),
                 pct(&p["roi_p50"]),
                 pct(&p["prob_roi_positive"])
             )?;
@@ -199,6 +232,15 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
     }
     writeln!(stdout, "\nopen {} in a browser for the full report", results.join("report.html").display())?;
     Ok(Outcome::Ok)
+}
+
+/// `@handle (platform)` of a summary row with `handle`, `platform` and `creator_id`.
+fn who(row: &serde_json::Value) -> String {
+    super::display_name(
+        row["handle"].as_str(),
+        row["platform"].as_str().unwrap_or(""),
+        row["creator_id"].as_str().unwrap_or(""),
+    )
 }
 
 /// The demo's pipeline configuration (written to roicast-demo/roicast.toml).

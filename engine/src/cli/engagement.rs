@@ -39,16 +39,15 @@ fn print_scorecard(stdout: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     )?;
     writeln!(
         stdout,
-        "{:<10} {:<10} {:<6} {:>6} {:>8} {:>9} {:>8} {:>12}  signals fired",
-        "creator", "platform", "tier", "posts", "quality", "audience", "traffic", "EMV"
+        "{:<32} {:<6} {:>6} {:>8} {:>9} {:>8} {:>12}  signals fired",
+        "creator", "tier", "posts", "quality", "audience", "traffic", "EMV"
     )?;
     let fmt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.0}"));
     for c in &s.scorecard {
         writeln!(
             stdout,
-            "{:<10} {:<10} {:<6} {:>6} {:>8} {:>9.0} {:>8} {:>12.0}  {}{}",
-            c.creator_id,
-            c.platform,
+            "{:<32} {:<6} {:>6} {:>8} {:>9.0} {:>8} {:>12.0}  {}{}",
+            super::display_name(c.handle.as_deref(), &c.platform, &c.creator_id),
             c.tier,
             c.posts,
             fmt(c.engagement_quality),

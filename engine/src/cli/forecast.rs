@@ -16,6 +16,7 @@ pub(super) fn train(
 ) -> anyhow::Result<Outcome> {
     let c = forecast::TrainConfig {
         history: a.history.clone(),
+        learner: a.learner.clone(),
         out: a.out.clone(),
         cv: a.cv,
         l2: a.l2,
@@ -27,16 +28,38 @@ pub(super) fn train(
         OutputFormat::Json => {
             super::json(
                 stdout,
-                &serde_json::json!({ "model": s.model, "rows": s.rows, "features": s.features, "cv": s.cv }),
+                &serde_json::json!({ "model": s.model, "rows": s.rows, "features": s.features, "cv": s.cv,
+                                      "learner": s.learner, "learners": s.learners }),
             )?;
         }
         OutputFormat::Text => {
             writeln!(
                 stdout,
-                "trained on {} history rows, {} features (ridge on ln(1 + revenue))",
+                "trained on {} history rows, {} features ({} on ln(1 + revenue))",
                 s.rows,
-                s.features.len()
+                s.features.len(),
+                s.learner.replace('_', " ")
             )?;
+            if let Some(c) = &s.learners {
+                writeln!(stdout, "learners by time-ordered CV ({} folds, {} rows):", c.ridge.folds, c.ridge.rows)?;
+                writeln!(
+                    stdout,
+                    "  {:<14} {:>9} {:>9} {:>9} {:>9} {:>10}",
+                    "learner", "MAE(log)", "MAE", "Spearman", "80% cov", ""
+                )?;
+                for (name, r) in [("ridge", &c.ridge), ("boosted trees", &c.boosted_trees)] {
+                    let chosen = (name == "ridge") == (s.learner == "ridge");
+                    writeln!(
+                        stdout,
+                        "  {name:<14} {:>9.3} {:>9.1} {:>9.3} {:>8.1}% {:>10}",
+                        r.mae_log,
+                        r.mae,
+                        r.spearman,
+                        100.0 * r.coverage_80,
+                        if chosen { "chosen" } else { "" }
+                    )?;
+                }
+            }
             for (name, weight) in &s.top_weights {
                 writeln!(stdout, "  {name:<32} {weight:+.3}")?;
             }
@@ -69,6 +92,7 @@ pub(super) fn backtest(
     let c = forecast::BacktestConfig {
         history: a.history.clone(),
         since: a.since.clone(),
+        learner: a.learner.clone(),
         l2: a.l2,
         folds: a.folds,
         min_level_rows: a.min_level_rows,
@@ -80,8 +104,11 @@ pub(super) fn backtest(
             let r = &s.scores;
             writeln!(
                 stdout,
-                "backtest at {}: fitted on {} campaigns before it, forecast {} from it on",
-                s.since, s.train_rows, r.rows
+                "backtest at {}: {} fitted on {} campaigns before it, forecast {} from it on",
+                s.since,
+                s.learner.replace('_', " "),
+                s.train_rows,
+                r.rows
             )?;
             writeln!(
                 stdout,

@@ -130,6 +130,14 @@ fn dispatch(command: Command, ctx: &Ctx, settings: &Settings, stdout: &mut dyn W
     }
 }
 
+/// A creator as a person reads it: `@handle (platform)`, the id where no handle is known.
+fn display_name(handle: Option<&str>, platform: &str, id: &str) -> String {
+    match handle.filter(|h| !h.is_empty()) {
+        Some(h) => format!("@{} ({platform})", h.trim_start_matches('@')),
+        None => id.to_owned(),
+    }
+}
+
 /// Writes `value` as one pretty JSON document and a newline.
 fn json(stdout: &mut dyn Write, value: &impl serde::Serialize) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *stdout, value)?;

@@ -34,16 +34,15 @@ fn print_table(stdout: &mut dyn Write, s: &Summary, top: usize) -> std::io::Resu
     )?;
     writeln!(
         stdout,
-        "{:<10} {:<10} {:>10} {:>12} {:>9} {:>12} {:>12}",
-        "creator", "platform", "cost", "revenue", "ROI %", "code-tracked", "link-tracked"
+        "{:<32} {:>10} {:>12} {:>9} {:>12} {:>12}",
+        "creator", "cost", "revenue", "ROI %", "code-tracked", "link-tracked"
     )?;
     for c in s.creators.iter().take(top) {
         let (rev, r) = c.roi.get(&s.ranked_by).map_or((0.0, None), |m| (m.revenue, m.roi));
         writeln!(
             stdout,
-            "{:<10} {:<10} {:>10.0} {rev:>12.0} {:>9} {:>12.0} {:>12.0}",
-            c.creator_id,
-            c.platform,
+            "{:<32} {:>10.0} {rev:>12.0} {:>9} {:>12.0} {:>12.0}",
+            super::display_name(c.handle.as_deref(), &c.platform, &c.creator_id),
             c.cost,
             r.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}")),
             c.code_tracked_revenue,

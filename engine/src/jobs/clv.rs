@@ -336,25 +336,8 @@ fn km_months(subs: &[(i64, Option<i64>)], end_us: i64) -> Vec<(u32, f64)> {
             _ => ((end_us - start) as f64 / MONTH_US, false),
         })
         .collect();
-    let mut times: Vec<f64> = durations.iter().filter(|d| d.1).map(|d| d.0).collect();
-    times.sort_by(f64::total_cmp);
-    times.dedup();
-    let mut s = 1.0;
-    let mut curve = Vec::new();
-    let mut ti = 0;
-    for month in 1..=12u32 {
-        while ti < times.len() && times[ti] <= f64::from(month) {
-            let t = times[ti];
-            let at_risk = durations.iter().filter(|d| d.0 >= t).count() as f64;
-            let events = durations.iter().filter(|d| d.1 && d.0 == t).count() as f64;
-            if at_risk > 0.0 {
-                s *= 1.0 - events / at_risk;
-            }
-            ti += 1;
-        }
-        curve.push((month, s));
-    }
-    curve
+    let km = roicast_models::stats::kaplan_meier(&durations);
+    (1..=12u32).map(|month| (month, km.survival_at(f64::from(month)))).collect()
 }
 
 fn horizon() -> Duration {

@@ -15,10 +15,10 @@ use rayon::prelude::*;
 use roicast_data::builder::RowBuilder;
 use roicast_data::io::{TableWriter, format_timestamp_us};
 use roicast_data::{Dataset, Table};
+use roicast_models::FxMap;
 use roicast_models::engagement::{
     self as eng, AuthenticityInputs, CommentKind, PostCounts, RateCard, Signal, Traffic, median, ratio,
 };
-use roicast_models::sentiment::vader::FxMap;
 use serde::Serialize;
 use serde_json::json;
 
@@ -103,6 +103,8 @@ struct Scored {
     rate_card: RateCard,
     sentiment_model: String,
     comments: u64,
+    /// (creator_id, platform) → handle, from the creators table.
+    handles: HashMap<(String, String), String>,
 }
 
 /// Reads and scores a dataset.
@@ -122,11 +124,15 @@ fn score(
     ctx.progress.stage("reading creators and posts", 0);
     // Creators: (creator_id, platform) → followers, following.
     let mut accounts: HashMap<(String, String), (f64, Option<f64>)> = HashMap::new();
+    let mut handles: HashMap<(String, String), String> = HashMap::new();
     for b in dataset.load(Table::Creators)? {
         let t = Table::Creators;
         for i in 0..b.num_rows() {
             let key =
                 (text(&b, t, "creator_id", i).unwrap_or_default(), text(&b, t, "platform", i).unwrap_or_default());
+            if let Some(h) = text(&b, t, "handle", i) {
+                handles.insert(key.clone(), h);
+            }
             accounts.insert(key, (int(&b, t, "followers", i).unwrap_or(0.0), int(&b, t, "following", i)));
         }
     }
@@ -425,7 +431,17 @@ fn score(
     ctx.progress.finish();
     let comments = rows.len() as u64;
     Ok((
-        Scored { posts, benchmarks, cards, traffic, card_of, rate_card, sentiment_model: model_name, comments },
+        Scored {
+            posts,
+            benchmarks,
+            cards,
+            traffic,
+            card_of,
+            rate_card,
+            sentiment_model: model_name,
+            comments,
+            handles,
+        },
         dataset,
         campaigns,
         rows,
@@ -635,6 +651,7 @@ fn write_cards(s: &Scored, path: &Path) -> anyhow::Result<()> {
     let mut fields = vec![
         Field::new("creator_id", DataType::Utf8, false),
         Field::new("platform", DataType::Utf8, false),
+        Field::new("handle", DataType::Utf8, true),
         Field::new("tier", DataType::Utf8, false),
     ];
     let mut names: Vec<String> = [
@@ -698,6 +715,7 @@ fn write_cards(s: &Scored, path: &Path) -> anyhow::Result<()> {
         };
         rb.text(&card.creator_id)
             .text(&card.platform)
+            .opt_text(s.handles.get(&(card.creator_id.clone(), card.platform.clone())).map(String::as_str))
             .text(card.tier)
             .float(card.followers)
             .opt_float(card.following)
@@ -952,6 +970,8 @@ pub struct ScorecardLine {
     pub creator_id: String,
     /// The platform.
     pub platform: String,
+    /// The account's handle, when the creators table has it.
+    pub handle: Option<String>,
     /// Follower tier.
     pub tier: String,
     /// Posts scored.
@@ -1068,6 +1088,7 @@ fn scorecard(s: &Scored, top: usize) -> Vec<ScorecardLine> {
         .map(|(c, q, t, emv)| ScorecardLine {
             creator_id: c.creator_id.clone(),
             platform: c.platform.clone(),
+            handle: s.handles.get(&(c.creator_id.clone(), c.platform.clone())).cloned(),
             tier: c.tier.to_string(),
             posts: c.posts.len(),
             engagement_quality: *q,

@@ -17,7 +17,7 @@ use roicast_data::io::TableWriter;
 use roicast_data::rng::Rng;
 use roicast_models::ModelFile;
 use roicast_models::forecast::{self, Cell, Deal, ForecastModel, Outlook, quantile};
-use roicast_training::forecast::{ForecastParams, History, fit, time_cv};
+use roicast_training::forecast::{Comparison, ForecastParams, History, Learner, compare, fit, time_cv};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -95,12 +95,21 @@ fn folds() -> usize {
     5
 }
 
+fn auto() -> String {
+    "auto".into()
+}
+
 /// Training the forecast (`roicast train forecast`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Campaign history (the campaign_history table); extra columns are features.
-    pub history: PathBuf,
+    /// Campaign histories (the campaign_history table), stacked: e.g. the brand's measured
+    /// history and an external one. Extra columns are features.
+    pub history: Vec<PathBuf>,
+    /// `auto` (ridge or boosted trees, whichever time-ordered CV scores better), `ridge`
+    /// or `boosted`.
+    #[serde(default = "auto")]
+    pub learner: String,
     /// Where to write the model.
     pub out: PathBuf,
     /// Also run time-ordered cross-validation with this many folds.
@@ -128,26 +137,53 @@ pub struct TrainSummary {
     pub features: Vec<String>,
     /// Time-ordered cross-validation, when asked for.
     pub cv: Option<roicast_training::forecast::CvReport>,
-    /// The largest weights (feature, weight), by absolute size.
+    /// The largest ridge weights (feature, weight), by absolute size (none for trees).
     pub top_weights: Vec<(String, f64)>,
+    /// The learner fitted: `ridge` or `boosted_trees`.
+    pub learner: String,
+    /// Both learners' time-ordered CV, when the learner was chosen (`learner = auto`).
+    pub learners: Option<Comparison>,
 }
 
 /// Trains on the history and saves the model.
 pub fn train(_ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<TrainSummary> {
-    let h = read_history(&a.history)?;
-    let p = ForecastParams { l2: a.l2, folds: a.folds, min_level_rows: a.min_level_rows };
+    if a.history.is_empty() {
+        bail!("no history file: pass at least one --history FILE");
+    }
+    let h = read_histories(&a.history)?;
+    let base =
+        ForecastParams { l2: a.l2, folds: a.folds, min_level_rows: a.min_level_rows, ..ForecastParams::default() };
+    let (learner, comparison) = match a.learner.as_str() {
+        "ridge" => (Learner::Ridge, None),
+        "boosted" | "boosted_trees" => (Learner::Boosted, None),
+        "auto" => {
+            let k = a.cv.unwrap_or(4);
+            let c = compare(&h, &base, k).context("comparing the learners by time-ordered CV failed")?;
+            (c.chosen, Some(c))
+        }
+        other => bail!("invalid `--learner` = {other}: expected auto, ridge or boosted"),
+    };
+    let p = ForecastParams { learner, ..base };
     let model = fit(&h, &p)?;
-    let cv = a.cv.map(|k| time_cv(&h, &p, k)).transpose()?;
+    let cv = match (&comparison, a.cv) {
+        (Some(c), Some(_)) => Some(if learner == Learner::Boosted { c.boosted_trees.clone() } else { c.ridge.clone() }),
+        (_, Some(k)) => Some(time_cv(&h, &p, k)?),
+        (_, None) => None,
+    };
+    let mut fingerprints = Vec::new();
+    for f in &a.history {
+        fingerprints.push(fingerprint(f)?);
+    }
     let file = ModelFile::new(
         forecast::model_kind(),
-        json!({ "l2": p.l2, "folds": p.folds, "min_level_rows": p.min_level_rows, "target": "ln(1 + revenue)", "rows": h.revenue.len() }),
+        json!({ "l2": p.l2, "folds": p.folds, "min_level_rows": p.min_level_rows, "target": "ln(1 + revenue)",
+                "rows": h.revenue.len(), "learner": learner.name(), "boost": p.boost,
+                "chosen_by": if comparison.is_some() { "time-ordered CV, lower mean |ln(1 + P50) − ln(1 + revenue)|" } else { "--learner" } }),
         model.features.iter().map(forecast::Feature::name).collect(),
-        &fingerprint(&a.history)?,
+        &fingerprints.join("+"),
         model,
     );
-    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
-    }
+    crate::output::create_parent(&a.out)?;
     file.save(&a.out).with_context(|| format!("failed to write {}", a.out.display()))?;
     let mut w: Vec<(String, f64)> = file.features.iter().cloned().zip(file.model.weights.iter().copied()).collect();
     w.sort_by(|x, y| y.1.abs().total_cmp(&x.1.abs()));
@@ -158,7 +194,32 @@ pub fn train(_ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<TrainSummary> {
         features: file.features.clone(),
         cv,
         top_weights: w,
+        learner: learner.name().to_owned(),
+        learners: comparison,
     })
+}
+
+/// Reads and stacks history files (measured and brought): columns are the union, a
+/// column a file lacks is null in its rows.
+pub fn read_histories(paths: &[PathBuf]) -> anyhow::Result<History> {
+    let mut all = History::default();
+    for path in paths {
+        let h = read_history(path)?;
+        let n_before = all.revenue.len();
+        let n = h.revenue.len();
+        for name in h.columns.keys() {
+            all.columns.entry(name.clone()).or_insert_with(|| vec![Cell::Missing; n_before]);
+        }
+        for (name, cells) in &mut all.columns {
+            match h.columns.get(name) {
+                Some(c) => cells.extend(c.iter().cloned()),
+                None => cells.extend(std::iter::repeat_n(Cell::Missing, n)),
+            }
+        }
+        all.revenue.extend(h.revenue);
+        all.started_at.extend(h.started_at);
+    }
+    Ok(all)
 }
 
 fn parse_deal(name: &str, flat: Option<f64>, rate: Option<f64>, tiers: Option<&str>, at: &str) -> anyhow::Result<Deal> {
@@ -216,6 +277,8 @@ pub struct Row {
     pub creator_id: String,
     /// The candidate's platform.
     pub platform: String,
+    /// The candidate's handle, when the candidates file has one.
+    pub handle: Option<String>,
     /// The deal's name.
     pub scenario: String,
     /// Revenue, cost and ROI quantiles, P(ROI > 0).
@@ -379,6 +442,7 @@ pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
         .map(|(i, key, name, lp)| Row {
             creator_id: text("creator_id", *i),
             platform: text("platform", *i),
+            handle: Some(text("handle", *i)).filter(|h| !h.is_empty()),
             scenario: name.clone(),
             outlook: model.outlook(*lp, &deals[key]),
             selected: false,
@@ -500,6 +564,7 @@ fn write_rows(rows: &[Row], path: &Path, with_plan: bool) -> anyhow::Result<()> 
     if with_plan {
         fields.push(Field::new("selected", DataType::Boolean, false));
     }
+    fields.push(Field::new("handle", DataType::Utf8, true));
     let schema = Arc::new(Schema::new(fields));
     let mut rb = RowBuilder::new(schema.clone());
     let f = |x: f64| x.is_finite().then_some(x);
@@ -521,6 +586,7 @@ fn write_rows(rows: &[Row], path: &Path, with_plan: bool) -> anyhow::Result<()> 
         if with_plan {
             rb.bool(r.selected);
         }
+        rb.opt_text(r.handle.as_deref());
         rb.end_row();
     }
     let mut w = TableWriter::create(path, &schema)?;
@@ -538,6 +604,9 @@ pub struct BacktestConfig {
     pub history: PathBuf,
     /// The cut-off: RFC 3339 or a date (`2026-03-01`, midnight UTC).
     pub since: String,
+    /// `auto` (chosen by time-ordered CV on the rows before the cut-off), `ridge` or `boosted`.
+    #[serde(default = "auto")]
+    pub learner: String,
     /// Ridge penalty on standardised features.
     #[serde(default = "l2")]
     pub l2: f64,
@@ -558,6 +627,10 @@ pub struct BacktestSummary {
     pub train_rows: usize,
     /// MAE, MAPE, Spearman (and the followers-only baseline's), 80 % coverage on the rows scored.
     pub scores: roicast_training::forecast::CvReport,
+    /// The learner used.
+    pub learner: String,
+    /// Both learners' CV on the rows before the cut-off, when chosen (`auto`).
+    pub learners: Option<Comparison>,
 }
 
 /// Parses a cut-off: RFC 3339, or a date meaning midnight UTC.
@@ -572,10 +645,28 @@ pub fn parse_since(s: &str) -> anyhow::Result<i64> {
 pub fn backtest(_ctx: &Ctx, a: &BacktestConfig) -> anyhow::Result<BacktestSummary> {
     let since = parse_since(&a.since)?;
     let h = read_history(&a.history)?;
-    let p = ForecastParams { l2: a.l2, folds: a.folds, min_level_rows: a.min_level_rows };
-    let (scores, train_rows) = roicast_training::forecast::backtest(&h, &p, since)
-        .with_context(|| format!("the backtest on {} at {} failed", a.history.display(), a.since))?;
-    Ok(BacktestSummary { since: roicast_data::io::format_timestamp_us(since), train_rows, scores })
+    let p = ForecastParams { l2: a.l2, folds: a.folds, min_level_rows: a.min_level_rows, ..ForecastParams::default() };
+    let at = || format!("the backtest on {} at {} failed", a.history.display(), a.since);
+    let (scores, train_rows, learner, learners) = match a.learner.as_str() {
+        "auto" => {
+            let (s, n, c) = roicast_training::forecast::backtest_choosing(&h, &p, since, 3).with_context(at)?;
+            (s, n, c.chosen, Some(c))
+        }
+        "ridge" | "boosted" => {
+            let learner = if a.learner == "ridge" { Learner::Ridge } else { Learner::Boosted };
+            let (s, n) =
+                roicast_training::forecast::backtest(&h, &ForecastParams { learner, ..p }, since).with_context(at)?;
+            (s, n, learner, None)
+        }
+        other => bail!("invalid `--learner` = {other}: expected auto, ridge or boosted"),
+    };
+    Ok(BacktestSummary {
+        since: roicast_data::io::format_timestamp_us(since),
+        train_rows,
+        scores,
+        learner: learner.name().to_owned(),
+        learners,
+    })
 }
 
 #[cfg(test)]

@@ -73,6 +73,10 @@ pub struct Jobs {
     /// ROI with full cost accounting.
     #[serde(default = "yes")]
     pub roi: bool,
+    /// The measured campaign history (`history/campaign_history.parquet`): one row per
+    /// campaign × creator with its measured cost and attributed revenue.
+    #[serde(default = "yes")]
+    pub history: bool,
     /// Forecast of the candidates.
     #[serde(default = "yes")]
     pub forecast: bool,
@@ -90,6 +94,7 @@ impl Default for Jobs {
             attribution: true,
             clv: true,
             roi: true,
+            history: true,
             forecast: true,
             report: true,
         }
@@ -172,11 +177,35 @@ pub struct ForecastConfig {
     pub budget: Option<f64>,
     /// Target ROI for the plan (a fraction), instead of a budget.
     pub target_roi: Option<f64>,
+    /// What the forecast trains on: `both` (the dataset's `campaign_history` and the
+    /// history this run measured), `external` (the dataset's only) or `measured` (this
+    /// run's only).
+    pub train_on: TrainOn,
+    /// `auto` (ridge or boosted trees, chosen by time-ordered CV), `ridge` or `boosted`.
+    pub learner: String,
+}
+
+/// The forecast's training history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainOn {
+    /// The dataset's campaign history and this run's measured one.
+    Both,
+    /// The dataset's campaign history.
+    External,
+    /// This run's measured history.
+    Measured,
 }
 
 impl Default for ForecastConfig {
     fn default() -> Self {
-        ForecastConfig { scenarios: None, budget: Some(10_000.0), target_roi: None }
+        ForecastConfig {
+            scenarios: None,
+            budget: Some(10_000.0),
+            target_roi: None,
+            train_on: TrainOn::Both,
+            learner: "auto".into(),
+        }
     }
 }
 
@@ -208,6 +237,12 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
     super::clv::parse_discount(&c.clv.discount_rate).with_context(|| at("clv.discount_rate"))?;
     if c.forecast.budget.is_some() && c.forecast.target_roi.is_some() {
         bail!("{}: set either budget or target_roi, not both", at("forecast"));
+    }
+    if !["auto", "ridge", "boosted"].contains(&c.forecast.learner.as_str()) {
+        bail!("{}: expected auto, ridge or boosted, found `{}`", at("forecast.learner"), c.forecast.learner);
+    }
+    if c.jobs.forecast && c.forecast.train_on == TrainOn::Measured && !c.jobs.history {
+        bail!("{}: train_on = \"measured\" needs the history job (turn on [jobs] history)", at("forecast.train_on"));
     }
     for p in
         [&c.engagement.rate_card, &c.engagement.branded_search, &c.roi.fx, &c.forecast.scenarios].into_iter().flatten()
@@ -242,11 +277,17 @@ const JOBS: &[Job] = &[
         after: &["attribution", "clv", "engagement"],
         out: "roi",
     },
-    Job { name: "forecast", tables: &[Table::CampaignHistory, Table::Candidates], after: &[], out: "forecast" },
+    Job {
+        name: "history",
+        tables: &[Table::Creators, Table::Posts],
+        after: &["engagement", "attribution", "roi"],
+        out: "history",
+    },
+    Job { name: "forecast", tables: &[Table::Candidates], after: &["history"], out: "forecast" },
     Job {
         name: "report",
         tables: &[],
-        after: &["validate", "sentiment", "engagement", "attribution", "clv", "roi", "forecast"],
+        after: &["validate", "sentiment", "engagement", "attribution", "clv", "roi", "history", "forecast"],
         out: "report.html",
     },
 ];
@@ -260,6 +301,7 @@ fn enabled(c: &Config, name: &str) -> bool {
         "attribution" => j.attribution,
         "clv" => j.clv,
         "roi" => j.roi,
+        "history" => j.history,
         "forecast" => j.forecast,
         _ => j.report,
     }
@@ -282,6 +324,7 @@ enum Step {
     Attribution(super::attribute::Config),
     Clv(super::clv::Config),
     Roi(super::roi::Config),
+    History(super::history::Config),
     Forecast(Box<ForecastStep>),
     Report(super::report::Config),
 }
@@ -331,13 +374,26 @@ fn step(c: &Config, job: &str, out: &Path) -> anyhow::Result<Step> {
             base_currency: c.roi.base_currency.clone(),
             paid_only: c.roi.paid_only,
         }),
+        "history" => Step::History(super::history::Config {
+            results: results(),
+            data: Some(c.data.clone()),
+            model: "data_driven".into(),
+            out: out.join("campaign_history.parquet"),
+            append: false,
+        }),
         "forecast" => {
             let model = out.join("forecast_model.json");
-            let history = c.data.join("campaign_history.parquet");
-            let history = if history.exists() { history } else { single_file(&c.data, Table::CampaignHistory)? };
+            let mut history = Vec::new();
+            if c.forecast.train_on != TrainOn::Measured {
+                history.push(single_file(&c.data, Table::CampaignHistory)?);
+            }
+            if c.forecast.train_on != TrainOn::External && c.jobs.history {
+                history.push(results().join("history").join("campaign_history.parquet"));
+            }
             Step::Forecast(Box::new(ForecastStep {
                 train: super::forecast::TrainConfig {
                     history,
+                    learner: c.forecast.learner.clone(),
                     out: model.clone(),
                     cv: None,
                     l2: 1.0,
@@ -374,10 +430,13 @@ fn run_step(ctx: &Ctx, s: &Step) -> anyhow::Result<serde_json::Value> {
         Step::Attribution(c) => serde_json::to_value(super::attribute::run(ctx, c)?)?,
         Step::Clv(c) => serde_json::to_value(super::clv::run(ctx, c)?)?,
         Step::Roi(c) => serde_json::to_value(super::roi::run(ctx, c)?)?,
+        Step::History(c) => serde_json::to_value(super::history::run(ctx, c)?)?,
         Step::Forecast(f) => {
             std::fs::create_dir_all(crate::output::parent_dir(&f.train.out))?;
-            super::forecast::train(ctx, &f.train)?;
-            serde_json::to_value(super::forecast::run(ctx, &f.forecast)?)?
+            let trained = super::forecast::train(ctx, &f.train)?;
+            let mut v = serde_json::to_value(super::forecast::run(ctx, &f.forecast)?)?;
+            v["training"] = serde_json::to_value(trained)?;
+            v
         }
         Step::Report(c) => serde_json::to_value(super::report::run(ctx, c)?)?,
     })
@@ -491,8 +550,13 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         h.update(job.name.as_bytes());
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         h.update(serde_json::to_vec(step)?);
-        let tables: Vec<Table> =
+        let mut tables: Vec<Table> =
             if job.tables.is_empty() && job.name == "validate" { Table::ALL.to_vec() } else { job.tables.to_vec() };
+        if job.name == "forecast" && dataset.has(Table::CampaignHistory) {
+            // Read when the forecast trains on the external history (the step's config
+            // names the file; its content must key the step too).
+            tables.push(Table::CampaignHistory);
+        }
         for t in
             tables.iter().chain(if matches!(job.name, "engagement" | "roi" | "attribution") { Table::ALL } else { &[] })
         {

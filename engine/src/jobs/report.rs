@@ -85,20 +85,63 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// A chart value: millions as `1.2 M`, else whole numbers with thousands separators
+/// (one decimal below 10), so values side by side read alike.
 fn num(x: f64) -> String {
     if !x.is_finite() {
         return "–".into();
     }
-    let a = x.abs();
-    if a >= 1e6 {
+    if x.abs() >= 1e6 {
         format!("{:.1} M", x / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0} k", x / 1e3)
-    } else if a >= 100.0 {
-        format!("{x:.0}")
+    } else if x.abs() >= 10.0 {
+        grouped(x)
     } else {
-        format!("{x:.2}")
+        format!("{x:.1}")
     }
+}
+
+use crate::output::thousands as grouped;
+
+/// A money amount in a table: whole units with separators.
+fn money(x: f64) -> String {
+    grouped(x)
+}
+
+/// A percentage in a table: whole percent, with the sign of losses.
+fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{} %", grouped(x)) } else { "–".into() }
+}
+
+/// A 0–100 score in a table.
+fn score(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".into(), grouped)
+}
+
+/// Creators as a person reads them: `@handle (platform)`, the id where no handle is known.
+struct Names(BTreeMap<String, String>);
+
+impl Names {
+    fn from_scorecard(cards: &Frame) -> Names {
+        let mut m = BTreeMap::new();
+        for i in 0..cards.rows {
+            let h = cards.t("handle", i);
+            if !h.is_empty() {
+                m.entry(cards.t("creator_id", i).to_owned())
+                    .or_insert_with(|| format!("@{} ({})", h.trim_start_matches('@'), cards.t("platform", i)));
+            }
+        }
+        Names(m)
+    }
+
+    fn of(&self, id: &str) -> String {
+        self.0.get(id).cloned().unwrap_or_else(|| id.to_owned())
+    }
+}
+
+/// Room for the longest label at the charts' 13 px font (≈ 7.5 px a character).
+fn label_width<'a>(labels: impl Iterator<Item = &'a str>) -> f64 {
+    let longest = labels.map(|l| l.chars().count()).max().unwrap_or(0);
+    (12.0 + 7.5 * longest as f64).clamp(120.0, 460.0)
 }
 
 /// A horizontal bar chart (labels, values printed on the bars; negative values to the
@@ -108,7 +151,9 @@ fn hbar(title: &str, unit: &str, items: &[(String, f64)]) -> String {
     if items.is_empty() {
         return format!("<p class=\"empty\">{}: no data.</p>", esc(title));
     }
-    let (w, row, left, right) = (760.0, 22.0, 190.0, 90.0);
+    let left = label_width(items.iter().map(|x| x.0.as_str()));
+    let (row, right) = (22.0, 90.0);
+    let w = left + 480.0 + right;
     let h = 40.0 + row * items.len() as f64 + 24.0;
     let max = items.iter().map(|x| x.1).fold(0.0f64, f64::max);
     let min = items.iter().map(|x| x.1).fold(0.0f64, f64::min);
@@ -151,7 +196,9 @@ fn ranges(title: &str, unit: &str, items: &[(String, f64, f64, f64)]) -> String 
     if items.is_empty() {
         return format!("<p class=\"empty\">{}: no data.</p>", esc(title));
     }
-    let (w, row, left, right) = (760.0, 22.0, 230.0, 40.0);
+    let left = label_width(items.iter().map(|x| x.0.as_str()));
+    let (row, right) = (22.0, 40.0);
+    let w = left + 490.0 + right;
     let h = 40.0 + row * items.len() as f64 + 24.0;
     let min = items.iter().map(|x| x.1).fold(0.0f64, f64::min);
     let max = items.iter().map(|x| x.3).fold(0.0f64, f64::max);
@@ -287,7 +334,7 @@ section{page-break-inside:avoid;break-inside:avoid}nav a{margin-right:12px}
 figure{margin:8px 0 16px}figcaption{font-size:12px;color:#555}
 table.data{border-collapse:collapse;width:100%;font-size:12.5px;margin:8px 0}table.data th,table.data td{border-bottom:1px solid #e3e3e3;padding:3px 6px;text-align:right}
 table.data th:first-child,table.data td:first-child{text-align:left}table.data th{cursor:pointer;background:#f0f0f0;position:sticky;top:0}
-.kpi{display:inline-block;margin:6px 18px 6px 0;padding:8px 12px;border:1px solid #ddd;border-radius:6px}.kpi b{display:block;font-size:20px}
+.story{font-size:15px;max-width:860px}.kpi{display:inline-block;margin:6px 18px 6px 0;padding:8px 12px;border:1px solid #ddd;border-radius:6px}.kpi b{display:block;font-size:20px}
 .empty{color:#777;font-style:italic}
 @media print{nav{display:none}table.data th{position:static}body{max-width:none}}";
 
@@ -325,6 +372,19 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
     };
     let f = |r: &BTreeMap<String, String>, k: &str| r.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     let total_cost: f64 = roi_summary.iter().map(|r| f(r, "cost")).filter(|x| x.is_finite()).sum();
+    let names = Names::from_scorecard(&cards);
+    let dd = if models.iter().any(|m| m == "data_driven") {
+        "data_driven"
+    } else {
+        models.first().map_or("", String::as_str)
+    };
+    // creator → CLV-adjusted ROI under the ranking model.
+    let clv_roi_of: BTreeMap<String, f64> = (0..roi_long.rows)
+        .filter(|&i| {
+            roi_long.t("level", i) == "creator" && roi_long.t("model", i) == dd && roi_long.t("metric", i) == "clv_roi"
+        })
+        .filter_map(|i| roi_long.n("value", i).map(|v| (roi_long.t("key", i).to_owned(), v)))
+        .collect();
     let mut html = String::with_capacity(1 << 20);
     let _ = write!(
         html,
@@ -345,25 +405,64 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
             (m.clone(), if total_cost > 0.0 { (rev - total_cost) / total_cost * 100.0 } else { f64::NAN })
         })
         .collect();
+    let dd_revenue: f64 = roi_summary.iter().map(|r| f(r, &format!("revenue_{dd}"))).filter(|x| x.is_finite()).sum();
+    let profitable = roi_summary.iter().filter(|r| f(r, &format!("roi_{dd}")) > 0.0).count();
+    let on_clv = roi_summary
+        .iter()
+        .filter(|r| {
+            f(r, &format!("roi_{dd}")).partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+                && clv_roi_of.get(&r["creator_id"]).is_some_and(|v| *v > 0.0)
+        })
+        .count();
     let _ = write!(html, "<section id=\"overview\"><h2>Overall ROI, by attribution model</h2><div>");
-    let _ = write!(html, "<span class=\"kpi\">total creator cost<b>{}</b></span>", num(total_cost));
-    if let Some((m, v)) = per_model.iter().find(|x| x.0 == "data_driven") {
-        let _ = write!(html, "<span class=\"kpi\">ROI ({})<b>{:.0} %</b></span>", esc(m), v);
+    let _ = write!(html, "<span class=\"kpi\">total creator cost<b>{}</b></span>", money(total_cost));
+    let _ = write!(html, "<span class=\"kpi\">attributed revenue ({})<b>{}</b></span>", esc(dd), money(dd_revenue));
+    if let Some((m, v)) = per_model.iter().find(|x| x.0 == dd) {
+        let _ = write!(html, "<span class=\"kpi\">ROI ({})<b>{}</b></span>", esc(m), pct(*v));
     }
+    let _ =
+        write!(html, "<span class=\"kpi\">creators that paid back<b>{profitable} of {}</b></span>", roi_summary.len());
     html.push_str("</div>");
+    if total_cost > 0.0 {
+        let _ = write!(
+            html,
+            "<p class=\"story\">Under the {dd} attribution model the program returned {:.2} in attributed revenue per 1 spent, \
+             full costs counted (fees, commissions, samples, shipping, agency, production, tools). {profitable} of {} creators \
+             paid back their full cost; {on_clv} more pay back once the customers they brought are valued at their 12-month \
+             CLV. The winners and losers are below; every model's view follows.</p>",
+            dd_revenue / total_cost,
+            roi_summary.len()
+        );
+    }
+    let mut by_profit: Vec<(String, f64)> = roi_summary
+        .iter()
+        .map(|r| (names.of(&r["creator_id"]), f(r, &format!("revenue_{dd}")) - f(r, "cost")))
+        .filter(|x| x.1.is_finite())
+        .collect();
+    by_profit.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if by_profit.len() > 16 {
+        let losers = by_profit.split_off(by_profit.len() - 8);
+        by_profit.truncate(8);
+        by_profit.extend(losers);
+    }
+    html.push_str(&hbar(
+        &format!("Biggest winners and losers: attributed revenue minus full cost ({dd})"),
+        "revenue − cost",
+        &by_profit,
+    ));
     html.push_str(&hbar("ROI of all creators together under each attribution model", "ROI, % of cost", &per_model));
-    let money =
+    let weekly =
         weekly_money(results, if models.iter().any(|m| m == "data_driven") { "data_driven" } else { "last_touch" })?;
-    if !money.is_empty() {
-        let x: Vec<String> = money.iter().map(|w| w.0.clone()).collect();
+    if !weekly.is_empty() {
+        let x: Vec<String> = weekly.iter().map(|w| w.0.clone()).collect();
         html.push_str(&lines(
             "Weekly creator-attributed revenue (data-driven model) and creator costs with an amount and a date",
             "per week",
             &x,
-            &[("revenue", money.iter().map(|w| w.1).collect()), ("cost", money.iter().map(|w| w.2).collect())],
+            &[("revenue", weekly.iter().map(|w| w.1).collect()), ("cost", weekly.iter().map(|w| w.2).collect())],
         ));
         let roi: Vec<f64> =
-            money.iter().map(|w| if w.2 > 0.0 { (w.1 - w.2) / w.2 * 100.0 } else { f64::NAN }).collect();
+            weekly.iter().map(|w| if w.2 > 0.0 { (w.1 - w.2) / w.2 * 100.0 } else { f64::NAN }).collect();
         html.push_str(&lines("Weekly ROI (weeks with costs)", "ROI, % of cost", &x, &[("ROI", roi)]));
     }
     // Weekly trend of comment sentiment (net positive share) as the time view.
@@ -381,32 +480,23 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
 
     // Creator comparison.
     let card_of: BTreeMap<String, usize> = (0..cards.rows).map(|i| (cards.t("creator_id", i).to_owned(), i)).collect();
-    let dd = if models.iter().any(|m| m == "data_driven") {
-        "data_driven"
-    } else {
-        models.first().map_or("", String::as_str)
-    };
     let mut rows = Vec::new();
     for r in &roi_summary {
         let c = r["creator_id"].clone();
         let k = card_of.get(&c).copied();
-        let get = |col: &str| k.and_then(|i| cards.n(col, i)).map_or_else(|| "–".to_owned(), num);
-        let clv_roi = (0..roi_long.rows)
-            .find(|&i| {
-                roi_long.t("key", i) == c && roi_long.t("model", i) == dd && roi_long.t("metric", i) == "clv_roi"
-            })
-            .and_then(|i| roi_long.n("value", i));
+        let get = |col: &str| score(k.and_then(|i| cards.n(col, i)));
         rows.push(vec![
-            c.clone(),
+            names.of(&c),
             r.get("platform").cloned().unwrap_or_default(),
-            num(f(r, "cost")),
-            num(f(r, &format!("revenue_{dd}"))),
-            num(f(r, &format!("roi_{dd}"))),
-            clv_roi.map_or_else(|| "–".into(), num),
-            num(f(r, "code_tracked_revenue")),
+            money(f(r, "cost")),
+            money(f(r, &format!("revenue_{dd}"))),
+            pct(f(r, &format!("roi_{dd}"))),
+            clv_roi_of.get(&c).map_or_else(|| "–".into(), |v| pct(*v)),
+            money(f(r, "code_tracked_revenue")),
             get("engagement_quality"),
             get("audience_quality"),
             get("traffic_quality"),
+            c.clone(),
         ]);
     }
     let _ = write!(
@@ -426,6 +516,7 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
             "engagement quality",
             "audience quality",
             "traffic quality",
+            "creator id",
         ],
         &rows,
     ));
@@ -442,8 +533,10 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
     }
     let _ = write!(html, "<section id=\"costs\"><h2>Cost versus revenue</h2>");
     html.push_str(&hbar("Cost by type, all creators", "cost", &cost_by_type.into_iter().collect::<Vec<_>>()));
-    let profit: Vec<(String, f64)> =
-        roi_summary.iter().map(|r| (r["creator_id"].clone(), f(r, &format!("revenue_{dd}")) - f(r, "cost"))).collect();
+    let profit: Vec<(String, f64)> = roi_summary
+        .iter()
+        .map(|r| (names.of(&r["creator_id"]), f(r, &format!("revenue_{dd}")) - f(r, "cost")))
+        .collect();
     html.push_str(&hbar(
         &format!("Attributed revenue minus cost per creator ({dd}; top 20 and the rest)"),
         "revenue − cost",
@@ -522,25 +615,40 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut arows = Vec::new();
     for (c, _) in top.iter().take(15) {
-        let mut row = vec![c.clone()];
+        let mut row = vec![names.of(c)];
         for m in &models {
-            row.push(by_creator[c].get(m).map_or_else(|| "–".into(), |v| num(*v)));
+            row.push(by_creator[c].get(m).map_or_else(|| "–".into(), |v| format!("{v:.1}")));
         }
+        row.push(c.clone());
         arows.push(row);
     }
-    let head: Vec<&str> = std::iter::once("creator").chain(models.iter().map(String::as_str)).collect();
+    let head: Vec<&str> = std::iter::once("creator")
+        .chain(models.iter().map(String::as_str))
+        .chain(std::iter::once("creator id"))
+        .collect();
     html.push_str(&table("attribution-table", &head, &arows));
     if let Some(groups) = hazard.get("groups").and_then(|g| g.as_array()) {
-        let items: Vec<(String, f64, f64, f64)> = groups
+        // The groups with the most touches (a model fitted by creator has hundreds); groups
+        // at the bound or without touches have no decay to show.
+        let mut fitted: Vec<&serde_json::Value> = groups
+            .iter()
+            .filter(|g| g["n_touches"].as_u64().unwrap_or(0) > 0 && g["at_bound"].as_bool() != Some(true))
+            .collect();
+        fitted.sort_by_key(|g| std::cmp::Reverse(g["n_touches"].as_u64().unwrap_or(0)));
+        let items: Vec<(String, f64, f64, f64)> = fitted
             .iter()
             .filter_map(|g| {
-                let hl = g.get("half_life_days")?.as_f64()?;
-                let se = g.get("half_life_se_days").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-                Some((g.get("group")?.as_str()?.to_owned(), (hl - 1.28 * se).max(0.0), hl, hl + 1.28 * se))
+                let hl = g.get("half_life_hours")?.as_f64()? / 24.0;
+                let se = g.get("half_life_hours_se").and_then(serde_json::Value::as_f64).unwrap_or(0.0) / 24.0;
+                Some((names.of(g.get("group")?.as_str()?), (hl - 1.28 * se).max(0.0), hl, hl + 1.28 * se))
             })
-            .take(25)
+            .take(20)
             .collect();
-        html.push_str(&ranges("Fitted time-decay half-lives of the data-driven model (± 1.28 SE)", "days", &items));
+        html.push_str(&ranges(
+            "Fitted time-decay half-lives of the data-driven model, the 20 groups with the most touches (± 1.28 SE)",
+            "days",
+            &items,
+        ));
     }
     html.push_str("</section>");
 
@@ -570,10 +678,11 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
         .filter(|&i| cards.t("suspected_inflation", i) == "true")
         .map(|i| {
             vec![
-                cards.t("creator_id", i).to_owned(),
+                names.of(cards.t("creator_id", i)),
                 cards.t("platform", i).to_owned(),
-                cards.n("audience_quality", i).map_or_else(|| "–".into(), num),
+                score(cards.n("audience_quality", i)),
                 cards.t("signals_fired", i).replace(',', ", "),
+                cards.t("creator_id", i).to_owned(),
             ]
         })
         .collect();
@@ -582,11 +691,11 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
     }
     html.push_str(&table(
         "authenticity-table",
-        &["creator", "platform", "audience quality", "signals fired"],
+        &["creator", "platform", "audience quality", "signals fired", "creator id"],
         &flagged,
     ));
     let aq: Vec<(String, f64)> = (0..cards.rows)
-        .map(|i| (cards.t("creator_id", i).to_owned(), cards.n("audience_quality", i).unwrap_or(f64::NAN)))
+        .map(|i| (names.of(cards.t("creator_id", i)), cards.n("audience_quality", i).unwrap_or(f64::NAN)))
         .collect();
     let mut low = aq;
     low.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -596,13 +705,17 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
 
     // Forecast.
     let _ = write!(html, "<section id=\"forecast\"><h2>Forecast: candidates under each deal</h2>");
+    let candidate = |r: &BTreeMap<String, String>| match r.get("handle").filter(|h| !h.is_empty()) {
+        Some(h) => format!("@{} ({})", h.trim_start_matches('@'), r.get("platform").map_or("", String::as_str)),
+        None => r["creator_id"].clone(),
+    };
     let mut fc: Vec<(String, f64, f64, f64)> = forecast
         .iter()
         .map(|r| {
             (
                 format!(
                     "{} {}{}",
-                    r["creator_id"],
+                    candidate(r),
                     r["scenario"],
                     if r.get("selected").map(String::as_str) == Some("true") { " ★" } else { "" }
                 ),
@@ -619,23 +732,41 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
         "ROI, %",
         &fc,
     ));
-    let frows: Vec<Vec<String>> = forecast
+    // By expected profit, the planner's order.
+    let mut by_profit: Vec<&BTreeMap<String, String>> = forecast.iter().collect();
+    let profit = |r: &BTreeMap<String, String>| f(r, "revenue_mean") - f(r, "cost_mean");
+    by_profit.sort_by(|a, b| profit(b).total_cmp(&profit(a)));
+    let frows: Vec<Vec<String>> = by_profit
         .iter()
         .map(|r| {
             vec![
-                r["creator_id"].clone(),
+                candidate(r),
                 r["scenario"].clone(),
-                num(f(r, "revenue_p50")),
-                num(f(r, "cost_p50")),
-                num(100.0 * f(r, "roi_p50")),
-                format!("{:.0} %", 100.0 * f(r, "prob_roi_positive")),
-                r.get("selected").cloned().unwrap_or_default(),
+                money(profit(r)),
+                money(f(r, "revenue_p50")),
+                money(f(r, "cost_p50")),
+                pct(100.0 * f(r, "roi_p10")),
+                pct(100.0 * f(r, "roi_p50")),
+                pct(100.0 * f(r, "prob_roi_positive")),
+                if r.get("selected").map(String::as_str) == Some("true") { "★".into() } else { String::new() },
+                r["creator_id"].clone(),
             ]
         })
         .collect();
     html.push_str(&table(
         "forecast-table",
-        &["candidate", "deal", "revenue P50", "cost P50", "ROI P50 %", "P(ROI > 0)", "in plan"],
+        &[
+            "candidate",
+            "deal",
+            "expected profit",
+            "revenue P50",
+            "cost P50",
+            "ROI P10",
+            "ROI P50",
+            "P(ROI > 0)",
+            "in plan",
+            "candidate id",
+        ],
         &frows,
     ));
     html.push_str("</section>");
@@ -649,7 +780,7 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
          <li><b>CLV-adjusted ROI</b> values each credited conversion at the mean 12-month CLV (BG/NBD + Gamma-Gamma, 10 %/yr) of the creator's cohort.</li>\
          <li><b>EMV</b> (default rate card roicast-emv-2026.1, USD) prices authentic exposure and actions as paid media; it is never added to revenue.</li>\
          <li><b>Engagement quality</b> weighs meaningful comments 0.35, sentiment 0.20, shares+saves depth 0.25 and engagement vs benchmark 0.20; <b>audience quality</b> is 100 × (1 − weighted strength of seven inflation signals).</li>\
-         <li><b>Forecast</b>: ridge on ln(1 + revenue) with out-of-fold residual intervals; ROI distributions are exact over that pool.</li>\
+         <li><b>Forecast</b>: ridge or gradient-boosted trees on ln(1 + revenue), whichever time-ordered cross-validation scores better, with out-of-fold residual intervals; ROI distributions are exact over that pool.</li>\
          <li><b>Data coverage</b>: {}</li></ul><p>Every number above is in the run's Parquet/CSV outputs with its manifest (inputs with SHA-256, parameters, timings), so a reviewer can reproduce it.</p></section>",
         esc(&coverage(&validation))
     );

@@ -11,8 +11,8 @@ use arrow_schema::{DataType, Field, Schema};
 use roicast_data::builder::RowBuilder;
 use roicast_data::io::TableWriter;
 use roicast_data::{Dataset, Table};
+use roicast_models::FxMap;
 use roicast_models::roi::{self, CostLine, Tracked};
-use roicast_models::sentiment::vader::FxMap;
 use serde_json::json;
 
 use serde::{Deserialize, Serialize};
@@ -150,6 +150,8 @@ pub struct CreatorRoi {
     pub creator_id: String,
     /// The creator's platform.
     pub platform: String,
+    /// The creator's handle, when the creators table has it.
+    pub handle: Option<String>,
     /// Full cost.
     pub cost: f64,
     /// Revenue of orders with the creator's promo code.
@@ -357,14 +359,17 @@ pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
         *unallocated.entry(l.campaign_id.clone()).or_default() += roi::line_cost(l, Tracked::default()).0;
     }
 
-    // Platforms of creators.
+    // Platforms and handles of creators.
     let mut platform: BTreeMap<String, String> = BTreeMap::new();
+    let mut handle: BTreeMap<String, String> = BTreeMap::new();
     for b in dataset.load(Table::Creators)? {
         let t = Table::Creators;
         for i in 0..b.num_rows() {
-            platform
-                .entry(text(&b, t, "creator_id", i).unwrap_or_default())
-                .or_insert_with(|| text(&b, t, "platform", i).unwrap_or_default());
+            let id = text(&b, t, "creator_id", i).unwrap_or_default();
+            if let Some(h) = text(&b, t, "handle", i) {
+                handle.entry(id.clone()).or_insert(h);
+            }
+            platform.entry(id).or_insert_with(|| text(&b, t, "platform", i).unwrap_or_default());
         }
     }
     let attributed = read_attribution(&a.results)?;
@@ -464,6 +469,7 @@ pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
         header.push(format!("revenue_{m}"));
         header.push(format!("roi_{m}"));
     }
+    header.push("handle".to_owned());
     csv.write_record(&header)?;
     for (c, p, cost, per, code, link) in &summary {
         let mut row = vec![c.clone(), p.clone(), format!("{cost}"), format!("{code}"), format!("{link}")];
@@ -472,6 +478,7 @@ pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
             row.push(format!("{rev}"));
             row.push(r.map_or_else(String::new, |v| format!("{v}")));
         }
+        row.push(handle.get(c).cloned().unwrap_or_default());
         csv.write_record(&row)?;
     }
     let summary_path = staging.path("roi_summary.csv");
@@ -514,6 +521,7 @@ pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
         creators: summary
             .into_iter()
             .map(|(creator_id, platform, cost, per, code, link)| CreatorRoi {
+                handle: handle.get(&creator_id).cloned(),
                 creator_id,
                 platform,
                 cost,

@@ -4,7 +4,7 @@
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use roicast_data::{Dataset, Table};
-use roicast_models::sentiment::vader::FxMap;
+use roicast_models::FxMap;
 
 use crate::output::columns::{col, text, ts};
 

@@ -59,6 +59,25 @@ impl Drop for Staging {
     }
 }
 
+/// A whole number with thousands separators for people to read: `12,340`, `-7`, `–` for
+/// a non-finite value.
+#[must_use]
+pub fn thousands(x: f64) -> String {
+    if !x.is_finite() {
+        return "–".into();
+    }
+    let r = x.round();
+    let digits = format!("{:.0}", r.abs());
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if r < 0.0 { format!("-{out}") } else { out }
+}
+
 /// The folder a single output file is written into (`.` for a bare file name).
 #[must_use]
 pub fn parent_dir(file: &Path) -> PathBuf {
@@ -120,6 +139,15 @@ mod tests {
         let hashed = hash_files(dir.path(), "job").unwrap();
         assert_eq!(hashed.len(), 2);
         assert!(hashed.contains_key("job/a.csv"));
+    }
+
+    #[test]
+    fn thousands_are_grouped_and_rounded() {
+        assert_eq!(thousands(0.4), "0");
+        assert_eq!(thousands(755.0), "755");
+        assert_eq!(thousands(1234.5), "1,235");
+        assert_eq!(thousands(-1_234_567.0), "-1,234,567");
+        assert_eq!(thousands(f64::NAN), "–");
     }
 
     #[test]

@@ -70,9 +70,9 @@ pub struct WordFacts {
 #[derive(Debug)]
 pub struct Lexicon {
     /// Word facts.
-    pub words: super::vader::FxMap<String, WordFacts>,
+    pub words: crate::FxMap<String, WordFacts>,
     /// Emoji entries.
-    pub emoji: super::vader::FxMap<char, LexEntry>,
+    pub emoji: crate::FxMap<char, LexEntry>,
 }
 
 /// The parsed creator lexicon (built once).
@@ -80,7 +80,7 @@ pub struct Lexicon {
 pub fn creator_lexicon() -> &'static Lexicon {
     static LEX: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
     LEX.get_or_init(|| {
-        let mut lex = Lexicon { words: super::vader::FxMap::default(), emoji: super::vader::FxMap::default() };
+        let mut lex = Lexicon { words: crate::FxMap::default(), emoji: crate::FxMap::default() };
         for (n, line) in CREATOR_LEXICON.lines().enumerate() {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;

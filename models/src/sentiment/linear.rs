@@ -135,11 +135,12 @@ impl LinearSentiment {
     }
 }
 
-/// Serde codec of the weight rows: base64 (standard alphabet, padded) of packed records.
+/// Serde codec of the weight rows: base64 (standard alphabet, padded; the `base64` crate)
+/// of packed little-endian records.
 mod packed {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};
-
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     pub fn serialize<S: Serializer>(rows: &[(u32, [f32; 3])], s: S) -> Result<S::Ok, S::Error> {
         let mut bytes = Vec::with_capacity(rows.len() * 16);
@@ -149,44 +150,14 @@ mod packed {
                 bytes.extend_from_slice(&v.to_le_bytes());
             }
         }
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for k in 0..4 {
-                if k <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        s.serialize_str(&out)
+        s.serialize_str(&STANDARD.encode(bytes))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(u32, [f32; 3])>, D::Error> {
         use serde::de::Error;
         let text = String::deserialize(d)?;
-        let mut lookup = [255u8; 256];
-        for (i, c) in ALPHABET.iter().enumerate() {
-            lookup[*c as usize] = i as u8;
-        }
-        let raw = text.trim_end_matches('=').as_bytes();
-        let mut bytes = Vec::with_capacity(raw.len() * 3 / 4);
-        let (mut acc, mut bits) = (0u32, 0u32);
-        for &c in raw {
-            let v = lookup[c as usize];
-            if v == 255 {
-                return Err(D::Error::custom(format!("weights: invalid base64 character {:?}", c as char)));
-            }
-            acc = (acc << 6) | u32::from(v);
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                bytes.push((acc >> bits) as u8);
-                acc &= (1 << bits) - 1;
-            }
-        }
+        let bytes =
+            STANDARD.decode(text.as_bytes()).map_err(|e| D::Error::custom(format!("weights: invalid base64: {e}")))?;
         if bytes.len() % 16 != 0 {
             return Err(D::Error::custom(format!(
                 "weights: {} bytes is not a whole number of 16-byte rows",
