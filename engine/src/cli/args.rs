@@ -281,6 +281,14 @@ pub struct TrainForecastArgs {
     /// 80 % interval coverage).
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,
+    /// Fitting options.
+    #[command(flatten)]
+    pub fit: ForecastFitArgs,
+}
+
+/// The forecast's fitting options (`train forecast`, `eval forecast`).
+#[derive(Debug, Args)]
+pub struct ForecastFitArgs {
     /// Ridge penalty on standardised features.
     #[arg(long, default_value_t = 1.0)]
     pub l2: f64,
@@ -419,15 +427,9 @@ pub struct EvalForecastArgs {
     /// The learner: auto (chosen by time-ordered CV on the rows before --since), ridge or boosted.
     #[arg(long, default_value = "auto", value_parser = ["auto", "ridge", "boosted"])]
     pub learner: String,
-    /// Ridge penalty on standardised features.
-    #[arg(long, default_value_t = 1.0)]
-    pub l2: f64,
-    /// Folds of the out-of-fold residual pool behind the intervals.
-    #[arg(long, default_value_t = 5)]
-    pub folds: usize,
-    /// A category level needs this many rows to get its own feature.
-    #[arg(long, default_value_t = 5)]
-    pub min_level_rows: usize,
+    /// Fitting options.
+    #[command(flatten)]
+    pub fit: ForecastFitArgs,
 }
 
 /// `roicast report`.

@@ -19,9 +19,9 @@ pub(super) fn train(
         learner: a.learner.clone(),
         out: a.out.clone(),
         cv: a.cv,
-        l2: a.l2,
-        folds: a.folds,
-        min_level_rows: a.min_level_rows,
+        l2: a.fit.l2,
+        folds: a.fit.folds,
+        min_level_rows: a.fit.min_level_rows,
     };
     let s = forecast::train(ctx, &c)?;
     match settings.format {
@@ -93,9 +93,9 @@ pub(super) fn backtest(
         history: a.history.clone(),
         since: a.since.clone(),
         learner: a.learner.clone(),
-        l2: a.l2,
-        folds: a.folds,
-        min_level_rows: a.min_level_rows,
+        l2: a.fit.l2,
+        folds: a.fit.folds,
+        min_level_rows: a.fit.min_level_rows,
     };
     let s = forecast::backtest(ctx, &c)?;
     match settings.format {
