@@ -35,6 +35,7 @@ pub mod dataset;
 pub mod duration;
 pub mod error;
 pub mod generate;
+pub mod import;
 pub mod io;
 pub mod journeys;
 pub mod numeric;

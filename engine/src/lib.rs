@@ -23,6 +23,7 @@
 //!     file_format: roicast_data::Format::Parquet,
 //!     out: dir.join("data"),
 //!     force: true,
+//!     exports: None,
 //! })?;
 //! assert!(world.rows["touchpoints"] > 1_000);
 //! let report = jobs::validate::run(&Ctx::silent(), &jobs::validate::Config { data: dir.join("data"), out: None })?;

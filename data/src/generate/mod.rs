@@ -33,6 +33,7 @@
 //! Every random draw comes from a stream keyed by `(seed, stream, index)` ([`Rng`]), so
 //! a world is byte-identical for a seed whatever the number of threads.
 
+pub mod exports;
 pub mod text;
 
 use std::collections::BTreeMap;

@@ -89,6 +89,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Check a dataset against the data contract; report every rejected row.
     Validate(ValidateArgs),
+    /// Import a brand's vendor exports (shopify-orders) into a canonical dataset folder.
+    Import(ImportArgs),
     /// Print the data contract (tables, columns, types, rules).
     Schema(SchemaArgs),
     /// Credit every order's touches under every attribution model.
@@ -140,6 +142,36 @@ pub struct GenerateArgs {
     /// Replace the output folder if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Also write the world as vendor exports into this folder (shopify/orders_export.csv),
+    /// to run the import path on a world with a known truth.
+    #[arg(long, value_name = "DIR")]
+    pub exports: Option<PathBuf>,
+}
+
+/// `roicast import`.
+#[derive(Debug, Args)]
+#[command(after_help = "Sources: shopify-orders (the Shopify admin \"Export orders\" CSV). docs/importers.md lists \
+every field each source maps. Customer ids are a salted SHA-256 of the normalised email: set ROICAST_ID_SALT to the \
+same secret for every import of a brand.")]
+pub struct ImportArgs {
+    /// The export format.
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// An export file; repeat for several.
+    #[arg(long, value_name = "PATH", required = true)]
+    pub input: Vec<PathBuf>,
+    /// The dataset folder to write (orders.parquet, customers.parquet, import.report.json).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The UTC offset of timestamps written without one (e.g. +01:00, -05:00 or UTC).
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub timezone: Option<String>,
+    /// Replace the output folder if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Salt of the customer-id hash.
+    #[arg(long, env = "ROICAST_ID_SALT", hide_env_values = true, value_name = "SECRET")]
+    pub id_salt: Option<String>,
 }
 
 /// `roicast validate`.

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::args::{FileFormat, GenerateArgs, OutputFormat, ScenarioArg, SchemaArgs, ValidateArgs};
+use super::args::{FileFormat, GenerateArgs, ImportArgs, OutputFormat, ScenarioArg, SchemaArgs, ValidateArgs};
 use super::{Outcome, Settings};
 use crate::jobs::{self, Ctx};
 use roicast_data::generate::Scenario;
@@ -40,6 +40,7 @@ pub(super) fn generate(
         file_format: file_format(a.file_format),
         out: a.out.clone(),
         force: a.force,
+        exports: a.exports.clone(),
     };
     let s = jobs::generate::run(ctx, &c)?;
     match settings.format {
@@ -57,6 +58,61 @@ pub(super) fn generate(
                 s.rows_per_second,
                 s.out.join("truth.json").display()
             )?;
+            for f in &s.exports {
+                writeln!(stdout, "vendor export: {}", f.display())?;
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `roicast import SOURCE`.
+pub(super) fn import(
+    a: &ImportArgs,
+    ctx: &Ctx,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let c = jobs::import::Config {
+        source: a.source.clone(),
+        input: a.input.clone(),
+        out: a.out.clone(),
+        timezone: a.timezone.clone(),
+        force: a.force,
+        salt: a.id_salt.clone(),
+    };
+    let s = jobs::import::run(ctx, &c)?;
+    match settings.format {
+        OutputFormat::Json => super::json(stdout, &s)?,
+        OutputFormat::Text => {
+            let r = &s.report;
+            writeln!(stdout, "imported {} into {}", r.source, s.out.display())?;
+            for f in &r.files {
+                writeln!(stdout, "  read {:>9} rows  {}", f.rows, f.path.display())?;
+                if !f.ignored_columns.is_empty() {
+                    writeln!(
+                        stdout,
+                        "    columns not used ({}): {}",
+                        f.ignored_columns.len(),
+                        f.ignored_columns.join(", ")
+                    )?;
+                }
+            }
+            for (t, n) in &r.written {
+                writeln!(stdout, "  wrote {n:>8} {t}")?;
+            }
+            for (rule, n) in &r.skipped {
+                writeln!(stdout, "  skipped {n:>6} {rule}")?;
+            }
+            for (what, n) in &r.notes {
+                writeln!(stdout, "  note: {n} {what}")?;
+            }
+            if s.default_salt {
+                writeln!(
+                    stdout,
+                    "  note: customer ids use the public default salt; set ROICAST_ID_SALT for ids nobody can recompute from an email"
+                )?;
+            }
         }
     }
     Ok(Outcome::Ok)

@@ -27,6 +27,7 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
             file_format: roicast_data::Format::Parquet,
             out: data.clone(),
             force: true,
+            exports: None,
         },
     )?;
     // A fresh world: outputs of an earlier demo must not be reused.

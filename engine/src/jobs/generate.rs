@@ -26,6 +26,9 @@ pub struct Config {
     pub out: PathBuf,
     /// Replace `out` if it exists.
     pub force: bool,
+    /// Also write the world as vendor exports here (`shopify/orders_export.csv`, …).
+    #[serde(default)]
+    pub exports: Option<PathBuf>,
 }
 
 /// What `generate` wrote.
@@ -41,6 +44,8 @@ pub struct Summary {
     pub seconds: f64,
     /// Rows per second.
     pub rows_per_second: f64,
+    /// Vendor export files written (under `exports`).
+    pub exports: Vec<PathBuf>,
     /// Rows per table in contract order (for the text summary).
     #[serde(skip)]
     pub table_rows: Vec<(String, u64)>,
@@ -78,6 +83,14 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     manifest.write(&c.out)?;
     let total_rows: u64 = rows.values().sum();
     let seconds = manifest.timings_s.get("generate").copied().unwrap_or_default();
+    let exports = match &c.exports {
+        Some(dir) => roicast_data::generate::exports::write(&c.out, dir)
+            .with_context(|| format!("failed to write the vendor exports into {}", dir.display()))?
+            .into_iter()
+            .map(|f| dir.join(f))
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(Summary {
         out: summary.out,
         rows,
@@ -85,6 +98,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         files: summary.files,
         seconds,
         rows_per_second: total_rows as f64 / seconds.max(1e-9),
+        exports,
         scenario: c.scenario,
         seed: c.seed,
     })

@@ -32,6 +32,7 @@ pub mod engagement;
 pub mod forecast;
 pub mod generate;
 pub mod history;
+pub mod import;
 pub mod pipeline;
 pub mod report;
 pub mod roi;

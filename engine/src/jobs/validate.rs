@@ -33,6 +33,9 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         .with_context(|| format!("failed to validate {}", c.data.display()))?;
     ctx.progress.finish();
     m.stage_done("validate");
+    if report.tables.iter().all(|t| !t.present) {
+        return Err(no_tables(&c.data, &report.ignored).into());
+    }
     if let Some(out) = &c.out {
         std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
         let path = out.join("validation.json");
@@ -69,4 +72,37 @@ pub fn rejected(report: &ValidationReport, out: Option<&Path>) -> Rejected {
         n_rejects: report.rejects.len(),
         details: out.map(|o| o.join("validation.json")),
     }
+}
+
+/// The error for a folder with no canonical table: say so, and name the importer for
+/// each file whose header is a known vendor export.
+fn no_tables(data: &Path, ignored: &[PathBuf]) -> Rejected {
+    let mut hints = Vec::new();
+    for f in ignored.iter().filter(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))) {
+        let header: Option<Vec<String>> = csv::Reader::from_path(f)
+            .ok()
+            .and_then(|mut r| r.headers().ok().map(|h| h.iter().map(str::to_owned).collect()));
+        if let Some(source) = header.as_deref().and_then(roicast_data::import::detect) {
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            hints.push(format!(
+                "{name} looks like a {}: roicast import {source} --input {} --out DATASET",
+                roicast_data::import::describe(source),
+                f.display()
+            ));
+        }
+    }
+    let found = if ignored.is_empty() {
+        "the folder is empty".to_owned()
+    } else {
+        format!("it holds {} other file(s)", ignored.len())
+    };
+    let mut message = format!(
+        "{} holds no canonical table ({found}; expected files such as orders.parquet or touchpoints.csv, see `roicast schema`)",
+        data.display()
+    );
+    for h in &hints {
+        message.push_str("; ");
+        message.push_str(h);
+    }
+    Rejected { message, rejects: Vec::new(), n_rejects: 0, details: None }
 }

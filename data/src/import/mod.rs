@@ -1,0 +1,126 @@
+//! Importers: a brand's vendor exports → canonical tables, streamed row by row, with
+//! row-level rejects (file, row, column, value, reason) and counted skip rules.
+//!
+//! Each importer reads its files with the shared pieces here — [`headers`] (mapping by
+//! name, "did you mean"), [`time`] (offsets and time zones to UTC), [`identity`] (salted
+//! customer ids, no clear-text email in any output) — and hands finished record batches to
+//! a sink, so no whole file is held in memory. The engine's `import` job writes them into a
+//! dataset atomically. Sources: [`shopify`] (the admin "Export orders" CSV). The formats,
+//! field by field, are in docs/importers.md.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use chrono::FixedOffset;
+use serde::Serialize;
+
+use crate::{DataError, Reject, Table};
+
+pub mod headers;
+pub mod identity;
+pub mod shopify;
+pub mod time;
+
+/// Options every importer takes.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Salt of the customer-id hash (`ROICAST_ID_SALT`); the same salt across imports keeps
+    /// ids stable.
+    pub salt: String,
+    /// Offset for timestamps that carry none (CRM exports); `None` refuses them.
+    pub timezone: Option<FixedOffset>,
+}
+
+/// One file an importer read.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRead {
+    /// The file.
+    pub path: PathBuf,
+    /// Data rows read.
+    pub rows: u64,
+    /// Columns of the file the importer does not use (not written: listed, never lost
+    /// silently). Personal data columns are among them on purpose.
+    pub ignored_columns: Vec<String>,
+}
+
+/// What an import read, wrote, refused and skipped.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// The source (`shopify-orders`, …).
+    pub source: String,
+    /// Files read, in order.
+    pub files: Vec<FileRead>,
+    /// Rows written per canonical table.
+    pub written: BTreeMap<String, u64>,
+    /// Rows refused: the import writes nothing when there is any.
+    pub rejects: Vec<Reject>,
+    /// Rows skipped by a documented rule (cancelled, voided, …), per rule.
+    pub skipped: BTreeMap<String, u64>,
+    /// Counts a reader wants to see (orders without email, multiple discount codes, …).
+    pub notes: BTreeMap<String, u64>,
+}
+
+impl ImportReport {
+    /// Counts one row skipped under `rule`.
+    pub fn skip(&mut self, rule: &str) {
+        *self.skipped.entry(rule.to_owned()).or_default() += 1;
+    }
+
+    /// Counts one occurrence of `what`.
+    pub fn note(&mut self, what: &str) {
+        *self.notes.entry(what.to_owned()).or_default() += 1;
+    }
+
+    /// Records a rejected row.
+    pub fn reject(
+        &mut self,
+        table: Table,
+        file: &Path,
+        row: u64,
+        column: &str,
+        value: &str,
+        reason: impl Into<String>,
+    ) {
+        self.rejects.push(Reject {
+            table,
+            file: file.to_owned(),
+            row: Some(row),
+            column: column.to_owned(),
+            value: Some(value.to_owned()),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// The canonical schema of `table` plus a nullable `extra` text column: the JSON of the
+/// source fields the table has no column for (they pass through, never lost).
+#[must_use]
+pub fn with_extra(table: Table) -> arrow_schema::SchemaRef {
+    let base = table.spec().arrow_schema();
+    let mut fields: Vec<arrow_schema::FieldRef> = base.fields().iter().cloned().collect();
+    fields.push(std::sync::Arc::new(arrow_schema::Field::new("extra", arrow_schema::DataType::Utf8, true)));
+    std::sync::Arc::new(arrow_schema::Schema::new(fields))
+}
+
+/// Where finished batches go (the engine writes them to staged table files).
+pub type Sink<'a> = dyn FnMut(Table, RecordBatch) -> Result<(), DataError> + 'a;
+
+/// What a source's files are, for people: `shopify-orders` → `Shopify orders export`.
+#[must_use]
+pub fn describe(source: &str) -> &'static str {
+    match source {
+        "shopify-orders" => "Shopify orders export",
+        _ => "vendor export",
+    }
+}
+
+/// The importer a file's header says it came from, for `validate`'s hint.
+#[must_use]
+pub fn detect(header: &[String]) -> Option<&'static str> {
+    let has = |c: &str| header.iter().any(|h| h.trim_start_matches('\u{feff}') == c);
+    if has("Name") && has("Financial Status") && has("Lineitem quantity") {
+        return Some("shopify-orders");
+    }
+    None
+}

@@ -1,0 +1,171 @@
+//! `roicast import shopify-orders` on an export shaped like the real one (79 columns,
+//! line-item rows; tests/fixtures/import/shopify/README.md): grouping, refunds, cancelled
+//! and voided orders, several codes, offsets, missing emails, hashed ids — and bad input
+//! refused with exit 1 and nothing written.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, TimestampMicrosecondType};
+use arrow_array::{Array, RecordBatch};
+use common::roicast;
+use roicast_data::Table;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/import/shopify/orders_export.csv")
+}
+
+fn read(path: &Path, table: Table) -> RecordBatch {
+    let (batches, rejects) = roicast_data::dataset::read_file(table, path).unwrap();
+    assert!(rejects.is_empty(), "{rejects:?}");
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+fn us(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+}
+
+fn import(input: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["import", "shopify-orders", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend(extra);
+    roicast(&args)
+}
+
+#[test]
+fn a_shopify_export_becomes_orders_and_customers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let (code, stdout, err) = import(&fixture(), &out, &["--id-salt", "brand-secret", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let s: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let r = &s["report"];
+    assert_eq!(r["written"]["orders"], 6, "{r}");
+    assert_eq!(r["written"]["customers"], 5, "{r}");
+    assert_eq!(r["skipped"]["cancelled (Cancelled at set)"], 1);
+    assert_eq!(r["skipped"]["voided (Financial Status = voided)"], 1);
+    assert_eq!(r["files"][0]["rows"], 10, "every line-item row is read");
+    assert!(r["files"][0]["ignored_columns"].as_array().unwrap().iter().any(|c| c == "Billing Phone"));
+
+    let orders = read(&out.join("orders.parquet"), Table::Orders);
+    let col = |n: &str| orders.column(orders.schema().index_of(n).unwrap()).clone();
+    let ids = col("order_id");
+    let ids = ids.as_string::<i32>();
+    let at = |name: &str| (0..orders.num_rows()).find(|&i| ids.value(i) == name).unwrap_or_else(|| panic!("{name}"));
+    let names: Vec<&str> = (0..orders.num_rows()).map(|i| ids.value(i)).collect();
+    assert_eq!(names, ["#1001", "#1002", "#1003", "#1004", "#1007", "#1008"], "one row per order, in file order");
+    let revenue = col("revenue");
+    let revenue = revenue.as_primitive::<Float64Type>();
+    let ordered = col("ordered_at");
+    let ordered = ordered.as_primitive::<TimestampMicrosecondType>();
+    let codes = col("discount_code");
+    let codes = codes.as_string::<i32>();
+    let refunded = col("refunded");
+    let refunded = refunded.as_boolean();
+    // Line items grouped: #1001 is one order of 58.00 at 10:15 −0500 = 15:15 UTC.
+    assert_eq!(revenue.value(at("#1001")), 58.0);
+    assert_eq!(ordered.value(at("#1001")), us("2025-03-01T15:15:00Z"));
+    assert_eq!(codes.value(at("#1001")), "AVA15");
+    // Several codes: the first is the discount code, all are kept.
+    assert_eq!(codes.value(at("#1002")), "SPRING10");
+    let extra = col("extra");
+    let extra: serde_json::Value = serde_json::from_str(extra.as_string::<i32>().value(at("#1002"))).unwrap();
+    assert_eq!(extra["discount_codes"], serde_json::json!(["SPRING10", "VIP5"]));
+    assert_eq!(extra["tags"], "wholesale");
+    // Partial refund: net revenue, not flagged; full refund: 0 and flagged.
+    assert_eq!(revenue.value(at("#1003")), 55.0);
+    assert!(!refunded.value(at("#1003")));
+    assert_eq!(revenue.value(at("#1004")), 0.0);
+    assert!(refunded.value(at("#1004")));
+    // DST: +0100 before the switch, +0200 after (Europe, 30 March 2025).
+    assert_eq!(ordered.value(at("#1003")), us("2025-03-29T22:30:00Z"));
+    assert_eq!(ordered.value(at("#1004")), us("2025-03-30T22:30:00Z"));
+    assert_eq!(revenue.value(at("#1008")), 1204.0, "thousands separators");
+    assert!(codes.is_null(at("#1007")));
+
+    // Identity: the same person under any case and spacing; no email anywhere in the output.
+    let customers = col("customer_id");
+    let customers = customers.as_string::<i32>();
+    let ava = roicast_data::import::identity::from_email("brand-secret", "AVA.LEE@example.com");
+    assert_eq!(customers.value(at("#1001")), ava);
+    assert_eq!(customers.value(at("#1008")), ava);
+    assert_eq!(
+        customers.value(at("#1002")),
+        roicast_data::import::identity::from_email("brand-secret", "ben.k@example.com")
+    );
+    for f in std::fs::read_dir(&out).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("example.com") && !text.contains("555 0100"), "clear-text personal data in an output");
+    }
+    let cust = read(&out.join("customers.parquet"), Table::Customers);
+    assert_eq!(cust.num_rows(), 5);
+    let first = (0..cust.num_rows()).find(|&i| cust.column(0).as_string::<i32>().value(i) == ava).unwrap();
+    assert_eq!(cust.column(1).as_primitive::<TimestampMicrosecondType>().value(first), us("2025-03-01T15:15:00Z"));
+
+    // The dataset validates, and a second import into the same folder needs --force.
+    let (code, _, err) = roicast(&["validate", "--data", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = import(&fixture(), &out, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
+}
+
+/// Every refusal: exit 1, the file, the row, the field and the reason, and no dataset.
+#[test]
+fn bad_exports_are_refused_with_where_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixture()).unwrap();
+    let header = good.lines().next().unwrap().to_owned();
+    let change = |from: &str, to: &str| good.replacen(from, to, 1);
+    let cases: Vec<(&str, String, &[&str], &[&str])> = vec![
+        (
+            "magento.csv",
+            "ID,Purchase Point,Purchase Date,Bill-to Name,Ship-to Name,Grand Total (Base),Grand Total (Purchased),Status\n000000001,Main Website,\"Mar 1, 2025 10:00:00 AM\",A,A,$10.00,$10.00,complete\n".into(),
+            &[],
+            &["magento.csv", "not a Shopify orders export", "`ID`"],
+        ),
+        ("renamed.csv", change("Financial Status", "Financial Stats"), &[], &["renamed.csv", "`Financial Status` is missing", "did you mean `Financial Stats`"]),
+        ("total.csv", change(",58.00,AVA15,", ",58 USD,AVA15,"), &[], &["total.csv: row 1, column `Total`", "not a number"]),
+        ("currency.csv", change(",USD,", ",US$,"), &[], &["currency.csv: row 1, column `Currency`", "ISO-4217"]),
+        ("naive.csv", good.replace("2025-03-01 10:15:00 -0500", "2025-03-01 10:15:00"), &[], &["naive.csv: row 1, column `Created at`", "no UTC offset", "--timezone"]),
+        ("truncated.csv", format!("{header}\n#1001,ava.lee@example.com,paid\n"), &[], &["truncated.csv", "malformed CSV"]),
+    ];
+    for (name, text, extra, needles) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = dir.path().join(format!("{name}.ds"));
+        let (code, _, err) = import(&path, &out, extra);
+        assert_eq!(code, 1, "{name}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{name}: `{n}` not in {err}");
+        }
+        assert!(!out.exists(), "{name}: nothing is written");
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".import-")),
+            "{name}: no staging folder left"
+        );
+    }
+    // The offset-less file imports with a time zone.
+    let path = dir.path().join("naive.csv");
+    let (code, _, err) = import(&path, &dir.path().join("tz.ds"), &["--timezone", "-05:00"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn validate_names_the_importer_for_an_export_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture(), dir.path().join("orders_export.csv")).unwrap();
+    let (code, _, err) = roicast(&["validate", "--data", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("holds no canonical table"), "{err}");
+    assert!(
+        err.contains("orders_export.csv looks like a Shopify orders export: roicast import shopify-orders --input"),
+        "{err}"
+    );
+}
