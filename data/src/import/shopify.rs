@@ -172,7 +172,9 @@ pub fn import(
     let mut report = ImportReport { source: "shopify-orders".into(), ..ImportReport::default() };
     let mut orders = RowBuilder::new(super::with_extra(Table::Orders));
     let mut first_order: BTreeMap<String, i64> = BTreeMap::new();
-    let mut seen_names: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    // Order names seen, by 64-bit hash (8 bytes an order rather than the name: memory
+    // stays small on million-order exports; a false duplicate needs a 2^-64 collision).
+    let mut seen_names: std::collections::HashMap<u64, (usize, u64)> = std::collections::HashMap::new();
     for (file_index, path) in paths.iter().enumerate() {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
@@ -230,7 +232,8 @@ pub fn import(
             if current.as_deref() == Some(name.as_str()) {
                 continue; // another line item of the same order
             }
-            if let Some(&(f, r)) = seen_names.get(&name) {
+            let name_hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+            if let Some(&(f, r)) = seen_names.get(&name_hash) {
                 let at =
                     if f == file_index { format!("row {r}") } else { format!("row {r} of {}", paths[f].display()) };
                 report.reject(
@@ -245,7 +248,7 @@ pub fn import(
                 );
                 continue;
             }
-            seen_names.insert(name.clone(), (file_index, rows));
+            seen_names.insert(name_hash, (file_index, rows));
             current = Some(name.clone());
             let status = get(c_status).to_lowercase();
             if c_cancel.is_some_and(|i| !get(i).is_empty()) {

@@ -107,12 +107,6 @@ pub(super) fn import(
             for (what, n) in &r.notes {
                 writeln!(stdout, "  note: {n} {what}")?;
             }
-            if s.default_salt {
-                writeln!(
-                    stdout,
-                    "  note: customer ids use the public default salt; set ROICAST_ID_SALT for ids nobody can recompute from an email"
-                )?;
-            }
         }
     }
     Ok(Outcome::Ok)

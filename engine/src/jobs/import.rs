@@ -78,6 +78,11 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     let timezone =
         c.timezone.as_deref().map(roicast_data::import::time::parse_offset).transpose().map_err(anyhow::Error::msg)?;
     let opts = ImportOptions { salt: c.salt.clone().unwrap_or_else(|| DEFAULT_SALT.to_owned()), timezone };
+    if c.salt.is_none() {
+        ctx.note(
+            "note: customer ids use the public default salt; set ROICAST_ID_SALT for ids nobody can recompute from an email",
+        );
+    }
     let parent = crate::output::create_parent(&c.out)?;
     let name = c.out.file_name().map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
     let staging = parent.join(format!(".{name}.import-{}", std::process::id()));
