@@ -41,6 +41,18 @@ impl ColumnPlan {
     /// that cannot hold the canonical one is a file-level reject.
     pub fn new(spec: &TableSpec, raw: &Schema, file: &Path) -> Result<ColumnPlan, Vec<Reject>> {
         let mut rejects = Vec::new();
+        // A column named twice: which one holds the data is a guess, so the file is refused.
+        let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for (i, f) in raw.fields().iter().enumerate() {
+            if let Some(first) = seen.insert(f.name().as_str(), i) {
+                rejects.push(file_reject(
+                    spec.table,
+                    file,
+                    f.name(),
+                    format!("the column appears twice (columns {} and {}): remove or rename one", first + 1, i + 1),
+                ));
+            }
+        }
         let mut sources = Vec::with_capacity(spec.columns.len());
         for c in spec.columns {
             match raw.index_of(c.name) {

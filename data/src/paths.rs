@@ -44,6 +44,23 @@ fn split(p: &str, sep: &str) -> Vec<String> {
     p.split(sep).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
+/// A row whose path is empty but which carries conversions or value has no channel to
+/// credit them to: refused, never silently dropped.
+fn checked(path: &Path, row: u64, r: PathRow) -> Result<PathRow, DataError> {
+    if r.path.is_empty() && (r.conversions > 0.0 || r.value > 0.0) {
+        return Err(invalid(
+            path,
+            row,
+            "path",
+            format!(
+                "the path is empty but the row has {} conversion(s) worth {}: there is no channel to credit them to",
+                r.conversions, r.value
+            ),
+        ));
+    }
+    Ok(r)
+}
+
 /// Reads a path table; `sep` separates channels within `path` (e.g. `>`).
 pub fn read_path_table(path: &Path, sep: &str) -> Result<Vec<PathRow>, DataError> {
     let sep = sep.trim();
@@ -84,12 +101,16 @@ pub fn read_path_table(path: &Path, sep: &str) -> Result<Vec<PathRow>, DataError
             if text.is_null(i) {
                 return Err(invalid(path, row, "path", "required value is missing".into()));
             }
-            rows.push(PathRow {
-                path: split(text.value(i), sep),
-                conversions: number(path, row, "total_conversions", get(&conv).as_deref(), true)?,
-                value: number(path, row, "total_conversion_value", value.as_ref().and_then(get).as_deref(), false)?,
-                nulls: number(path, row, "total_null", nulls.as_ref().and_then(get).as_deref(), false)?,
-            });
+            rows.push(checked(
+                path,
+                row,
+                PathRow {
+                    path: split(text.value(i), sep),
+                    conversions: number(path, row, "total_conversions", get(&conv).as_deref(), true)?,
+                    value: number(path, row, "total_conversion_value", value.as_ref().and_then(get).as_deref(), false)?,
+                    nulls: number(path, row, "total_null", nulls.as_ref().and_then(get).as_deref(), false)?,
+                },
+            )?);
         }
     }
     Ok(rows)
@@ -110,12 +131,16 @@ fn read_csv(path: &Path, sep: &str) -> Result<Vec<PathRow>, DataError> {
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
         let row = i as u64 + 1;
-        rows.push(PathRow {
-            path: split(rec.get(p).unwrap_or_default(), sep),
-            conversions: number(path, row, "total_conversions", rec.get(c), true)?,
-            value: number(path, row, "total_conversion_value", v.and_then(|v| rec.get(v)), false)?,
-            nulls: number(path, row, "total_null", n.and_then(|n| rec.get(n)), false)?,
-        });
+        rows.push(checked(
+            path,
+            row,
+            PathRow {
+                path: split(rec.get(p).unwrap_or_default(), sep),
+                conversions: number(path, row, "total_conversions", rec.get(c), true)?,
+                value: number(path, row, "total_conversion_value", v.and_then(|v| rec.get(v)), false)?,
+                nulls: number(path, row, "total_null", n.and_then(|n| rec.get(n)), false)?,
+            },
+        )?);
     }
     Ok(rows)
 }

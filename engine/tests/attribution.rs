@@ -110,8 +110,21 @@ fn path_mode_refuses_timed_models_and_reports_bad_rows() {
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "path;total_conversions;total_null\na > b;1.5;2\nb;-1;0\n").unwrap();
     let (code, _, err) = roicast(&["attribute", "--paths", bad.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1, "a bad value in the path table is refused input");
     assert!(err.contains("row 2, column `total_conversions`: expected a finite number >= 0, found -1"), "{err}");
+    // An empty path with conversions has no channel to credit: refused, never dropped.
+    std::fs::write(
+        &bad,
+        "path,total_conversions
+a > b,3
+,2
+",
+    )
+    .unwrap();
+    let (code, _, err) = roicast(&["attribute", "--paths", bad.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("row 2, column `path`: the path is empty but the row has 2 conversion(s)"), "{err}");
+    assert!(!out.exists());
     // Fractional conversions are kept; `;` is sniffed.
     std::fs::write(&bad, "path;total_conversions;total_null\na > b;1.5;2\nb;0.25;0\n").unwrap();
     let (code, _, err) = roicast(&[

@@ -111,11 +111,11 @@ fn clv_fit_errors_name_file_row_and_column() {
     let path = dir.path().join("rfm.csv");
     std::fs::write(&path, "frequency,recency,T\n1,2,3\n2,x,4\n").unwrap();
     let (code, _, err) = roicast(&["clv", "fit", "--model", "bgnbd", "--rfm", path.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1, "a bad value is refused input");
     assert!(err.contains("row 2, column `recency`: expected a number, found `x`"), "{err}");
     std::fs::write(&path, "frequency,recency\n1,2\n").unwrap();
     let (code, _, err) = roicast(&["clv", "fit", "--model", "bgnbd", "--rfm", path.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1, "a missing column is refused input");
     assert!(err.contains("column `T`: required column is missing"), "{err}");
     std::fs::write(&path, "period,active\n0,100\n1,120\n").unwrap();
     let (code, _, err) = roicast(&["clv", "fit", "--model", "sbg", "--survival", path.to_str().unwrap()]);

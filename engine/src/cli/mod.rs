@@ -170,11 +170,25 @@ fn report_error(err: &anyhow::Error, stderr: &mut dyn Write) -> ExitStatus {
         }
         return ExitStatus::Rejected;
     }
-    let rejected = err
-        .chain()
-        .any(|e| matches!(e.downcast_ref::<roicast_data::DataError>(), Some(roicast_data::DataError::Rejected { .. })));
+    // Rejected rows, and an invalid value or malformed line in an input file, are the
+    // input's fault: exit 1.
+    let rejected = err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<roicast_data::DataError>(),
+            Some(
+                roicast_data::DataError::Rejected { .. }
+                    | roicast_data::DataError::InvalidRow { .. }
+                    | roicast_data::DataError::Csv { .. }
+            )
+        )
+    });
     if rejected {
-        let _ = writeln!(stderr, "hint: run `roicast validate --data DIR` to list every rejected row");
+        let table_rows = err.chain().any(|e| {
+            matches!(e.downcast_ref::<roicast_data::DataError>(), Some(roicast_data::DataError::Rejected { .. }))
+        });
+        if table_rows {
+            let _ = writeln!(stderr, "hint: run `roicast validate --data DIR` to list every rejected row");
+        }
         return ExitStatus::Rejected;
     }
     if let Some(roicast_data::DataError::Exists { .. }) =

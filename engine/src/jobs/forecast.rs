@@ -28,14 +28,17 @@ pub(crate) fn read_cells(table: Table, path: &Path) -> anyhow::Result<BTreeMap<S
     let (batches, rejects) =
         roicast_data::dataset::read_file(table, path).with_context(|| format!("failed to read {}", path.display()))?;
     if let Some(r) = rejects.first() {
-        bail!(
-            "{}: row {}, column {}: {} ({} rejected rows; nothing was written)",
-            path.display(),
-            r.row.map_or_else(|| "-".to_owned(), |x| x.to_string()),
-            r.column,
-            r.reason,
-            rejects.len()
-        );
+        return Err(super::Rejected {
+            message: format!(
+                "{} rejected row(s) in {}; nothing was written; first: {r}",
+                rejects.len(),
+                path.display()
+            ),
+            rejects: rejects.iter().take(super::Rejected::SHOWN).cloned().collect(),
+            n_rejects: rejects.len(),
+            details: None,
+        }
+        .into());
     }
     let mut cols: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
     for b in &batches {
