@@ -112,6 +112,9 @@ fn a_shopify_export_becomes_orders_and_customers() {
     assert!(err.contains("already exists") && err.contains("--force"), "{err}");
 }
 
+/// A bad-input case: file name, its bytes, extra flags, what stderr must say.
+type Case<'a> = (&'a str, Vec<u8>, &'a [&'a str], &'a [&'a str]);
+
 /// Every refusal: exit 1, the file, the row, the field and the reason, and no dataset.
 #[test]
 fn bad_exports_are_refused_with_where_and_why() {
@@ -132,6 +135,20 @@ fn bad_exports_are_refused_with_where_and_why() {
         ("naive.csv", good.replace("2025-03-01 10:15:00 -0500", "2025-03-01 10:15:00"), &[], &["naive.csv: row 1, column `Created at`", "no UTC offset", "--timezone"]),
         ("truncated.csv", format!("{header}\n#1001,ava.lee@example.com,paid\n"), &[], &["truncated.csv", "malformed CSV"]),
     ];
+    let mut latin1 = good.replacen("ava.lee@example.com", "ava.l\u{e9}e@example.com", 1).into_bytes();
+    // "é" in Latin-1 is the single byte 0xE9, not UTF-8's C3 A9.
+    let at = latin1.windows(2).position(|w| w == [0xC3, 0xA9]).unwrap();
+    latin1.splice(at..at + 2, [0xE9]);
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .map(|(n, t, e, k)| (n, t.into_bytes(), e, k))
+        .chain(std::iter::once((
+            "latin1.csv",
+            latin1,
+            &[][..],
+            &["latin1.csv: row 1, column `Email`", "not UTF-8"][..],
+        )))
+        .collect();
     for (name, text, extra, needles) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();

@@ -206,17 +206,38 @@ pub fn import(
         let (c_code, c_refund, c_cancel) = (col("Discount Code"), col("Refunded Amount"), col("Cancelled at"));
         let passthrough: Vec<(&str, usize)> =
             ["Id", "Source", "Tags", "Note Attributes"].iter().filter_map(|n| col(n).map(|i| (*n, i))).collect();
+        let used_columns: Vec<usize> = USED.iter().filter_map(|n| col(n)).collect();
         let mut rows = 0u64;
         let mut current: Option<String> = None;
-        let mut record = csv::StringRecord::new();
+        // Byte records: only the columns read are decoded as UTF-8 (the export has 79).
+        let mut record = csv::ByteRecord::new();
         loop {
-            match reader.read_record(&mut record) {
+            match reader.read_byte_record(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(source) => return Err(DataError::Csv { path: path.clone(), source }),
             }
             rows += 1;
-            let get = |i: usize| record.get(i).unwrap_or("").trim();
+            let mut bad_utf8 = None;
+            for &i in &used_columns {
+                if record.get(i).is_some_and(|b| std::str::from_utf8(b).is_err()) {
+                    bad_utf8 = Some(i);
+                    break;
+                }
+            }
+            if let Some(i) = bad_utf8 {
+                let name = header.names()[i].clone();
+                report.reject(
+                    Table::Orders,
+                    path,
+                    rows,
+                    &name,
+                    "",
+                    "not UTF-8 text: export the file as UTF-8 (Latin-1 or UTF-16?)",
+                );
+                continue;
+            }
+            let get = |i: usize| record.get(i).map_or("", |b| std::str::from_utf8(b).unwrap_or("")).trim();
             let name = get(c_name).to_owned();
             if name.is_empty() {
                 report.reject(
