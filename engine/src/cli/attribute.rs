@@ -106,10 +106,11 @@ pub(super) fn attribute(
                 j.orders, j.orders_without_touches, j.touchpoints, j.code_touches, j.session_touches, j.non_converting
             )?;
             writeln!(stdout, "conversions credited per group:")?;
-            let names: Vec<&str> = s.models.iter().map(String::as_str).collect();
-            print_totals(stdout, &s.totals, &names, 15)?;
+            let models: Vec<&str> = s.models.iter().map(String::as_str).collect();
+            let label = |g: &str| s.names.get(g).cloned().unwrap_or_else(|| g.to_owned());
+            print_totals_where(stdout, &s.totals, &models, 15, |_| true, &label)?;
             if let Some(h) = &s.data_driven {
-                print_hazard(stdout, h)?;
+                print_hazard_labelled(stdout, h, &label)?;
             }
             writeln!(
                 stdout,
@@ -149,6 +150,15 @@ pub(super) fn train(
 
 /// Prints a fitted data-driven model.
 pub(super) fn print_hazard(stdout: &mut dyn Write, f: &HazardModelFile) -> std::io::Result<()> {
+    print_hazard_labelled(stdout, f, &|g: &str| g.to_owned())
+}
+
+/// [`print_hazard`] with groups shown by `label`.
+pub(super) fn print_hazard_labelled(
+    stdout: &mut dyn Write,
+    f: &HazardModelFile,
+    label: &dyn Fn(&str) -> String,
+) -> std::io::Result<()> {
     writeln!(
         stdout,
         "additive-hazard model by {}: {} journeys ({} converted), log-likelihood {:.3}, {} iterations",
@@ -168,7 +178,7 @@ pub(super) fn print_hazard(stdout: &mut dyn Write, f: &HazardModelFile) -> std::
         writeln!(
             stdout,
             "  {:<24} {:>10.5} {:>10} {:>14.2} {:>10} {:>10}{}",
-            g.group,
+            label(&g.group),
             g.beta,
             fmt(g.beta_se),
             g.half_life_hours,
@@ -198,7 +208,7 @@ pub(super) fn print_totals(
     models: &[&str],
     top: usize,
 ) -> std::io::Result<()> {
-    print_totals_where(stdout, totals, models, top, |_| true)
+    print_totals_where(stdout, totals, models, top, |_| true, &|g: &str| g.to_owned())
 }
 
 /// [`print_totals`] for the groups `keep` accepts.
@@ -208,6 +218,7 @@ pub(super) fn print_totals_where(
     models: &[&str],
     top: usize,
     keep: impl Fn(&str) -> bool,
+    label: &dyn Fn(&str) -> String,
 ) -> std::io::Result<()> {
     let mut groups: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
     for t in totals.iter().filter(|t| keep(&t.group)) {
@@ -218,13 +229,14 @@ pub(super) fn print_totals_where(
     let mut order: Vec<(&str, f64)> =
         groups.iter().map(|(g, m)| (*g, m.get(sort_model).copied().unwrap_or(0.0))).collect();
     order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-    write!(stdout, "  {:<16}", "group")?;
+    let width = order.iter().take(top).map(|(g, _)| label(g).chars().count()).max().unwrap_or(0).clamp(16, 36);
+    write!(stdout, "  {:<width$}", "group")?;
     for m in models {
         write!(stdout, " {m:>15}")?;
     }
     writeln!(stdout)?;
     for (g, _) in order.iter().take(top) {
-        write!(stdout, "  {g:<16}")?;
+        write!(stdout, "  {:<width$}", label(g))?;
         for m in models {
             write!(stdout, " {:>15.1}", groups[g].get(m).copied().unwrap_or(0.0))?;
         }

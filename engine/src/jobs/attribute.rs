@@ -869,6 +869,9 @@ pub struct Summary {
     pub totals: Vec<GroupTotal>,
     /// The models, in output order.
     pub models: Vec<String>,
+    /// creator_id → `@handle (platform)` for the text a person reads (from `creators`).
+    #[serde(skip)]
+    pub names: BTreeMap<String, String>,
 }
 
 /// Credits every order's touches under every model; writes `credits.parquet` and
@@ -913,7 +916,23 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         "ok",
     );
     manifest.write(&c.out)?;
+    let mut handles = BTreeMap::new();
+    if dataset.has(roicast_data::Table::Creators) {
+        let t = roicast_data::Table::Creators;
+        for b in dataset.load(t)? {
+            for i in 0..b.num_rows() {
+                if let (Some(id), Some(h), Some(p)) = (
+                    crate::output::columns::text(&b, t, "creator_id", i),
+                    crate::output::columns::text(&b, t, "handle", i),
+                    crate::output::columns::text(&b, t, "platform", i),
+                ) {
+                    handles.entry(id).or_insert_with(|| format!("@{} ({p})", h.trim_start_matches('@')));
+                }
+            }
+        }
+    }
     Ok(Summary {
+        names: handles,
         out: c.out.clone(),
         journeys: run.journeys,
         credit_rows: run.credit_rows,
