@@ -186,3 +186,53 @@ fn validate_names_the_importer_for_an_export_folder() {
         "{err}"
     );
 }
+
+/// With the tracking plan: creators and tracking assets are written, and each customer is
+/// credited to the creator whose code their first order used; a code in no creator's plan
+/// is counted, not guessed.
+#[test]
+fn a_plan_credits_customers_to_the_creators_whose_codes_they_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = fixture().with_file_name("plan.csv");
+    let out = dir.path().join("ds");
+    let (code, stdout, err) =
+        import(&fixture(), &out, &["--plan", plan.to_str().unwrap(), "--id-salt", "s", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let s: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(s["report"]["written"]["creators"], 3);
+    assert_eq!(s["report"]["written"]["tracking_assets"], 4);
+    let customers = read(&out.join("customers.parquet"), Table::Customers);
+    let creator_of = |email: &str| {
+        let id = roicast_data::import::identity::from_email("s", email);
+        let i = (0..customers.num_rows()).find(|&i| customers.column(0).as_string::<i32>().value(i) == id).unwrap();
+        let c = customers.column(2).as_string::<i32>();
+        let ch = customers.column(3).as_string::<i32>();
+        (c.is_valid(i).then(|| c.value(i).to_owned()), ch.is_valid(i).then(|| ch.value(i).to_owned()))
+    };
+    assert_eq!(creator_of("ava.lee@example.com"), (Some("cr-ava".into()), Some("creator".into())));
+    assert_eq!(creator_of("ben.k@example.com"), (Some("cr-sam".into()), Some("creator".into())), "SPRING10, any case");
+    assert_eq!(creator_of("cara@example.com"), (None, None), "no code: no creator");
+    let assets = read(&out.join("tracking_assets.parquet"), Table::TrackingAssets);
+    let values: Vec<&str> = (0..assets.num_rows()).map(|i| assets.column(4).as_string::<i32>().value(i)).collect();
+    assert!(values.contains(&"spring-glow-ava") && values.contains(&"AVA15"), "{values:?}");
+    let (code, _, err) = roicast(&["validate", "--data", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    // A plan without SPRING10: the code is reported, the customer is not credited.
+    let partial = dir.path().join("partial.csv");
+    let text = std::fs::read_to_string(&plan).unwrap();
+    std::fs::write(&partial, text.lines().filter(|l| !l.contains("SPRING10")).collect::<Vec<_>>().join("\n")).unwrap();
+    let (code, stdout, err) =
+        import(&fixture(), &dir.path().join("ds2"), &["--plan", partial.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let s: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(s["report"]["notes"]["orders with discount code `SPRING10`, which is in no creator's plan"], 1, "{s}");
+
+    // A bad plan row is refused like any input: exit 1, nothing written.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "creator_id,platform,handle,followers,method,value\nc1,myspace,x,10,,\n").unwrap();
+    let (code, _, err) = import(&fixture(), &dir.path().join("ds3"), &["--plan", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("bad.csv: row 1, column `platform`"), "{err}");
+    assert!(!dir.path().join("ds3").exists());
+}

@@ -19,6 +19,7 @@ use crate::{DataError, Reject, Table};
 
 pub mod headers;
 pub mod identity;
+pub mod plan;
 pub mod shopify;
 pub mod time;
 
@@ -30,6 +31,8 @@ pub struct ImportOptions {
     pub salt: String,
     /// Offset for timestamps that carry none (CRM exports); `None` refuses them.
     pub timezone: Option<FixedOffset>,
+    /// The brand's tracking plan: creators and the codes and links issued to them.
+    pub plan: Option<plan::Plan>,
 }
 
 /// One file an importer read.

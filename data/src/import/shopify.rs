@@ -171,7 +171,8 @@ pub fn import(
 ) -> Result<ImportReport, DataError> {
     let mut report = ImportReport { source: "shopify-orders".into(), ..ImportReport::default() };
     let mut orders = RowBuilder::new(super::with_extra(Table::Orders));
-    let mut first_order: BTreeMap<String, i64> = BTreeMap::new();
+    // customer → (first order time, the creator whose plan code that order used).
+    let mut first_order: BTreeMap<String, (i64, Option<String>)> = BTreeMap::new();
     // Order names seen, by 64-bit hash (8 bytes an order rather than the name: memory
     // stays small on million-order exports; a false duplicate needs a 2^-64 collision).
     let mut seen_names: std::collections::HashMap<u64, (usize, u64)> = std::collections::HashMap::new();
@@ -350,10 +351,20 @@ pub fn import(
                 extra: serde_json::Value::Object(extra),
             };
             debug_assert!(order.row > 0);
-            first_order
-                .entry(order.customer.clone())
-                .and_modify(|t| *t = (*t).min(order.ordered_at))
-                .or_insert(order.ordered_at);
+            let creator = match (&opts.plan, &order.code) {
+                (Some(plan), Some(code)) => {
+                    let c = plan.creator_of_code(code).map(str::to_owned);
+                    if c.is_none() {
+                        report.note(&format!("orders with discount code `{code}`, which is in no creator's plan"));
+                    }
+                    c
+                }
+                _ => None,
+            };
+            let entry = first_order.entry(order.customer.clone()).or_insert((order.ordered_at, creator.clone()));
+            if order.ordered_at < entry.0 {
+                *entry = (order.ordered_at, creator);
+            }
             orders
                 .text(&order.name)
                 .text(&order.customer)
@@ -377,8 +388,15 @@ pub fn import(
         sink(Table::Orders, orders.finish())?;
     }
     let mut customers = RowBuilder::for_table(Table::Customers);
-    for (id, at) in &first_order {
-        customers.text(id).ts(*at).opt_text(None).opt_text(None).opt_ts(None).opt_ts(None).end_row();
+    for (id, (at, creator)) in &first_order {
+        customers
+            .text(id)
+            .ts(*at)
+            .opt_text(creator.as_deref())
+            .opt_text(creator.as_ref().map(|_| "creator"))
+            .opt_ts(None)
+            .opt_ts(None)
+            .end_row();
         if customers.len() >= BATCH {
             sink(Table::Customers, customers.finish())?;
         }

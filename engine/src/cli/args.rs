@@ -163,6 +163,11 @@ pub struct ImportArgs {
     /// The dataset folder to write (orders.parquet, customers.parquet, import.report.json).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// The tracking plan (CSV: creator_id, platform, handle, followers, method, value,
+    /// campaign_id): writes creators and tracking_assets and credits each customer to the
+    /// creator whose code their first order used.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     /// The UTC offset of timestamps written without one (e.g. +01:00, -05:00 or UTC).
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub timezone: Option<String>,

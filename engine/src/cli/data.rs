@@ -78,6 +78,7 @@ pub(super) fn import(
         input: a.input.clone(),
         out: a.out.clone(),
         timezone: a.timezone.clone(),
+        plan: a.plan.clone(),
         force: a.force,
         salt: a.id_salt.clone(),
     };

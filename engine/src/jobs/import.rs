@@ -35,6 +35,9 @@ pub struct Config {
     /// Offset for timestamps without one (`+02:00`, `UTC`).
     #[serde(default)]
     pub timezone: Option<String>,
+    /// The tracking plan (CSV: creators and the codes and links issued to them).
+    #[serde(default)]
+    pub plan: Option<PathBuf>,
     /// Replace `out` if it exists.
     #[serde(default)]
     pub force: bool,
@@ -77,7 +80,27 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     }
     let timezone =
         c.timezone.as_deref().map(roicast_data::import::time::parse_offset).transpose().map_err(anyhow::Error::msg)?;
-    let opts = ImportOptions { salt: c.salt.clone().unwrap_or_else(|| DEFAULT_SALT.to_owned()), timezone };
+    let plan = match &c.plan {
+        Some(p) => {
+            let (plan, rejects) = roicast_data::import::plan::Plan::read(p)
+                .with_context(|| format!("failed to read the tracking plan {}", p.display()))?;
+            if let Some(first) = rejects.first() {
+                return Err(Rejected {
+                    message: format!(
+                        "{} rejected row(s) in the tracking plan; nothing was written; first: {first}",
+                        rejects.len()
+                    ),
+                    rejects: rejects.iter().take(Rejected::SHOWN).cloned().collect(),
+                    n_rejects: rejects.len(),
+                    details: None,
+                }
+                .into());
+            }
+            Some(plan)
+        }
+        None => None,
+    };
+    let opts = ImportOptions { salt: c.salt.clone().unwrap_or_else(|| DEFAULT_SALT.to_owned()), timezone, plan };
     if c.salt.is_none() {
         ctx.note(
             "note: customer ids use the public default salt; set ROICAST_ID_SALT for ids nobody can recompute from an email",
@@ -103,7 +126,13 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
                 };
                 w.write(&b)
             };
-            roicast_data::import::shopify::import(&c.input, &opts, &mut sink)?
+            let mut report = roicast_data::import::shopify::import(&c.input, &opts, &mut sink)?;
+            if let Some(plan) = &opts.plan {
+                let (creators, assets) = plan.write(&mut sink)?;
+                report.written.insert("creators".into(), creators);
+                report.written.insert("tracking_assets".into(), assets);
+            }
+            report
         };
         ctx.progress.finish();
         if !report.rejects.is_empty() {
@@ -168,15 +197,16 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     };
     let bytes = serde_json::to_vec_pretty(&report).expect("report serialises");
     roicast_data::io::write_bytes_atomic(&staging.join("import.report.json"), &bytes)?;
-    let outputs: Vec<FileRecord> = ["orders.parquet", "customers.parquet", "import.report.json"]
-        .iter()
-        .filter(|f| staging.join(f).exists())
-        .map(|f| FileRecord::of(&staging.join(f)).map(|r| FileRecord { path: c.out.join(f), ..r }))
-        .collect::<anyhow::Result<_>>()?;
+    let outputs: Vec<FileRecord> =
+        ["orders.parquet", "customers.parquet", "creators.parquet", "tracking_assets.parquet", "import.report.json"]
+            .iter()
+            .filter(|f| staging.join(f).exists())
+            .map(|f| FileRecord::of(&staging.join(f)).map(|r| FileRecord { path: c.out.join(f), ..r }))
+            .collect::<anyhow::Result<_>>()?;
     let manifest = m.finish(
         json!({ "source": c.source, "timezone": c.timezone, "default_salt": c.salt.is_none(),
                 "id": "salted SHA-256 of the normalised email" }),
-        crate::output::records(c.input.iter())?,
+        crate::output::records(c.input.iter().chain(c.plan.iter()))?,
         outputs,
         report.written.clone(),
         "ok",
