@@ -42,6 +42,27 @@ fn demo_writes_a_clean_world_and_a_validation_report() {
     assert!(stdout.contains("ok: no rejected rows"), "{stdout}");
     // Progress and notes go to stderr, never to stdout.
     assert!(!stdout.contains("generating"), "{stdout}");
+    // A believable program (docs/synthetic-world.md): overall ROI under data-driven
+    // attribution between +30 % and +100 % (ROAS 1.3–2.0), a third to two thirds of the
+    // creators paying back their full cost, and the story told first, by handle.
+    let summary = std::fs::read_to_string(demo.join("results/roi/roi_summary.csv")).unwrap();
+    let mut lines = summary.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
+    let (c_cost, c_rev, c_roi) = (col("cost"), col("revenue_data_driven"), col("roi_data_driven"));
+    let (mut cost, mut revenue, mut paid_back, mut n) = (0.0, 0.0, 0, 0);
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        cost += f[c_cost].parse::<f64>().unwrap();
+        revenue += f[c_rev].parse::<f64>().unwrap();
+        paid_back += usize::from(f[c_roi].parse::<f64>().is_ok_and(|r| r > 0.0));
+        n += 1;
+    }
+    let roi = (revenue - cost) / cost;
+    assert!((0.3..=1.0).contains(&roi), "demo ROI {roi:.3} (cost {cost:.0}, revenue {revenue:.0})");
+    assert!(3 * paid_back >= n && 3 * paid_back <= 2 * n, "{paid_back} of {n} creators paid back");
+    assert!(stdout.contains("creators paid back their full cost") && stdout.contains("biggest winners"), "{stdout}");
+    assert!(stdout.contains(" (instagram)") || stdout.contains(" (tiktok)"), "creators shown as @handle (platform)");
     // Running it again replaces the world.
     assert_eq!(roicast(&["demo", "-q"], dir.path()).code, 0);
 }

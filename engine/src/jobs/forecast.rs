@@ -98,6 +98,10 @@ fn folds() -> usize {
     5
 }
 
+fn min_level_rows() -> usize {
+    5
+}
+
 fn auto() -> String {
     "auto".into()
 }
@@ -125,7 +129,7 @@ pub struct TrainConfig {
     #[serde(default = "folds")]
     pub folds: usize,
     /// A category level needs this many rows to get its own feature.
-    #[serde(default = "folds")]
+    #[serde(default = "min_level_rows")]
     pub min_level_rows: usize,
 }
 
@@ -617,7 +621,7 @@ pub struct BacktestConfig {
     #[serde(default = "folds")]
     pub folds: usize,
     /// A category level needs this many rows to get its own feature.
-    #[serde(default = "folds")]
+    #[serde(default = "min_level_rows")]
     pub min_level_rows: usize,
 }
 
