@@ -17,8 +17,12 @@ use serde::Serialize;
 
 use crate::{DataError, Reject, Table};
 
+pub mod channel;
+pub mod ga4;
 pub mod headers;
 pub mod identity;
+pub mod jsonl;
+pub mod money;
 pub mod plan;
 pub mod shopify;
 pub mod time;
@@ -109,13 +113,23 @@ pub fn with_extra(table: Table) -> arrow_schema::SchemaRef {
 /// Where finished batches go (the engine writes them to staged table files).
 pub type Sink<'a> = dyn FnMut(Table, RecordBatch) -> Result<(), DataError> + 'a;
 
+/// An importer: files → batches to the sink, and the report.
+pub type Importer = fn(&[PathBuf], &ImportOptions, &mut Sink<'_>) -> Result<ImportReport, DataError>;
+
+/// Every source, its importer and what its files are, for people.
+pub const SOURCES: &[(&str, Importer, &str)] =
+    &[("shopify-orders", shopify::import, "Shopify orders export"), ("ga4", ga4::import, "GA4 BigQuery export")];
+
+/// The importer of `source`.
+#[must_use]
+pub fn importer(source: &str) -> Option<Importer> {
+    SOURCES.iter().find(|(s, _, _)| *s == source).map(|(_, f, _)| *f)
+}
+
 /// What a source's files are, for people: `shopify-orders` → `Shopify orders export`.
 #[must_use]
 pub fn describe(source: &str) -> &'static str {
-    match source {
-        "shopify-orders" => "Shopify orders export",
-        _ => "vendor export",
-    }
+    SOURCES.iter().find(|(s, _, _)| *s == source).map_or("vendor export", |(_, _, d)| d)
 }
 
 /// The importer a file's header says it came from, for `validate`'s hint.

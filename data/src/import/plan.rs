@@ -65,6 +65,7 @@ pub struct Plan {
     /// Assets, in file order.
     pub assets: Vec<PlanAsset>,
     codes: BTreeMap<String, String>,
+    links: BTreeMap<String, usize>,
 }
 
 const METHODS: &[&str] = &["promo_code", "utm", "affiliate_link", "pixel"];
@@ -73,22 +74,7 @@ const PLATFORMS: &[&str] = &["instagram", "tiktok", "youtube", "other"];
 /// A UTM value as analytics tools compare it: trimmed, `+` as a space, %-decoded, lower case.
 #[must_use]
 pub fn normalise_utm(v: &str) -> String {
-    let bytes = v.trim().replace('+', " ").into_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).to_lowercase()
+    super::channel::decode(v.trim()).to_lowercase()
 }
 
 impl Plan {
@@ -198,6 +184,22 @@ impl Plan {
                 }
                 plan.codes.insert(key, creator_id.clone());
             }
+            if method == "utm" || method == "affiliate_link" {
+                let key = normalise_utm(&value);
+                if let Some(&other) = plan.links.get(&key)
+                    && plan.assets[other].creator_id != creator_id
+                {
+                    reject(
+                        &mut rejects,
+                        row,
+                        "value",
+                        &value,
+                        format!("the link value is already issued to creator {}", plan.assets[other].creator_id),
+                    );
+                    continue;
+                }
+                plan.links.entry(key).or_insert(plan.assets.len());
+            }
             let campaign_id = Some(get("campaign_id").to_owned()).filter(|v| !v.is_empty());
             plan.assets.push(PlanAsset { creator_id, method, value, campaign_id });
         }
@@ -208,6 +210,19 @@ impl Plan {
     #[must_use]
     pub fn creator_of_code(&self, code: &str) -> Option<&str> {
         self.codes.get(&code.trim().to_lowercase()).map(String::as_str)
+    }
+
+    /// The `utm` or `affiliate_link` asset whose value is `value` (a `utm_content` or
+    /// `utm_campaign`, an affiliate link or partner id), compared as analytics tools do.
+    #[must_use]
+    pub fn asset_of_link(&self, value: &str) -> Option<&PlanAsset> {
+        self.links.get(&normalise_utm(value)).map(|&i| &self.assets[i])
+    }
+
+    /// The creator account of `creator_id` (its first platform in the plan).
+    #[must_use]
+    pub fn creator(&self, creator_id: &str) -> Option<&PlanCreator> {
+        self.creators.iter().find(|c| c.creator_id == creator_id)
     }
 
     /// Writes the `creators` and `tracking_assets` tables to `sink`; returns their rows.

@@ -16,7 +16,8 @@ use super::{Ctx, Rejected};
 use crate::output::{FileRecord, ManifestBuilder};
 
 /// The sources roicast imports.
-pub const SOURCES: &[&str] = &["shopify-orders"];
+pub static SOURCES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| roicast_data::import::SOURCES.iter().map(|(s, _, _)| *s).collect());
 
 /// The salt used when none is given: ids are then stable but not private against someone
 /// who hashes guessed emails, which the report says.
@@ -62,11 +63,11 @@ pub struct Summary {
 pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     use roicast_data::validate::Progress as _;
     let m = ManifestBuilder::start("import");
-    if !SOURCES.contains(&c.source.as_str()) {
+    let Some(importer) = roicast_data::import::importer(&c.source) else {
         let hint = roicast_data::import::headers::closest(&c.source, SOURCES.iter().copied())
             .map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"));
         bail!("unknown source `{}`{hint}: roicast imports {}", c.source, SOURCES.join(", "));
-    }
+    };
     if c.input.is_empty() {
         bail!("no input: pass --input FILE (repeat for several)");
     }
@@ -126,7 +127,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
                 };
                 w.write(&b)
             };
-            let mut report = roicast_data::import::shopify::import(&c.input, &opts, &mut sink)?;
+            let mut report = importer(&c.input, &opts, &mut sink)?;
             if let Some(plan) = &opts.plan {
                 let (creators, assets) = plan.write(&mut sink)?;
                 report.written.insert("creators".into(), creators);
@@ -197,12 +198,16 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     };
     let bytes = serde_json::to_vec_pretty(&report).expect("report serialises");
     roicast_data::io::write_bytes_atomic(&staging.join("import.report.json"), &bytes)?;
-    let outputs: Vec<FileRecord> =
-        ["orders.parquet", "customers.parquet", "creators.parquet", "tracking_assets.parquet", "import.report.json"]
-            .iter()
-            .filter(|f| staging.join(f).exists())
-            .map(|f| FileRecord::of(&staging.join(f)).map(|r| FileRecord { path: c.out.join(f), ..r }))
-            .collect::<anyhow::Result<_>>()?;
+    let mut names: Vec<String> = std::fs::read_dir(&staging)
+        .with_context(|| format!("failed to list {}", staging.display()))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".parquet") || n == "import.report.json")
+        .collect();
+    names.sort();
+    let outputs: Vec<FileRecord> = names
+        .iter()
+        .map(|f| FileRecord::of(&staging.join(f)).map(|r| FileRecord { path: c.out.join(f), ..r }))
+        .collect::<anyhow::Result<_>>()?;
     let manifest = m.finish(
         json!({ "source": c.source, "timezone": c.timezone, "default_salt": c.salt.is_none(),
                 "id": "salted SHA-256 of the normalised email" }),

@@ -1,0 +1,459 @@
+//! `ga4`: the Google Analytics 4 BigQuery export (`events_YYYYMMDD` rows as NDJSON, the
+//! format `bq extract --destination_format NEWLINE_DELIMITED_JSON` writes, or a JSON
+//! array) → `sessions`, `touchpoints`, and `orders` + `customers` from `purchase` events.
+//!
+//! BigQuery's JSON writes INT64 as strings (`"event_timestamp": "1714557600000000"`,
+//! `"int_value": "1714557"`); both forms are read. Event parameters are the repeated
+//! record `event_params[{key, value{string_value | int_value | float_value | double_value}}]`.
+//!
+//! | export | canonical | how |
+//! |---|---|---|
+//! | `user_pseudo_id` × `ga_session_id` param | `sessions.session_id` = `{user_pseudo_id}.{ga_session_id}` | events of one session are gathered across files (a session past midnight spans two daily tables) |
+//! | `user_pseudo_id` | `sessions.user_id`, `touchpoints.user_id`, `orders.user_id` | the journey key |
+//! | earliest `event_timestamp` (µs, UTC) | `started_at` | |
+//! | `collected_traffic_source.manual_*`, else the `source`/`medium`/`campaign`/`content`/`term` params, else `utm_*` of `page_location` | `utm_*` | from the session's earliest event that has them |
+//! | `page_referrer` param | `referrer` | host of the session's earliest referrer |
+//! | `page_location` of the first `page_view` / `session_start` | `landing_page` | path |
+//! | Σ `engagement_time_msec` / 1000 | `duration_s` | GA4's engagement time |
+//! | count of `page_view` | `pageviews` | |
+//! | `session_engaged` = `1` on any event | `bounced` = not engaged | |
+//! | each session | a `touchpoints` row, `interaction` = `click` | channel by [`super::channel`]; `creator` when `utm_content` or `utm_campaign` is a plan asset |
+//! | `purchase`: `ecommerce.transaction_id` (or the `transaction_id` param) | `orders.order_id` | a repeated id is skipped and counted (GA4 reports deduplicate the same way) |
+//! | `ecommerce.purchase_revenue` (or the `value` param) | `revenue` | |
+//! | `currency` param | `currency` | ISO 4217, checked |
+//! | `coupon` param | `discount_code` | |
+//! | `user_id` (the site's login id), else `user_pseudo_id` | `orders.customer_id` | salted hash |
+//!
+//! Skipped and counted: events without `user_pseudo_id` (consent-mode pings), events
+//! without `ga_session_id` (a purchase among them still becomes an order), `refund`
+//! events. Not carried: `items[]` (roicast works on orders), device and geo, `user_ltv`,
+//! GA4's own attribution (`session_traffic_source_last_click` credits a direct session to
+//! an earlier campaign; roicast attributes from the sessions themselves).
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::channel::{self, ClickIds};
+use super::jsonl::{self, Located};
+use super::{FileRead, ImportOptions, ImportReport, Sink, identity};
+use crate::builder::RowBuilder;
+use crate::{DataError, Table};
+
+const BATCH: usize = 65_536;
+/// The fields of an event the importer reads (the rest are ignored and listed).
+pub const USED: &[&str] = &[
+    "event_name",
+    "event_timestamp",
+    "user_pseudo_id",
+    "user_id",
+    "event_params",
+    "collected_traffic_source",
+    "ecommerce",
+    "traffic_source",
+];
+
+#[derive(Default)]
+struct Session {
+    started_at: i64,
+    utm: [Option<String>; 5],
+    utm_at: i64,
+    referrer: Option<(i64, String)>,
+    landing: Option<(i64, String)>,
+    engagement_ms: i64,
+    pageviews: i64,
+    engaged: bool,
+    clicks: ClickIds,
+    number: Option<i64>,
+}
+
+/// An event parameter's value: the first of its typed slots that is set.
+fn param<'a>(event: &'a Value, key: &str) -> Option<&'a Value> {
+    let params = event.get("event_params")?.as_array()?;
+    let v = params.iter().find(|p| p.get("key").and_then(Value::as_str) == Some(key))?.get("value")?;
+    ["string_value", "int_value", "double_value", "float_value"].iter().find_map(|k| v.get(*k).filter(|x| !x.is_null()))
+}
+
+fn param_text(event: &Value, key: &str) -> Option<String> {
+    match param(event, key)? {
+        Value::String(s) if s.trim().is_empty() || s == "(not set)" => None,
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn param_int(event: &Value, key: &str) -> Option<i64> {
+    match param(event, key)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+const UTM: [&str; 5] = ["source", "medium", "campaign", "content", "term"];
+
+/// The campaign fields an event carries, in the order of [`UTM`].
+fn campaign_of(event: &Value) -> [Option<String>; 5] {
+    let cts = ["manual_source", "manual_medium", "manual_campaign_name", "manual_content", "manual_term"];
+    let mut out: [Option<String>; 5] = Default::default();
+    let location = param_text(event, "page_location");
+    for (k, slot) in out.iter_mut().enumerate() {
+        *slot = jsonl::text(event, &format!("collected_traffic_source.{}", cts[k]))
+            .or_else(|| param_text(event, UTM[k]))
+            .or_else(|| location.as_deref().and_then(|u| channel::query_param(u, &format!("utm_{}", UTM[k]))))
+            .filter(|v| v != "(not set)" && v != "(none)" && v != "(direct)");
+    }
+    out
+}
+
+fn clicks_of(event: &Value) -> ClickIds {
+    let location = param_text(event, "page_location").unwrap_or_default();
+    let on_url = |k: &str| channel::query_param(&location, k).is_some();
+    ClickIds {
+        gclid: jsonl::text(event, "collected_traffic_source.gclid").is_some()
+            || on_url("gclid")
+            || on_url("gbraid")
+            || on_url("wbraid"),
+        fbclid: on_url("fbclid"),
+        ttclid: on_url("ttclid"),
+    }
+}
+
+/// Imports GA4 BigQuery export files; finished batches go to `sink`.
+pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> Result<ImportReport, DataError> {
+    let mut report = ImportReport { source: "ga4".into(), ..ImportReport::default() };
+    let mut sessions: HashMap<(String, i64), Session> = HashMap::new();
+    let mut orders = RowBuilder::new(super::with_extra(Table::Orders));
+    let mut transactions: HashSet<u64> = HashSet::new();
+    // customer → first order time.
+    let mut customers: HashMap<String, i64> = HashMap::new();
+    for path in paths {
+        let mut rows = 0u64;
+        let mut ignored: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        jsonl::for_each(path, &["events", "rows"], |Located { value: event, at, row }| {
+            rows += 1;
+            let field = |f: &str| if at.starts_with('$') { format!("{at}.{f}") } else { f.to_owned() };
+            let Some(obj) = event.as_object() else {
+                report.reject(Table::Sessions, path, row, &field(""), "", "expected an event object");
+                return Ok(());
+            };
+            for k in obj.keys() {
+                if !USED.contains(&k.as_str()) && !ignored.contains(k) {
+                    ignored.insert(k.clone());
+                }
+            }
+            let Some(name) = jsonl::text(&event, "event_name") else {
+                if obj.contains_key("Name") || obj.contains_key("increment_id") || obj.contains_key("line_items") {
+                    return Err(DataError::InvalidRow {
+                        path: path.clone(),
+                        row,
+                        column: "event_name".into(),
+                        reason:
+                            "not a GA4 BigQuery export: the record has no `event_name` (is this a shop's orders file?)"
+                                .into(),
+                    });
+                }
+                report.reject(Table::Sessions, path, row, &field("event_name"), "", "required field is missing");
+                return Ok(());
+            };
+            let ts = match jsonl::integer(&event, "event_timestamp") {
+                Ok(Some(t)) if t > 0 => t,
+                Ok(_) => {
+                    report.reject(
+                        Table::Sessions,
+                        path,
+                        row,
+                        &field("event_timestamp"),
+                        "",
+                        "required field is missing",
+                    );
+                    return Ok(());
+                }
+                Err(v) => {
+                    report.reject(
+                        Table::Sessions,
+                        path,
+                        row,
+                        &field("event_timestamp"),
+                        &v,
+                        "expected microseconds since 1970 (an integer)",
+                    );
+                    return Ok(());
+                }
+            };
+            let Some(pseudo) = jsonl::text(&event, "user_pseudo_id") else {
+                report.skip("events without user_pseudo_id (consent-mode cookieless pings)");
+                return Ok(());
+            };
+            let session_id = param_int(&event, "ga_session_id");
+            if name == "purchase" {
+                purchase(
+                    &event,
+                    &at,
+                    row,
+                    path,
+                    ts,
+                    &pseudo,
+                    session_id,
+                    opts,
+                    &mut report,
+                    &mut orders,
+                    &mut transactions,
+                    &mut customers,
+                )?;
+                if orders.len() >= BATCH {
+                    sink(Table::Orders, orders.finish())?;
+                }
+            } else if name == "refund" {
+                report.skip("refund events (the shop's export carries refunds)");
+                return Ok(());
+            }
+            let Some(sid) = session_id else {
+                if name != "purchase" {
+                    report.skip("events without ga_session_id (not in a session)");
+                }
+                return Ok(());
+            };
+            let s = sessions.entry((pseudo, sid)).or_insert_with(|| Session {
+                started_at: i64::MAX,
+                utm_at: i64::MAX,
+                ..Session::default()
+            });
+            s.started_at = s.started_at.min(ts);
+            let utm = campaign_of(&event);
+            if utm.iter().any(Option::is_some) && ts < s.utm_at {
+                s.utm = utm;
+                s.utm_at = ts;
+            }
+            let c = clicks_of(&event);
+            s.clicks = ClickIds {
+                gclid: s.clicks.gclid || c.gclid,
+                fbclid: s.clicks.fbclid || c.fbclid,
+                ttclid: s.clicks.ttclid || c.ttclid,
+            };
+            if let Some(r) = param_text(&event, "page_referrer").and_then(|r| channel::host(&r))
+                && s.referrer.as_ref().is_none_or(|(t, _)| ts < *t)
+            {
+                s.referrer = Some((ts, r));
+            }
+            if (name == "page_view" || name == "session_start")
+                && let Some(u) = param_text(&event, "page_location")
+                && s.landing.as_ref().is_none_or(|(t, _)| ts < *t)
+            {
+                s.landing = Some((ts, channel::path(&u)));
+            }
+            if name == "page_view" {
+                s.pageviews += 1;
+            }
+            s.engagement_ms += param_int(&event, "engagement_time_msec").unwrap_or(0).max(0);
+            if param_int(&event, "session_engaged") == Some(1)
+                || param_text(&event, "session_engaged").as_deref() == Some("1")
+            {
+                s.engaged = true;
+            }
+            if let Some(n) = param_int(&event, "ga_session_number") {
+                s.number = Some(n);
+            }
+            Ok(())
+        })?;
+        report.files.push(FileRead { path: path.clone(), rows, ignored_columns: ignored.into_iter().collect() });
+    }
+    if !orders.is_empty() {
+        sink(Table::Orders, orders.finish())?;
+    }
+    write_sessions(sessions, opts, &mut report, sink)?;
+    let mut ids: Vec<(String, i64)> = customers.into_iter().collect();
+    ids.sort();
+    let mut cu = RowBuilder::for_table(Table::Customers);
+    for (id, at) in &ids {
+        cu.text(id).ts(*at).opt_text(None).opt_text(None).opt_ts(None).opt_ts(None).end_row();
+        if cu.len() >= BATCH {
+            sink(Table::Customers, cu.finish())?;
+        }
+    }
+    if !cu.is_empty() {
+        sink(Table::Customers, cu.finish())?;
+    }
+    report.written.insert("customers".into(), ids.len() as u64);
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn purchase(
+    event: &Value,
+    at: &str,
+    row: u64,
+    path: &std::path::Path,
+    ts: i64,
+    pseudo: &str,
+    session: Option<i64>,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+    orders: &mut RowBuilder,
+    seen: &mut HashSet<u64>,
+    customers: &mut HashMap<String, i64>,
+) -> Result<(), DataError> {
+    let field = |f: &str| if at.starts_with('$') { format!("{at}.{f}") } else { f.to_owned() };
+    let id = jsonl::text(event, "ecommerce.transaction_id")
+        .or_else(|| param_text(event, "transaction_id"))
+        .filter(|t| t != "(not set)");
+    let Some(id) = id else {
+        report.skip("purchase events without transaction_id (cannot be linked to an order)");
+        return Ok(());
+    };
+    if !seen.insert(xxhash_rust::xxh3::xxh3_64(id.as_bytes())) {
+        report.skip("purchase events repeating a transaction_id (the first is kept)");
+        return Ok(());
+    }
+    let revenue = match jsonl::number(event, "ecommerce.purchase_revenue") {
+        Ok(Some(v)) => Some(v),
+        Ok(None) => match param(event, "value") {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => match s.trim().parse::<f64>() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    report.reject(Table::Orders, path, row, &field("event_params[value]"), s, "not a number");
+                    return Ok(());
+                }
+            },
+            _ => None,
+        },
+        Err(v) => {
+            report.reject(Table::Orders, path, row, &field("ecommerce.purchase_revenue"), &v, "not a number");
+            return Ok(());
+        }
+    };
+    let Some(revenue) = revenue.filter(|r| r.is_finite() && *r >= 0.0) else {
+        report.reject(
+            Table::Orders,
+            path,
+            row,
+            &field("ecommerce.purchase_revenue"),
+            &revenue.map(|r| r.to_string()).unwrap_or_default(),
+            "a purchase needs a revenue ≥ 0 (ecommerce.purchase_revenue or the `value` parameter)",
+        );
+        return Ok(());
+    };
+    let code = param_text(event, "currency").unwrap_or_default();
+    let currency = match super::money::currency(&code) {
+        Ok(c) => c,
+        Err(reason) => {
+            report.reject(Table::Orders, path, row, &field("event_params[currency]"), &code, reason);
+            return Ok(());
+        }
+    };
+    let customer = match jsonl::text(event, "user_id") {
+        Some(u) => identity::customer_id(&opts.salt, "user_id", &u),
+        None => identity::customer_id(&opts.salt, "ga4-pseudo", pseudo),
+    };
+    let entry = customers.entry(customer.clone()).or_insert(ts);
+    *entry = (*entry).min(ts);
+    let coupon = param_text(event, "coupon");
+    let extra = json!({ "source": "ga4", "ga_session_id": session });
+    orders
+        .text(&id)
+        .text(&customer)
+        .opt_text(Some(pseudo))
+        .ts(ts)
+        .float(revenue)
+        .text(&currency)
+        .opt_text(coupon.as_deref())
+        .opt_float(None)
+        .opt_bool(None)
+        .text(&extra.to_string())
+        .end_row();
+    *report.written.entry("orders".into()).or_default() += 1;
+    Ok(())
+}
+
+fn write_sessions(
+    sessions: HashMap<(String, i64), Session>,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+    sink: &mut Sink<'_>,
+) -> Result<(), DataError> {
+    let mut all: Vec<((String, i64), Session)> = sessions.into_iter().collect();
+    all.sort_by(|a, b| (a.1.started_at, &a.0).cmp(&(b.1.started_at, &b.0)));
+    let mut ss = RowBuilder::new(super::with_extra(Table::Sessions));
+    let mut tp = RowBuilder::for_table(Table::Touchpoints);
+    let mut by_channel: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
+    for ((user, sid), s) in &all {
+        let id = format!("{user}.{sid}");
+        let [source, medium, campaign, content, term] = &s.utm;
+        let referrer = s.referrer.as_ref().map(|(_, r)| r.as_str());
+        let mut extra = serde_json::Map::new();
+        extra.insert("ga_session_id".into(), json!(sid));
+        if let Some(n) = s.number {
+            extra.insert("ga_session_number".into(), json!(n));
+        }
+        for (k, on) in [("gclid", s.clicks.gclid), ("fbclid", s.clicks.fbclid), ("ttclid", s.clicks.ttclid)] {
+            if on {
+                extra.insert(k.into(), json!(true));
+            }
+        }
+        ss.text(&id)
+            .text(user)
+            .ts(s.started_at)
+            .opt_text(source.as_deref())
+            .opt_text(medium.as_deref())
+            .opt_text(campaign.as_deref())
+            .opt_text(content.as_deref())
+            .opt_text(term.as_deref())
+            .opt_text(referrer)
+            .opt_text(s.landing.as_ref().map(|(_, l)| l.as_str()))
+            .float(s.engagement_ms as f64 / 1000.0)
+            .int(s.pageviews)
+            .bool(!s.engaged)
+            .text(&serde_json::Value::Object(extra).to_string())
+            .end_row();
+        let asset = opts.plan.as_ref().and_then(|p| {
+            content
+                .as_deref()
+                .and_then(|c| p.asset_of_link(c))
+                .or_else(|| campaign.as_deref().and_then(|c| p.asset_of_link(c)))
+        });
+        let platform = source.as_deref().and_then(channel::platform).or_else(|| referrer.and_then(channel::platform));
+        let (ch, creator, campaign_id, tracking) = match asset {
+            Some(a) => (
+                "creator",
+                Some(a.creator_id.as_str()),
+                a.campaign_id.as_deref(),
+                if a.method == "affiliate_link" { "affiliate_link" } else { "utm" },
+            ),
+            None => {
+                if medium.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("influencer")) {
+                    report.note("sessions with utm_medium=influencer matching no plan asset (counted as other)");
+                }
+                let ch = channel::classify(source.as_deref(), medium.as_deref(), referrer, s.clicks);
+                (ch, None, None, if s.utm.iter().any(Option::is_some) { "utm" } else { "pixel" })
+            }
+        };
+        *by_channel.entry(ch).or_default() += 1;
+        tp.text(&format!("ga4:{id}"))
+            .text(user)
+            .ts(s.started_at)
+            .text(ch)
+            .opt_text(creator)
+            .opt_text(campaign_id)
+            .opt_text(platform)
+            .text("click")
+            .opt_text(Some(tracking))
+            .end_row();
+        if ss.len() >= BATCH {
+            sink(Table::Sessions, ss.finish())?;
+            sink(Table::Touchpoints, tp.finish())?;
+        }
+    }
+    if !ss.is_empty() {
+        sink(Table::Sessions, ss.finish())?;
+        sink(Table::Touchpoints, tp.finish())?;
+    }
+    for (ch, n) in by_channel {
+        report.notes.insert(format!("sessions by channel: {ch}"), n);
+    }
+    report.written.insert("sessions".into(), all.len() as u64);
+    report.written.insert("touchpoints".into(), all.len() as u64);
+    Ok(())
+}

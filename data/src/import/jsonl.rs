@@ -1,0 +1,189 @@
+//! Reading vendor JSON: NDJSON (one object a line, streamed), a JSON array of objects, or
+//! an API page envelope (`{"orders": […]}`, `{"items": […]}`, `{"data": […]}`), with the
+//! file and line of every record for errors, and typed access to fields that vendors
+//! write as numbers or as strings (`"event_timestamp": "1714557600000000"`).
+
+use std::io::BufRead as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::DataError;
+
+/// A record and where it came from: line `line` of the file (NDJSON), or element `index`
+/// of the array (the JSON path `$[index]` or `$.key[index]`).
+pub struct Located {
+    /// The record.
+    pub value: Value,
+    /// Where it is, for errors: `line 12` or `$.orders[3]`.
+    pub at: String,
+    /// Row number for the report: the line (NDJSON) or 1 + the index.
+    pub row: u64,
+}
+
+fn refused(path: &Path, row: u64, reason: String) -> DataError {
+    DataError::InvalidRow { path: path.to_owned(), row, column: "$".into(), reason }
+}
+
+/// Calls `f` for each record of `path`. NDJSON is streamed line by line (blank lines are
+/// skipped); a file starting with `[` or `{` and not parseable as NDJSON is read whole as
+/// an array or a page envelope whose array is under one of `envelopes`. A line that is not
+/// JSON (a truncated last line, say) is an error naming the file, the line and the reason.
+pub fn for_each(
+    path: &Path,
+    envelopes: &[&str],
+    mut f: impl FnMut(Located) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    let file = std::fs::File::open(path).map_err(DataError::io(path))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let first = reader.fill_buf().map_err(DataError::io(path))?.iter().copied().find(|b| !b.is_ascii_whitespace());
+    if first == Some(b'[') || (first == Some(b'{') && !looks_like_ndjson(path)?) {
+        let text = std::fs::read_to_string(path).map_err(DataError::io(path))?;
+        let doc: Value = serde_json::from_str(&text)
+            .map_err(|e| refused(path, e.line() as u64, format!("not valid JSON at line {}: {e}", e.line())))?;
+        let (prefix, items) = match doc {
+            Value::Array(items) => ("$".to_owned(), items),
+            Value::Object(mut map) => {
+                let Some((k, items)) = envelopes.iter().find_map(|k| match map.remove(*k) {
+                    Some(Value::Array(a)) => Some((*k, a)),
+                    _ => None,
+                }) else {
+                    return Err(refused(
+                        path,
+                        0,
+                        format!(
+                            "a JSON object without the list of records: expected an array under {}",
+                            envelopes.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" or ")
+                        ),
+                    ));
+                };
+                (format!("$.{k}"), items)
+            }
+            _ => return Err(refused(path, 0, "expected a JSON array or object of records".into())),
+        };
+        for (i, value) in items.into_iter().enumerate() {
+            f(Located { value, at: format!("{prefix}[{i}]"), row: i as u64 + 1 })?;
+        }
+        return Ok(());
+    }
+    let mut line = String::new();
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        let read = reader.read_line(&mut line).map_err(DataError::io(path))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(t).map_err(|e| {
+            let what = if e.is_eof() { "truncated JSON (the line ends inside a record)" } else { "not valid JSON" };
+            refused(path, n, format!("{what}: {e}"))
+        })?;
+        f(Located { value, at: format!("line {n}"), row: n })?;
+    }
+    Ok(())
+}
+
+/// NDJSON when the first line alone is a complete JSON value and something follows it.
+fn looks_like_ndjson(path: &Path) -> Result<bool, DataError> {
+    let file = std::fs::File::open(path).map_err(DataError::io(path))?;
+    let mut first = String::new();
+    std::io::BufReader::new(file).read_line(&mut first).map_err(DataError::io(path))?;
+    Ok(serde_json::from_str::<Value>(first.trim()).is_ok())
+}
+
+/// The value at a dotted path (`ecommerce.transaction_id`), if present and not null.
+#[must_use]
+pub fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    for k in path.split('.') {
+        cur = cur.get(k)?;
+    }
+    (!cur.is_null()).then_some(cur)
+}
+
+/// Text at `path`: a string, or a number written as text. Empty strings are absent.
+#[must_use]
+pub fn text(v: &Value, path: &str) -> Option<String> {
+    match get(v, path)? {
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A number at `path`, written as a JSON number or a numeric string. `Err` carries the
+/// value when it is there but not a number.
+pub fn number(v: &Value, path: &str) -> Result<Option<f64>, String> {
+    match get(v, path) {
+        None => Ok(None),
+        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => s.trim().parse::<f64>().map(Some).map_err(|_| s.clone()),
+        Some(other) => Err(other.to_string()),
+    }
+}
+
+/// An integer at `path` (number or numeric string), exactly: `"1714557600000000"` keeps
+/// every digit.
+pub fn integer(v: &Value, path: &str) -> Result<Option<i64>, String> {
+    match get(v, path) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| n.to_string()),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| s.clone()),
+        Some(other) => Err(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<(String, Value)>, DataError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json");
+        std::fs::write(&p, text).unwrap();
+        let mut out = Vec::new();
+        for_each(&p, &["orders"], |l| {
+            out.push((l.at, l.value));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn ndjson_arrays_and_envelopes_are_read_with_their_place() {
+        let r = read("{\"a\":1}\n\n{\"a\":2}\n").unwrap();
+        assert_eq!(r.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(), ["line 1", "line 3"]);
+        let r = read("[{\"a\":1},{\"a\":2}]").unwrap();
+        assert_eq!(r[1].0, "$[1]");
+        let r = read("{\n\"orders\": [{\"a\":1}]\n}").unwrap();
+        assert_eq!(r[0].0, "$.orders[0]");
+        let e = read("{\"items\": []}").unwrap_err().to_string();
+        assert!(e.contains("x.json"), "{e}");
+    }
+
+    #[test]
+    fn a_truncated_line_names_its_line() {
+        let e = read("{\"a\":1}\n{\"a\":").unwrap_err();
+        let DataError::InvalidRow { row, reason, .. } = e else { panic!() };
+        assert_eq!(row, 2);
+        assert!(reason.contains("truncated"), "{reason}");
+    }
+
+    #[test]
+    fn numbers_written_as_strings_are_read_exactly() {
+        let v: Value = serde_json::json!({"t": "1714557600000001", "x": {"y": "2.5"}, "bad": "abc"});
+        assert_eq!(integer(&v, "t"), Ok(Some(1_714_557_600_000_001)));
+        assert_eq!(number(&v, "x.y"), Ok(Some(2.5)));
+        assert_eq!(number(&v, "bad"), Err("abc".into()));
+        assert_eq!(number(&v, "none"), Ok(None));
+    }
+}
