@@ -29,15 +29,21 @@ pub fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The known name closest to `name`, if it is close enough to be a plausible typo.
+/// The known name closest to `name`, if it is close enough to be a plausible typo or a
+/// shortened or lengthened form (`Created` for `Created (UTC)`), which goes first.
 #[must_use]
 pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
     known
         .into_iter()
-        .map(|k| (distance(name, k), k))
-        .filter(|(d, k)| *d <= (k.chars().count() / 3).max(2))
+        .map(|k| {
+            let kl = k.to_lowercase();
+            let part = !kl.is_empty() && !lower.is_empty() && (kl.contains(&lower) || lower.contains(&kl));
+            (!part, distance(name, k), k)
+        })
+        .filter(|(not_part, d, k)| !*not_part || *d <= (k.chars().count() / 3).max(2))
         .min()
-        .map(|(_, k)| k)
+        .map(|(_, _, k)| k)
 }
 
 impl Header {
@@ -93,6 +99,87 @@ impl Header {
     }
 }
 
+/// One data row of a vendor CSV, read by header name.
+pub struct Row<'a> {
+    header: &'a Header,
+    record: &'a csv::StringRecord,
+    /// 1-based data row.
+    pub row: u64,
+}
+
+impl Row<'_> {
+    /// The trimmed value of column `name`; empty when the column is absent or empty.
+    #[must_use]
+    pub fn get(&self, name: &str) -> &str {
+        self.header.get(name).and_then(|i| self.record.get(i)).map_or("", str::trim)
+    }
+
+    /// The value of column `name`, `None` when absent or empty.
+    #[must_use]
+    pub fn opt(&self, name: &str) -> Option<&str> {
+        Some(self.get(name)).filter(|v| !v.is_empty())
+    }
+
+    /// Whether the file has column `name`.
+    #[must_use]
+    pub fn has(&self, name: &str) -> bool {
+        self.header.get(name).is_some()
+    }
+}
+
+/// Reads a vendor CSV by header name: refuses a file without the `required` headers (the
+/// error names the missing one and the closest the file has), calls `f` for each row, and
+/// returns the rows read and the columns not in `used`. `is_this_format` sees the header
+/// first: `Err(reason)` refuses a file that is another vendor's export; what it returns
+/// (the columns it chose, say) is handed to `f` with each row.
+pub fn read_csv<T>(
+    path: &Path,
+    required: &[&str],
+    used: &[&str],
+    is_this_format: impl FnOnce(&Header) -> Result<T, String>,
+    mut f: impl FnMut(&T, &Row<'_>) -> Result<(), DataError>,
+) -> Result<super::FileRead, DataError> {
+    let csv_error = |source| DataError::Csv { path: path.to_owned(), source };
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(csv_error)?;
+    let header = Header::new(reader.headers().map_err(csv_error)?.iter());
+    let chosen = match is_this_format(&header) {
+        Ok(c) => c,
+        Err(reason) => {
+            return Err(DataError::InvalidRow {
+                path: path.to_owned(),
+                row: 0,
+                column: required.first().copied().unwrap_or_default().to_owned(),
+                reason: format!(
+                    "{reason} (the file's header starts {})",
+                    header.names().iter().take(6).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    };
+    header.require(path, required)?;
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0u64;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                let line = e.position().map_or(rows + 1, |p| p.line().saturating_sub(1));
+                return Err(DataError::InvalidRow {
+                    path: path.to_owned(),
+                    row: line,
+                    column: String::new(),
+                    reason: "not UTF-8 text: export the file as UTF-8 (Latin-1 or UTF-16?)".into(),
+                });
+            }
+            Err(e) => return Err(csv_error(e)),
+        }
+        rows += 1;
+        f(&chosen, &Row { header: &header, record: &record, row: rows })?;
+    }
+    Ok(super::FileRead { path: path.to_owned(), rows, ignored_columns: header.unused(used) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +190,7 @@ mod tests {
         assert_eq!(distance("Totl", "Total"), 1);
         assert_eq!(closest("Financial Stats", ["Financial Status", "Fulfillment Status"]), Some("Financial Status"));
         assert_eq!(closest("increment_id", ["Name", "Email"]), None);
+        assert_eq!(closest("Created (UTC)", ["Trial End (UTC)", "Created"]), Some("Created"));
     }
 
     #[test]

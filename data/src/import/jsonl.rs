@@ -31,7 +31,7 @@ fn refused(path: &Path, row: u64, reason: String) -> DataError {
 /// JSON (a truncated last line, say) is an error naming the file, the line and the reason.
 pub fn for_each(
     path: &Path,
-    envelopes: &[&str],
+    envelopes: &[&'static str],
     mut f: impl FnMut(Located) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
     let file = std::fs::File::open(path).map_err(DataError::io(path))?;
@@ -41,30 +41,31 @@ pub fn for_each(
         let text = std::fs::read_to_string(path).map_err(DataError::io(path))?;
         let doc: Value = serde_json::from_str(&text)
             .map_err(|e| refused(path, e.line() as u64, format!("not valid JSON at line {}: {e}", e.line())))?;
-        let (prefix, items) = match doc {
-            Value::Array(items) => ("$".to_owned(), items),
-            Value::Object(mut map) => {
-                let Some((k, items)) = envelopes.iter().find_map(|k| match map.remove(*k) {
-                    Some(Value::Array(a)) => Some((*k, a)),
-                    _ => None,
-                }) else {
-                    return Err(refused(
-                        path,
-                        0,
-                        format!(
-                            "a JSON object without the list of records: expected an array under {}",
-                            envelopes.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" or ")
-                        ),
-                    ));
-                };
-                (format!("$.{k}"), items)
+        return match doc {
+            Value::Array(items) => {
+                for (i, value) in items.into_iter().enumerate() {
+                    f(Located { value, at: format!("$[{i}]"), row: i as u64 + 1 })?;
+                }
+                Ok(())
             }
-            _ => return Err(refused(path, 0, "expected a JSON array or object of records".into())),
+            Value::Object(_) => match unwrap_page(doc, envelopes) {
+                Ok((k, items)) => {
+                    for (i, value) in items.into_iter().enumerate() {
+                        f(Located { value, at: format!("$.{k}[{i}]"), row: i as u64 + 1 })?;
+                    }
+                    Ok(())
+                }
+                Err(_) => Err(refused(
+                    path,
+                    0,
+                    format!(
+                        "a JSON object without the list of records: expected an array under {}",
+                        envelopes.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" or ")
+                    ),
+                )),
+            },
+            _ => Err(refused(path, 0, "expected a JSON array or object of records".into())),
         };
-        for (i, value) in items.into_iter().enumerate() {
-            f(Located { value, at: format!("{prefix}[{i}]"), row: i as u64 + 1 })?;
-        }
-        return Ok(());
     }
     let mut line = String::new();
     let mut n = 0u64;
@@ -83,9 +84,46 @@ pub fn for_each(
             let what = if e.is_eof() { "truncated JSON (the line ends inside a record)" } else { "not valid JSON" };
             refused(path, n, format!("{what}: {e}"))
         })?;
-        f(Located { value, at: format!("line {n}"), row: n })?;
+        match unwrap_page(value, envelopes) {
+            // One API page a line (`{"orders": […]}`): its records, each with its place.
+            Ok((k, items)) => {
+                for (i, value) in items.into_iter().enumerate() {
+                    f(Located { value, at: format!("line {n}: $.{k}[{i}]"), row: n })?;
+                }
+            }
+            Err(value) => f(Located { value, at: format!("line {n}"), row: n })?,
+        }
     }
     Ok(())
+}
+
+/// Keys an API page carries beside its list of records (paging, counts, cursors).
+const PAGE_META: &[&str] = &[
+    "total_count",
+    "search_criteria",
+    "next_page",
+    "paging",
+    "links",
+    "has_more",
+    "cursor",
+    "next",
+    "count",
+    "url",
+    "object",
+];
+
+/// The records of an API page (`{"orders": […], "next_page": …}`), or the value back when
+/// it is a record itself.
+fn unwrap_page(value: Value, envelopes: &[&'static str]) -> Result<(&'static str, Vec<Value>), Value> {
+    let Value::Object(mut map) = value else { return Err(value) };
+    let key = envelopes.iter().find(|k| matches!(map.get(**k), Some(Value::Array(_))));
+    match key {
+        Some(k) if map.keys().all(|x| x == k || PAGE_META.contains(&x.as_str())) => {
+            let Some(Value::Array(items)) = map.remove(*k) else { unreachable!("checked") };
+            Ok((*k, items))
+        }
+        _ => Err(Value::Object(map)),
+    }
 }
 
 /// NDJSON when the first line alone is a complete JSON value and something follows it.
@@ -166,7 +204,11 @@ mod tests {
         assert_eq!(r[1].0, "$[1]");
         let r = read("{\n\"orders\": [{\"a\":1}]\n}").unwrap();
         assert_eq!(r[0].0, "$.orders[0]");
-        let e = read("{\"items\": []}").unwrap_err().to_string();
+        let r = read("{\"orders\":[{\"a\":1},{\"a\":2}],\"next_page\":null}\n{\"orders\":[{\"a\":3}]}\n").unwrap();
+        assert_eq!(r[2].0, "line 2: $.orders[0]", "one API page a line");
+        let r = read("{\"orders\":[{\"a\":1}],\"id\":7}\n").unwrap();
+        assert_eq!(r.len(), 1, "a record holding an array of the same name is a record");
+        let e = read("{\n\"items\": []\n}").unwrap_err().to_string();
         assert!(e.contains("x.json"), "{e}");
     }
 

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::{DataError, Reject, Table};
 
 pub mod channel;
+pub mod crm;
 pub mod ga4;
 pub mod headers;
 pub mod identity;
@@ -25,6 +26,7 @@ pub mod jsonl;
 pub mod money;
 pub mod plan;
 pub mod shopify;
+pub mod stripe;
 pub mod time;
 
 /// Options every importer takes.
@@ -117,8 +119,13 @@ pub type Sink<'a> = dyn FnMut(Table, RecordBatch) -> Result<(), DataError> + 'a;
 pub type Importer = fn(&[PathBuf], &ImportOptions, &mut Sink<'_>) -> Result<ImportReport, DataError>;
 
 /// Every source, its importer and what its files are, for people.
-pub const SOURCES: &[(&str, Importer, &str)] =
-    &[("shopify-orders", shopify::import, "Shopify orders export"), ("ga4", ga4::import, "GA4 BigQuery export")];
+pub const SOURCES: &[(&str, Importer, &str)] = &[
+    ("shopify-orders", shopify::import, "Shopify orders export"),
+    ("ga4", ga4::import, "GA4 BigQuery export"),
+    ("stripe-subscriptions", stripe::import, "Stripe subscriptions export"),
+    ("hubspot-contacts", crm::import_hubspot, "HubSpot contacts export"),
+    ("salesforce-contacts", crm::import_salesforce, "Salesforce contacts export"),
+];
 
 /// The importer of `source`.
 #[must_use]
