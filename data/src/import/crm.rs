@@ -133,17 +133,20 @@ fn import(p: &Preset, paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'
                     pick(h, p.channel),
                 ];
                 if found[0].is_none() && found[2].is_none() {
-                    return Err(format!(
-                        "not a {} export (no `{}` or `{}` header)",
-                        super::describe(p.source),
-                        required[0],
-                        required[1]
+                    return Err((
+                        required[0].to_owned(),
+                        format!(
+                            "not a {} (no `{}` or `{}` header)",
+                            super::describe(p.source),
+                            required[0],
+                            required[1]
+                        ),
                     ));
                 }
                 h.require(path, &[found[0].unwrap_or(required[0]), found[2].unwrap_or(required[1])]).map_err(|e| {
                     match e {
-                        DataError::InvalidRow { reason, .. } => reason,
-                        other => other.to_string(),
+                        DataError::InvalidRow { column, reason, .. } => (column, reason),
+                        other => (String::new(), other.to_string()),
                     }
                 })?;
                 Ok(found)

@@ -39,10 +39,13 @@ pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
         .map(|k| {
             let kl = k.to_lowercase();
             let part = !kl.is_empty() && !lower.is_empty() && (kl.contains(&lower) || lower.contains(&kl));
-            (!part, distance(name, k), k)
+            let d = distance(name, k);
+            // A shortened or lengthened form counts half its edits.
+            let close = part || d <= (k.chars().count() / 3).max(2);
+            (close, if part { d } else { 2 * d }, k)
         })
-        .filter(|(not_part, d, k)| !*not_part || *d <= (k.chars().count() / 3).max(2))
-        .min()
+        .filter(|(close, _, _)| *close)
+        .min_by_key(|(_, d, k)| (*d, *k))
         .map(|(_, _, k)| k)
 }
 
@@ -130,13 +133,14 @@ impl Row<'_> {
 /// Reads a vendor CSV by header name: refuses a file without the `required` headers (the
 /// error names the missing one and the closest the file has), calls `f` for each row, and
 /// returns the rows read and the columns not in `used`. `is_this_format` sees the header
-/// first: `Err(reason)` refuses a file that is another vendor's export; what it returns
+/// first: `Err((column, reason))` refuses a file that is another vendor's export or lacks
+/// a header; what it returns
 /// (the columns it chose, say) is handed to `f` with each row.
 pub fn read_csv<T>(
     path: &Path,
     required: &[&str],
     used: &[&str],
-    is_this_format: impl FnOnce(&Header) -> Result<T, String>,
+    is_this_format: impl FnOnce(&Header) -> Result<T, (String, String)>,
     mut f: impl FnMut(&T, &Row<'_>) -> Result<(), DataError>,
 ) -> Result<super::FileRead, DataError> {
     let csv_error = |source| DataError::Csv { path: path.to_owned(), source };
@@ -144,11 +148,11 @@ pub fn read_csv<T>(
     let header = Header::new(reader.headers().map_err(csv_error)?.iter());
     let chosen = match is_this_format(&header) {
         Ok(c) => c,
-        Err(reason) => {
+        Err((column, reason)) => {
             return Err(DataError::InvalidRow {
                 path: path.to_owned(),
                 row: 0,
-                column: required.first().copied().unwrap_or_default().to_owned(),
+                column,
                 reason: format!(
                     "{reason} (the file's header starts {})",
                     header.names().iter().take(6).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
@@ -191,6 +195,7 @@ mod tests {
         assert_eq!(closest("Financial Stats", ["Financial Status", "Fulfillment Status"]), Some("Financial Status"));
         assert_eq!(closest("increment_id", ["Name", "Email"]), None);
         assert_eq!(closest("Created (UTC)", ["Trial End (UTC)", "Created"]), Some("Created"));
+        assert_eq!(closest("Payout", ["DeltaPayout", "Payot"]), Some("Payot"), "a typo before a longer name");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::{DataError, Reject, Table};
 
+pub mod affiliate;
 pub mod channel;
 pub mod crm;
 pub mod ga4;
@@ -39,6 +40,8 @@ pub struct ImportOptions {
     pub timezone: Option<FixedOffset>,
     /// The brand's tracking plan: creators and the codes and links issued to them.
     pub plan: Option<plan::Plan>,
+    /// The column-mapping file of `affiliate-csv`.
+    pub mapping: Option<PathBuf>,
 }
 
 /// One file an importer read.
@@ -125,6 +128,9 @@ pub const SOURCES: &[(&str, Importer, &str)] = &[
     ("stripe-subscriptions", stripe::import, "Stripe subscriptions export"),
     ("hubspot-contacts", crm::import_hubspot, "HubSpot contacts export"),
     ("salesforce-contacts", crm::import_salesforce, "Salesforce contacts export"),
+    ("impact", affiliate::import_impact, "Impact actions report"),
+    ("awin", affiliate::import_awin, "Awin transactions report"),
+    ("affiliate-csv", affiliate::import_mapped, "affiliate network report"),
 ];
 
 /// The importer of `source`.

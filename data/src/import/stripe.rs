@@ -64,7 +64,10 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
             USED,
             |h| {
                 if h.get("Customer ID").is_none() && h.get("Status").is_none() {
-                    Err("not a Stripe subscriptions export (no `Customer ID` or `Status` header)".into())
+                    Err((
+                        "Customer ID".into(),
+                        "not a Stripe subscriptions export (no `Customer ID` or `Status` header)".into(),
+                    ))
                 } else {
                     Ok(())
                 }

@@ -89,7 +89,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Check a dataset against the data contract; report every rejected row.
     Validate(ValidateArgs),
-    /// Import a brand's vendor exports (shopify-orders) into a canonical dataset folder.
+    /// Import a brand's vendor exports (shop, analytics, CRM, billing, affiliate networks)
+    /// into a canonical dataset folder.
     Import(ImportArgs),
     /// Print the data contract (tables, columns, types, rules).
     Schema(SchemaArgs),
@@ -150,9 +151,12 @@ pub struct GenerateArgs {
 
 /// `roicast import`.
 #[derive(Debug, Args)]
-#[command(after_help = "Sources: shopify-orders (the Shopify admin \"Export orders\" CSV). docs/importers.md lists \
-every field each source maps. Customer ids are a salted SHA-256 of the normalised email: set ROICAST_ID_SALT to the \
-same secret for every import of a brand.")]
+#[command(after_help = "Sources: shopify-orders (the Shopify admin \"Export orders\" CSV), ga4 (the GA4 BigQuery \
+export as NDJSON/JSON), stripe-subscriptions (Stripe's subscriptions CSV), hubspot-contacts and salesforce-contacts \
+(CRM contacts CSV; --timezone), impact (Impact actions report CSV), awin (Awin transactions JSON or CSV), \
+affiliate-csv (any network's report, with --mapping). docs/importers.md lists every field each source maps. Customer \
+ids are a salted SHA-256 of the normalised email: set ROICAST_ID_SALT to the same secret for every import of a \
+brand.")]
 pub struct ImportArgs {
     /// The export format.
     #[arg(value_name = "SOURCE")]
@@ -168,6 +172,10 @@ pub struct ImportArgs {
     /// creator whose code their first order used.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// The column-mapping file of `affiliate-csv`: `field,column` rows naming the
+    /// report's column for each field, and `status:VALUE,paid|committed|excluded` rows.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
     /// The UTC offset of timestamps written without one (e.g. +01:00, -05:00 or UTC).
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub timezone: Option<String>,

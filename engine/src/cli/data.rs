@@ -79,6 +79,7 @@ pub(super) fn import(
         out: a.out.clone(),
         timezone: a.timezone.clone(),
         plan: a.plan.clone(),
+        mapping: a.mapping.clone(),
         force: a.force,
         salt: a.id_salt.clone(),
     };

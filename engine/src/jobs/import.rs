@@ -39,6 +39,9 @@ pub struct Config {
     /// The tracking plan (CSV: creators and the codes and links issued to them).
     #[serde(default)]
     pub plan: Option<PathBuf>,
+    /// The column-mapping file of `affiliate-csv` (`field,column` rows).
+    #[serde(default)]
+    pub mapping: Option<PathBuf>,
     /// Replace `out` if it exists.
     #[serde(default)]
     pub force: bool,
@@ -101,7 +104,12 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         }
         None => None,
     };
-    let opts = ImportOptions { salt: c.salt.clone().unwrap_or_else(|| DEFAULT_SALT.to_owned()), timezone, plan };
+    let opts = ImportOptions {
+        salt: c.salt.clone().unwrap_or_else(|| DEFAULT_SALT.to_owned()),
+        timezone,
+        plan,
+        mapping: c.mapping.clone(),
+    };
     if c.salt.is_none() {
         ctx.note(
             "note: customer ids use the public default salt; set ROICAST_ID_SALT for ids nobody can recompute from an email",
@@ -211,7 +219,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     let manifest = m.finish(
         json!({ "source": c.source, "timezone": c.timezone, "default_salt": c.salt.is_none(),
                 "id": "salted SHA-256 of the normalised email" }),
-        crate::output::records(c.input.iter().chain(c.plan.iter()))?,
+        crate::output::records(c.input.iter().chain(c.plan.iter()).chain(c.mapping.iter()))?,
         outputs,
         report.written.clone(),
         "ok",
