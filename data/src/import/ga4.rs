@@ -37,6 +37,7 @@ use serde_json::{Value, json};
 
 use super::channel::{self, ClickIds};
 use super::jsonl::{self, Located};
+use super::sessions::{Seen, Session};
 use super::{FileRead, ImportOptions, ImportReport, Sink, identity};
 use crate::builder::RowBuilder;
 use crate::{DataError, Table};
@@ -53,20 +54,6 @@ pub const USED: &[&str] = &[
     "ecommerce",
     "traffic_source",
 ];
-
-#[derive(Default)]
-struct Session {
-    started_at: i64,
-    utm: [Option<String>; 5],
-    utm_at: i64,
-    referrer: Option<(i64, String)>,
-    landing: Option<(i64, String)>,
-    engagement_ms: i64,
-    pageviews: i64,
-    engaged: bool,
-    clicks: ClickIds,
-    number: Option<i64>,
-}
 
 /// An event parameter's value: the first of its typed slots that is set.
 fn param<'a>(event: &'a Value, key: &str) -> Option<&'a Value> {
@@ -216,43 +203,19 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                 }
                 return Ok(());
             };
-            let s = sessions.entry((pseudo, sid)).or_insert_with(|| Session {
-                started_at: i64::MAX,
-                utm_at: i64::MAX,
-                ..Session::default()
+            let s = sessions.entry((pseudo, sid)).or_default();
+            let location = param_text(&event, "page_location");
+            s.observe(Seen {
+                ts,
+                utm: campaign_of(&event),
+                clicks: clicks_of(&event),
+                referrer: param_text(&event, "page_referrer").and_then(|r| channel::host(&r)),
+                landing: location.filter(|_| name == "page_view" || name == "session_start").map(|u| channel::path(&u)),
+                page_view: name == "page_view",
+                engagement_ms: param_int(&event, "engagement_time_msec").unwrap_or(0),
+                engaged: param_int(&event, "session_engaged") == Some(1)
+                    || param_text(&event, "session_engaged").as_deref() == Some("1"),
             });
-            s.started_at = s.started_at.min(ts);
-            let utm = campaign_of(&event);
-            if utm.iter().any(Option::is_some) && ts < s.utm_at {
-                s.utm = utm;
-                s.utm_at = ts;
-            }
-            let c = clicks_of(&event);
-            s.clicks = ClickIds {
-                gclid: s.clicks.gclid || c.gclid,
-                fbclid: s.clicks.fbclid || c.fbclid,
-                ttclid: s.clicks.ttclid || c.ttclid,
-            };
-            if let Some(r) = param_text(&event, "page_referrer").and_then(|r| channel::host(&r))
-                && s.referrer.as_ref().is_none_or(|(t, _)| ts < *t)
-            {
-                s.referrer = Some((ts, r));
-            }
-            if (name == "page_view" || name == "session_start")
-                && let Some(u) = param_text(&event, "page_location")
-                && s.landing.as_ref().is_none_or(|(t, _)| ts < *t)
-            {
-                s.landing = Some((ts, channel::path(&u)));
-            }
-            if name == "page_view" {
-                s.pageviews += 1;
-            }
-            s.engagement_ms += param_int(&event, "engagement_time_msec").unwrap_or(0).max(0);
-            if param_int(&event, "session_engaged") == Some(1)
-                || param_text(&event, "session_engaged").as_deref() == Some("1")
-            {
-                s.engaged = true;
-            }
             if let Some(n) = param_int(&event, "ga_session_number") {
                 s.number = Some(n);
             }
@@ -374,86 +337,16 @@ fn write_sessions(
     report: &mut ImportReport,
     sink: &mut Sink<'_>,
 ) -> Result<(), DataError> {
-    let mut all: Vec<((String, i64), Session)> = sessions.into_iter().collect();
-    all.sort_by(|a, b| (a.1.started_at, &a.0).cmp(&(b.1.started_at, &b.0)));
-    let mut ss = RowBuilder::new(super::with_extra(Table::Sessions));
-    let mut tp = RowBuilder::for_table(Table::Touchpoints);
-    let mut by_channel: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
-    for ((user, sid), s) in &all {
-        let id = format!("{user}.{sid}");
-        let [source, medium, campaign, content, term] = &s.utm;
-        let referrer = s.referrer.as_ref().map(|(_, r)| r.as_str());
-        let mut extra = serde_json::Map::new();
-        extra.insert("ga_session_id".into(), json!(sid));
-        if let Some(n) = s.number {
-            extra.insert("ga_session_number".into(), json!(n));
-        }
-        for (k, on) in [("gclid", s.clicks.gclid), ("fbclid", s.clicks.fbclid), ("ttclid", s.clicks.ttclid)] {
-            if on {
-                extra.insert(k.into(), json!(true));
+    let all = sessions
+        .into_iter()
+        .map(|((user, sid), s)| {
+            let mut extra = serde_json::Map::new();
+            extra.insert("ga_session_id".into(), json!(sid));
+            if let Some(n) = s.number {
+                extra.insert("ga_session_number".into(), json!(n));
             }
-        }
-        ss.text(&id)
-            .text(user)
-            .ts(s.started_at)
-            .opt_text(source.as_deref())
-            .opt_text(medium.as_deref())
-            .opt_text(campaign.as_deref())
-            .opt_text(content.as_deref())
-            .opt_text(term.as_deref())
-            .opt_text(referrer)
-            .opt_text(s.landing.as_ref().map(|(_, l)| l.as_str()))
-            .float(s.engagement_ms as f64 / 1000.0)
-            .int(s.pageviews)
-            .bool(!s.engaged)
-            .text(&serde_json::Value::Object(extra).to_string())
-            .end_row();
-        let asset = opts.plan.as_ref().and_then(|p| {
-            content
-                .as_deref()
-                .and_then(|c| p.asset_of_link(c))
-                .or_else(|| campaign.as_deref().and_then(|c| p.asset_of_link(c)))
-        });
-        let platform = source.as_deref().and_then(channel::platform).or_else(|| referrer.and_then(channel::platform));
-        let (ch, creator, campaign_id, tracking) = match asset {
-            Some(a) => (
-                "creator",
-                Some(a.creator_id.as_str()),
-                a.campaign_id.as_deref(),
-                if a.method == "affiliate_link" { "affiliate_link" } else { "utm" },
-            ),
-            None => {
-                if medium.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("influencer")) {
-                    report.note("sessions with utm_medium=influencer matching no plan asset (counted as other)");
-                }
-                let ch = channel::classify(source.as_deref(), medium.as_deref(), referrer, s.clicks);
-                (ch, None, None, if s.utm.iter().any(Option::is_some) { "utm" } else { "pixel" })
-            }
-        };
-        *by_channel.entry(ch).or_default() += 1;
-        tp.text(&format!("ga4:{id}"))
-            .text(user)
-            .ts(s.started_at)
-            .text(ch)
-            .opt_text(creator)
-            .opt_text(campaign_id)
-            .opt_text(platform)
-            .text("click")
-            .opt_text(Some(tracking))
-            .end_row();
-        if ss.len() >= BATCH {
-            sink(Table::Sessions, ss.finish())?;
-            sink(Table::Touchpoints, tp.finish())?;
-        }
-    }
-    if !ss.is_empty() {
-        sink(Table::Sessions, ss.finish())?;
-        sink(Table::Touchpoints, tp.finish())?;
-    }
-    for (ch, n) in by_channel {
-        report.notes.insert(format!("sessions by channel: {ch}"), n);
-    }
-    report.written.insert("sessions".into(), all.len() as u64);
-    report.written.insert("touchpoints".into(), all.len() as u64);
-    Ok(())
+            (format!("{user}.{sid}"), user, s, extra)
+        })
+        .collect();
+    super::sessions::write(all, "ga4", opts, report, sink)
 }

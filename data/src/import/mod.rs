@@ -26,6 +26,8 @@ pub mod identity;
 pub mod jsonl;
 pub mod money;
 pub mod plan;
+pub mod segment;
+pub mod sessions;
 pub mod shopify;
 pub mod stripe;
 pub mod time;
@@ -125,6 +127,7 @@ pub type Importer = fn(&[PathBuf], &ImportOptions, &mut Sink<'_>) -> Result<Impo
 pub const SOURCES: &[(&str, Importer, &str)] = &[
     ("shopify-orders", shopify::import, "Shopify orders export"),
     ("ga4", ga4::import, "GA4 BigQuery export"),
+    ("segment", segment::import, "Segment-spec event stream"),
     ("stripe-subscriptions", stripe::import, "Stripe subscriptions export"),
     ("hubspot-contacts", crm::import_hubspot, "HubSpot contacts export"),
     ("salesforce-contacts", crm::import_salesforce, "Salesforce contacts export"),
