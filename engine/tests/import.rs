@@ -236,3 +236,59 @@ fn a_plan_credits_customers_to_the_creators_whose_codes_they_used() {
     assert!(err.contains("bad.csv: row 1, column `platform`"), "{err}");
     assert!(!dir.path().join("ds3").exists());
 }
+
+#[test]
+fn shopify_api_orders_json_becomes_orders_customers_and_landing_touches() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let api = fixture().with_file_name("orders_api.json");
+    let plan = fixture().with_file_name("plan.csv");
+    let (code, stdout, err) =
+        import(&api, &out, &["--plan", plan.to_str().unwrap(), "--id-salt", "s", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let s: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let r = &s["report"];
+    assert_eq!(r["written"]["orders"], 3, "{r}");
+    assert_eq!(r["skipped"]["test orders (test = true)"], 1, "{r}");
+    assert_eq!(r["skipped"]["cancelled (cancelled_at set)"], 1, "{r}");
+    assert!(r["files"][0]["ignored_columns"].as_array().unwrap().iter().any(|c| c == "line_items"), "{r}");
+    let orders = read(&out.join("orders.parquet"), Table::Orders);
+    let text = |b: &RecordBatch, c: &str, i: usize| {
+        let a = b.column(b.schema().index_of(c).unwrap()).clone();
+        let a = a.as_string::<i32>();
+        a.is_valid(i).then(|| a.value(i).to_owned())
+    };
+    let revenue = orders.column(orders.schema().index_of("revenue").unwrap()).as_primitive::<Float64Type>().clone();
+    assert_eq!(text(&orders, "order_id", 1).as_deref(), Some("#2002"));
+    assert_eq!(revenue.value(1), 80.0, "120.00 less the successful 40.00 refund; the failed one is not counted");
+    assert_eq!(text(&orders, "currency", 1).as_deref(), Some("USD"), "the shop currency");
+    let extra: serde_json::Value = serde_json::from_str(&text(&orders, "extra", 1).unwrap()).unwrap();
+    assert_eq!(extra["total_price_set_presentment_money"]["currency_code"], "EUR", "presentment passes through");
+    assert_eq!(extra["discount_codes"], serde_json::json!(["SPRING10", "VIP5"]));
+    assert_eq!(revenue.value(2), 0.0);
+    assert_eq!(
+        text(&orders, "customer_id", 2).unwrap(),
+        roicast_data::import::identity::customer_id("s", "shopify-customer", "6600000042")
+    );
+    let tp = read(&out.join("touchpoints.parquet"), Table::Touchpoints);
+    assert_eq!(tp.num_rows(), 2);
+    assert_eq!(
+        (text(&tp, "channel", 0).as_deref(), text(&tp, "creator_id", 0).as_deref()),
+        (Some("creator"), Some("cr-ava"))
+    );
+    assert_eq!(text(&tp, "channel", 1).as_deref(), Some("search"), "gclid");
+    assert_eq!(text(&tp, "user_id", 0), text(&orders, "user_id", 0), "the touch leads to its order");
+    let (code, _, err) = roicast(&["validate", "--data", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    // A Magento order given to the Shopify importer is refused with its place.
+    let magento = dir.path().join("magento.json");
+    std::fs::write(
+        &magento,
+        r#"{"items":[{"entity_id":1,"increment_id":"000000001","grand_total":10}],"total_count":1}"#,
+    )
+    .unwrap();
+    let (code, _, err) = import(&magento, &dir.path().join("m"), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("magento.json") && err.contains("Magento"), "{err}");
+}

@@ -211,14 +211,6 @@ struct Out {
     seen: BTreeMap<String, (PathBuf, u64)>,
 }
 
-fn field_name(at: &str, f: &str) -> String {
-    if at.starts_with('$') || at.starts_with("line") {
-        format!("{at}.{f}").trim_start_matches("line ").to_owned()
-    } else {
-        f.to_owned()
-    }
-}
-
 fn take(
     out: &mut Out,
     c: &Conversion<'_>,
@@ -230,7 +222,7 @@ fn take(
     let get = |f: &str| c.fields.get(f).map_or("", |v| v.trim());
     let col = |f: &str| {
         let name = map.columns.get(f).and_then(|v| v.first()).map_or(f, String::as_str);
-        if c.at.is_empty() { name.to_owned() } else { field_name(c.at, name) }
+        if c.at.is_empty() { name.to_owned() } else { jsonl::path_of(c.at, name) }
     };
     let id = get("action_id");
     if id.is_empty() {

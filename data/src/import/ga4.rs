@@ -121,16 +121,12 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
         let mut ignored: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         jsonl::for_each(path, &["events", "rows"], |Located { value: event, at, row }| {
             rows += 1;
-            let field = |f: &str| if at.starts_with('$') { format!("{at}.{f}") } else { f.to_owned() };
+            let field = |f: &str| jsonl::path_of(&at, f);
             let Some(obj) = event.as_object() else {
                 report.reject(Table::Sessions, path, row, &field(""), "", "expected an event object");
                 return Ok(());
             };
-            for k in obj.keys() {
-                if !USED.contains(&k.as_str()) && !ignored.contains(k) {
-                    ignored.insert(k.clone());
-                }
-            }
+            jsonl::note_ignored(&event, USED, &mut ignored);
             let Some(name) = jsonl::text(&event, "event_name") else {
                 if obj.contains_key("Name") || obj.contains_key("increment_id") || obj.contains_key("line_items") {
                     return Err(DataError::InvalidRow {
@@ -258,7 +254,7 @@ fn purchase(
     seen: &mut HashSet<u64>,
     customers: &mut HashMap<String, i64>,
 ) -> Result<(), DataError> {
-    let field = |f: &str| if at.starts_with('$') { format!("{at}.{f}") } else { f.to_owned() };
+    let field = |f: &str| jsonl::path_of(at, f);
     let id = jsonl::text(event, "ecommerce.transaction_id")
         .or_else(|| param_text(event, "transaction_id"))
         .filter(|t| t != "(not set)");

@@ -134,6 +134,28 @@ fn looks_like_ndjson(path: &Path) -> Result<bool, DataError> {
     Ok(serde_json::from_str::<Value>(first.trim()).is_ok())
 }
 
+/// The JSON path of `field` in the record at `at`: `$.orders[3].total_price` for a record
+/// of an array or page, just `total_price` for an NDJSON line (the row says which line).
+#[must_use]
+pub fn path_of(at: &str, field: &str) -> String {
+    match at.find('$') {
+        Some(i) if field.is_empty() => at[i..].to_owned(),
+        Some(i) => format!("{}.{field}", &at[i..]),
+        None => field.to_owned(),
+    }
+}
+
+/// The top-level keys of `record` not in `used`, added to `ignored`.
+pub fn note_ignored(record: &Value, used: &[&str], ignored: &mut std::collections::BTreeSet<String>) {
+    if let Some(o) = record.as_object() {
+        for k in o.keys() {
+            if !used.contains(&k.as_str()) && !ignored.contains(k) {
+                ignored.insert(k.clone());
+            }
+        }
+    }
+}
+
 /// The value at a dotted path (`ecommerce.transaction_id`), if present and not null.
 #[must_use]
 pub fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {

@@ -28,6 +28,7 @@ pub mod money;
 pub mod plan;
 pub mod segment;
 pub mod sessions;
+pub mod shop;
 pub mod shopify;
 pub mod stripe;
 pub mod time;

@@ -42,6 +42,10 @@ use crate::{DataError, Table};
 const GAP_US: i64 = 30 * 60 * 1_000_000;
 const UTM: [&str; 5] = ["source", "medium", "name", "content", "term"];
 
+/// The fields of a call the importer reads.
+pub const USED: &[&str] =
+    &["type", "anonymousId", "userId", "timestamp", "messageId", "context", "properties", "event", "traits"];
+
 /// What one page or track call left for sessionising.
 struct Event {
     person: u32,
@@ -91,7 +95,7 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
         let mut ignored: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         jsonl::for_each(path, &["batch", "events", "data"], |Located { value: v, at, row }| {
             rows += 1;
-            let field = |f: &str| if at.starts_with('$') { format!("{at}.{f}") } else { f.to_owned() };
+            let field = |f: &str| jsonl::path_of(&at, f);
             let Some(kind) = jsonl::text(&v, "type") else {
                 if v.get("event_name").is_some() || v.get("Name").is_some() || v.get("increment_id").is_some() {
                     return Err(DataError::InvalidRow {
@@ -111,23 +115,7 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                 );
                 return Ok(());
             };
-            for k in v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
-                if ![
-                    "type",
-                    "anonymousId",
-                    "userId",
-                    "timestamp",
-                    "messageId",
-                    "context",
-                    "properties",
-                    "event",
-                    "traits",
-                ]
-                .contains(&k.as_str())
-                {
-                    ignored.insert(k);
-                }
-            }
+            jsonl::note_ignored(&v, USED, &mut ignored);
             if let Some(m) = jsonl::text(&v, "messageId")
                 && !messages.insert(xxhash_rust::xxh3::xxh3_64(m.as_bytes()))
             {

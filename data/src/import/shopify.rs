@@ -23,11 +23,10 @@
 //! Not carried: line items (roicast works on orders), addresses, names and phones (personal
 //! data, listed as ignored columns), gross margin (the export has no cost of goods).
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
 use super::headers::Header;
+use super::shop::{ShopOrder, ShopOrders};
 use super::time::parse_timestamp_us;
 use super::{FileRead, ImportOptions, ImportReport, Sink, identity};
 use crate::builder::RowBuilder;
@@ -138,27 +137,18 @@ pub const USED: &[&str] = &[
     "Lineitem quantity",
 ];
 
-const BATCH: usize = 65_536;
+pub mod api;
 
-/// One order as its first row gave it.
-struct Order {
-    name: String,
-    row: u64,
-    customer: String,
-    ordered_at: i64,
-    revenue: f64,
-    currency: String,
-    code: Option<String>,
-    refunded: bool,
-    extra: serde_json::Value,
+/// A JSON file (an API response) rather than the admin CSV, by its extension.
+#[must_use]
+pub fn is_json(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| {
+        e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("ndjson") || e.eq_ignore_ascii_case("jsonl")
+    })
 }
 
 fn money(v: &str) -> Option<f64> {
-    let t = v.trim().replace(',', "");
-    if t.is_empty() {
-        return Some(0.0);
-    }
-    t.parse::<f64>().ok().filter(|x| x.is_finite())
+    super::money::parse_amount(v, true)
 }
 
 /// Imports Shopify order exports; finished batches go to `sink`. A file whose header is
@@ -170,13 +160,13 @@ pub fn import(
     sink: &mut Sink<'_>,
 ) -> Result<ImportReport, DataError> {
     let mut report = ImportReport { source: "shopify-orders".into(), ..ImportReport::default() };
-    let mut orders = RowBuilder::new(super::with_extra(Table::Orders));
-    // customer → (first order time, the creator whose plan code that order used).
-    let mut first_order: BTreeMap<String, (i64, Option<String>)> = BTreeMap::new();
-    // Order names seen, by 64-bit hash (8 bytes an order rather than the name: memory
-    // stays small on million-order exports; a false duplicate needs a 2^-64 collision).
-    let mut seen_names: std::collections::HashMap<u64, (usize, u64)> = std::collections::HashMap::new();
-    for (file_index, path) in paths.iter().enumerate() {
+    let mut shop = ShopOrders::new();
+    let mut touches = RowBuilder::for_table(Table::Touchpoints);
+    for path in paths {
+        if is_json(path) {
+            api::import_file(path, opts, &mut report, &mut shop, &mut touches, sink)?;
+            continue;
+        }
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .from_path(path)
@@ -254,23 +244,10 @@ pub fn import(
             if current.as_deref() == Some(name.as_str()) {
                 continue; // another line item of the same order
             }
-            let name_hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
-            if let Some(&(f, r)) = seen_names.get(&name_hash) {
-                let at =
-                    if f == file_index { format!("row {r}") } else { format!("row {r} of {}", paths[f].display()) };
-                report.reject(
-                    Table::Orders,
-                    path,
-                    rows,
-                    "Name",
-                    &name,
-                    format!(
-                        "order {name} was already read at {at}: an order's rows must be consecutive and appear once"
-                    ),
-                );
+            if let Err(reason) = shop.claim(&name, path, rows) {
+                report.reject(Table::Orders, path, rows, "Name", &name, reason);
                 continue;
             }
-            seen_names.insert(name_hash, (file_index, rows));
             current = Some(name.clone());
             let status = get(c_status).to_lowercase();
             if c_cancel.is_some_and(|i| !get(i).is_empty()) {
@@ -339,10 +316,10 @@ pub fn import(
                     extra.insert(n.to_lowercase().replace(' ', "_"), json!(v));
                 }
             }
-            let order = Order {
-                name,
-                row: rows,
+            let order = ShopOrder {
+                order_id: name,
                 customer,
+                user_id: None,
                 ordered_at,
                 revenue: (total - refunded_amount).max(0.0),
                 currency,
@@ -350,60 +327,14 @@ pub fn import(
                 refunded: status == "refunded",
                 extra: serde_json::Value::Object(extra),
             };
-            debug_assert!(order.row > 0);
-            let creator = match (&opts.plan, &order.code) {
-                (Some(plan), Some(code)) => {
-                    let c = plan.creator_of_code(code).map(str::to_owned);
-                    if c.is_none() {
-                        report.note(&format!("orders with discount code `{code}`, which is in no creator's plan"));
-                    }
-                    c
-                }
-                _ => None,
-            };
-            let entry = first_order.entry(order.customer.clone()).or_insert((order.ordered_at, creator.clone()));
-            if order.ordered_at < entry.0 {
-                *entry = (order.ordered_at, creator);
-            }
-            orders
-                .text(&order.name)
-                .text(&order.customer)
-                .opt_text(None)
-                .ts(order.ordered_at)
-                .float(order.revenue)
-                .text(&order.currency)
-                .opt_text(order.code.as_deref())
-                .opt_float(None)
-                .opt_bool(Some(order.refunded))
-                .text(&order.extra.to_string())
-                .end_row();
-            *report.written.entry("orders".into()).or_default() += 1;
-            if orders.len() >= BATCH {
-                sink(Table::Orders, orders.finish())?;
-            }
+            shop.add(order, opts, &mut report, sink)?;
         }
         report.files.push(FileRead { path: path.clone(), rows, ignored_columns: header.unused(USED) });
     }
-    if !orders.is_empty() {
-        sink(Table::Orders, orders.finish())?;
-    }
-    let mut customers = RowBuilder::for_table(Table::Customers);
-    for (id, (at, creator)) in &first_order {
-        customers
-            .text(id)
-            .ts(*at)
-            .opt_text(creator.as_deref())
-            .opt_text(creator.as_ref().map(|_| "creator"))
-            .opt_ts(None)
-            .opt_ts(None)
-            .end_row();
-        if customers.len() >= BATCH {
-            sink(Table::Customers, customers.finish())?;
-        }
-    }
-    report.written.insert("customers".into(), first_order.len() as u64);
-    if !customers.is_empty() {
-        sink(Table::Customers, customers.finish())?;
+    shop.finish(&mut report, sink)?;
+    if !touches.is_empty() {
+        report.written.insert("touchpoints".into(), touches.len() as u64);
+        sink(Table::Touchpoints, touches.finish())?;
     }
     Ok(report)
 }
