@@ -178,13 +178,27 @@ fn bad_exports_are_refused_with_where_and_why() {
 fn validate_names_the_importer_for_an_export_folder() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fixture(), dir.path().join("orders_export.csv")).unwrap();
+    let other = fixture().parent().unwrap().parent().unwrap().to_owned();
+    for (from, to) in [
+        ("ga4/events_20240501.ndjson", "events_20240501.ndjson"),
+        ("stripe/subscriptions.csv", "subscriptions.csv"),
+        ("magento/orders_rest.json", "orders.json"),
+        ("segment/events.ndjson", "pixel.ndjson"),
+    ] {
+        std::fs::copy(other.join(from), dir.path().join(to)).unwrap();
+    }
     let (code, _, err) = roicast(&["validate", "--data", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("holds no canonical table"), "{err}");
-    assert!(
-        err.contains("orders_export.csv looks like a Shopify orders export: roicast import shopify-orders --input"),
-        "{err}"
-    );
+    for hint in [
+        "orders_export.csv looks like a Shopify orders export: roicast import shopify-orders --input",
+        "events_20240501.ndjson looks like a GA4 BigQuery export: roicast import ga4",
+        "subscriptions.csv looks like a Stripe subscriptions export: roicast import stripe-subscriptions",
+        "orders.json looks like a Magento orders export: roicast import magento-orders",
+        "pixel.ndjson looks like a Segment-spec event stream: roicast import segment",
+    ] {
+        assert!(err.contains(hint), "`{hint}` not in {err}");
+    }
 }
 
 /// With the tracking plan: creators and tracking assets are written, and each customer is

@@ -24,6 +24,7 @@ pub mod ga4;
 pub mod headers;
 pub mod identity;
 pub mod jsonl;
+pub mod magento;
 pub mod money;
 pub mod plan;
 pub mod segment;
@@ -43,6 +44,8 @@ pub struct ImportOptions {
     pub timezone: Option<FixedOffset>,
     /// The brand's tracking plan: creators and the codes and links issued to them.
     pub plan: Option<plan::Plan>,
+    /// The currency of amounts a file writes with an ambiguous symbol (`$`), checked.
+    pub currency: Option<String>,
     /// The column-mapping file of `affiliate-csv`.
     pub mapping: Option<PathBuf>,
 }
@@ -127,6 +130,7 @@ pub type Importer = fn(&[PathBuf], &ImportOptions, &mut Sink<'_>) -> Result<Impo
 /// Every source, its importer and what its files are, for people.
 pub const SOURCES: &[(&str, Importer, &str)] = &[
     ("shopify-orders", shopify::import, "Shopify orders export"),
+    ("magento-orders", magento::import, "Magento orders export"),
     ("ga4", ga4::import, "GA4 BigQuery export"),
     ("segment", segment::import, "Segment-spec event stream"),
     ("stripe-subscriptions", stripe::import, "Stripe subscriptions export"),
@@ -149,12 +153,58 @@ pub fn describe(source: &str) -> &'static str {
     SOURCES.iter().find(|(s, _, _)| *s == source).map_or("vendor export", |(_, _, d)| d)
 }
 
+/// The importer a JSON record's fields say it came from, for `validate`'s hint.
+#[must_use]
+pub fn detect_json(record: &serde_json::Value) -> Option<&'static str> {
+    let has = |k: &str| record.get(k).is_some();
+    if has("event_name") && has("event_params") {
+        Some("ga4")
+    } else if has("type") && (has("anonymousId") || has("messageId")) {
+        Some("segment")
+    } else if has("increment_id") {
+        Some("magento-orders")
+    } else if has("financial_status") || has("line_items") {
+        Some("shopify-orders")
+    } else if has("commissionStatus") {
+        Some("awin")
+    } else {
+        None
+    }
+}
+
+/// The first record of a JSON / NDJSON file (of a page's list), if it has one.
+#[must_use]
+pub fn first_json_record(path: &Path) -> Option<serde_json::Value> {
+    let mut first = None;
+    let _ = jsonl::for_each(path, &["orders", "items", "events", "data", "transactions", "batch"], |l| {
+        first = Some(l.value);
+        // Stop at the first record: any error ends the walk.
+        Err(DataError::InvalidRow { path: path.to_owned(), row: 0, column: String::new(), reason: String::new() })
+    });
+    first
+}
+
 /// The importer a file's header says it came from, for `validate`'s hint.
 #[must_use]
 pub fn detect(header: &[String]) -> Option<&'static str> {
     let has = |c: &str| header.iter().any(|h| h.trim_start_matches('\u{feff}') == c);
     if has("Name") && has("Financial Status") && has("Lineitem quantity") {
         return Some("shopify-orders");
+    }
+    if has("Purchase Date") && has("Grand Total (Base)") {
+        return Some("magento-orders");
+    }
+    if has("Customer ID") && has("Status") && (has("Created (UTC)") || has("Canceled At (UTC)")) {
+        return Some("stripe-subscriptions");
+    }
+    if has("Record ID") && (has("Became a Customer Date") || has("Lifecycle Stage")) {
+        return Some("hubspot-contacts");
+    }
+    if (has("MediaPartnerId") || has("Partner Id")) && (has("Payout") || has("State")) {
+        return Some("impact");
+    }
+    if has("Transaction ID") && has("Commission Status") {
+        return Some("awin");
     }
     None
 }

@@ -44,7 +44,18 @@ pub fn parse_timestamp_us(s: &str, zone: Option<FixedOffset>) -> Result<i64, Str
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.timestamp_micros());
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f"] {
+    // Admin grids write the locale's long form: `May 1, 2024 10:00:00 AM` (Magento).
+    let t_owned = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let t = t_owned.as_str();
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%b %d, %Y %I:%M:%S %p",
+        "%b %d, %Y, %I:%M:%S %p",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
             return match zone {
                 Some(z) => z
@@ -99,5 +110,8 @@ mod tests {
         assert_eq!(parse_timestamp_us("2024-05-01 10:00:00", Some(z)), Ok(us("2024-05-01T08:00:00Z")));
         assert!(parse_offset("Europe/Berlin").unwrap_err().contains("fixed offset"));
         assert!(parse_timestamp_us("yesterday", None).unwrap_err().contains("not a timestamp"));
+        let utc = Some(parse_offset("UTC").unwrap());
+        assert_eq!(parse_timestamp_us("May 1, 2024 10:00:00 PM", utc), Ok(us("2024-05-01T22:00:00Z")));
+        assert_eq!(parse_timestamp_us("Dec  9, 2024 7:05:00 AM", utc), Ok(us("2024-12-09T07:05:00Z")));
     }
 }

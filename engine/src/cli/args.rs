@@ -151,12 +151,15 @@ pub struct GenerateArgs {
 
 /// `roicast import`.
 #[derive(Debug, Args)]
-#[command(after_help = "Sources: shopify-orders (the Shopify admin \"Export orders\" CSV), ga4 (the GA4 BigQuery \
-export as NDJSON/JSON), stripe-subscriptions (Stripe's subscriptions CSV), hubspot-contacts and salesforce-contacts \
+#[command(
+    after_help = "Sources: shopify-orders (the Shopify admin \"Export orders\" CSV or Admin API orders JSON), ga4 (the GA4 BigQuery \
+export as NDJSON/JSON), magento-orders (REST /V1/orders JSON or the admin grid CSV), segment (page/track/identify \
+NDJSON), stripe-subscriptions (Stripe's subscriptions CSV), hubspot-contacts and salesforce-contacts \
 (CRM contacts CSV; --timezone), impact (Impact actions report CSV), awin (Awin transactions JSON or CSV), \
 affiliate-csv (any network's report, with --mapping). docs/importers.md lists every field each source maps. Customer \
 ids are a salted SHA-256 of the normalised email: set ROICAST_ID_SALT to the same secret for every import of a \
-brand.")]
+brand."
+)]
 pub struct ImportArgs {
     /// The export format.
     #[arg(value_name = "SOURCE")]
@@ -176,6 +179,10 @@ pub struct ImportArgs {
     /// report's column for each field, and `status:VALUE,paid|committed|excluded` rows.
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
+    /// The currency of amounts an export writes with a symbol several currencies share
+    /// (Magento's order grid writes `$36.39`), e.g. USD.
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
     /// The UTC offset of timestamps written without one (e.g. +01:00, -05:00 or UTC).
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub timezone: Option<String>,

@@ -80,6 +80,7 @@ pub(super) fn import(
         timezone: a.timezone.clone(),
         plan: a.plan.clone(),
         mapping: a.mapping.clone(),
+        currency: a.currency.clone(),
         force: a.force,
         salt: a.id_salt.clone(),
     };

@@ -39,6 +39,9 @@ pub struct Config {
     /// The tracking plan (CSV: creators and the codes and links issued to them).
     #[serde(default)]
     pub plan: Option<PathBuf>,
+    /// The currency of amounts written with an ambiguous symbol (Magento's grid `$`).
+    #[serde(default)]
+    pub currency: Option<String>,
     /// The column-mapping file of `affiliate-csv` (`field,column` rows).
     #[serde(default)]
     pub mapping: Option<PathBuf>,
@@ -109,6 +112,12 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         timezone,
         plan,
         mapping: c.mapping.clone(),
+        currency: c
+            .currency
+            .as_deref()
+            .map(roicast_data::import::money::currency)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
     };
     if c.salt.is_none() {
         ctx.note(

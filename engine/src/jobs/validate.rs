@@ -78,11 +78,18 @@ pub fn rejected(report: &ValidationReport, out: Option<&Path>) -> Rejected {
 /// each file whose header is a known vendor export.
 fn no_tables(data: &Path, ignored: &[PathBuf]) -> Rejected {
     let mut hints = Vec::new();
-    for f in ignored.iter().filter(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))) {
-        let header: Option<Vec<String>> = csv::Reader::from_path(f)
-            .ok()
-            .and_then(|mut r| r.headers().ok().map(|h| h.iter().map(str::to_owned).collect()));
-        if let Some(source) = header.as_deref().and_then(roicast_data::import::detect) {
+    for f in ignored {
+        let source = if f.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+            let header: Option<Vec<String>> = csv::Reader::from_path(f)
+                .ok()
+                .and_then(|mut r| r.headers().ok().map(|h| h.iter().map(str::to_owned).collect()));
+            header.as_deref().and_then(roicast_data::import::detect)
+        } else if roicast_data::import::shopify::is_json(f) {
+            roicast_data::import::first_json_record(f).as_ref().and_then(roicast_data::import::detect_json)
+        } else {
+            None
+        };
+        if let Some(source) = source {
             let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             hints.push(format!(
                 "{name} looks like a {}: roicast import {source} --input {} --out DATASET",
