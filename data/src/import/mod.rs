@@ -25,6 +25,7 @@ pub mod headers;
 pub mod identity;
 pub mod jsonl;
 pub mod magento;
+pub mod merge;
 pub mod money;
 pub mod plan;
 pub mod segment;
@@ -77,6 +78,9 @@ pub struct ImportReport {
     pub skipped: BTreeMap<String, u64>,
     /// Counts a reader wants to see (orders without email, multiple discount codes, …).
     pub notes: BTreeMap<String, u64>,
+    /// With `--merge`: per table, what joining the dataset did.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub merged: BTreeMap<String, merge::MergeStats>,
 }
 
 impl ImportReport {

@@ -186,6 +186,11 @@ pub struct ImportArgs {
     /// The UTC offset of timestamps written without one (e.g. +01:00, -05:00 or UTC).
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub timezone: Option<String>,
+    /// Add to the dataset folder if it exists: rows matched by key, an identical re-import
+    /// changes nothing, complementary rows combine (a subscription joins its shop
+    /// customer, a web journey its order), conflicting rows are refused naming both files.
+    #[arg(long, conflicts_with = "force")]
+    pub merge: bool,
     /// Replace the output folder if it exists.
     #[arg(long)]
     pub force: bool,

@@ -82,6 +82,7 @@ pub(super) fn import(
         mapping: a.mapping.clone(),
         currency: a.currency.clone(),
         force: a.force,
+        merge: a.merge,
         salt: a.id_salt.clone(),
     };
     let s = jobs::import::run(ctx, &c)?;
@@ -109,6 +110,13 @@ pub(super) fn import(
             }
             for (what, n) in &r.notes {
                 writeln!(stdout, "  note: {n} {what}")?;
+            }
+            for (t, m) in &r.merged {
+                writeln!(
+                    stdout,
+                    "  merged {t}: {} in the dataset + {} imported = {} ({} identical, {} combined, {} orders linked to a web journey)",
+                    m.existing, m.imported, m.rows, m.identical, m.combined, m.linked_orders
+                )?;
             }
         }
     }

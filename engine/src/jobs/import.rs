@@ -45,6 +45,10 @@ pub struct Config {
     /// The column-mapping file of `affiliate-csv` (`field,column` rows).
     #[serde(default)]
     pub mapping: Option<PathBuf>,
+    /// Add to the dataset `out` if it exists (keys matched; identical rows kept once,
+    /// complementary rows combined, conflicts refused). A missing `out` is created.
+    #[serde(default)]
+    pub merge: bool,
     /// Replace `out` if it exists.
     #[serde(default)]
     pub force: bool,
@@ -82,7 +86,10 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
             bail!("the input {} does not exist or is not a file", f.display());
         }
     }
-    if c.out.exists() && !c.force {
+    if c.merge && c.force {
+        bail!("--merge and --force contradict each other: --merge adds to the dataset, --force replaces it");
+    }
+    if c.out.exists() && !c.force && !c.merge {
         return Err(roicast_data::DataError::Exists { path: c.out.clone() }.into());
     }
     let timezone =
@@ -161,7 +168,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         }
         Ok(report)
     })();
-    let report = match result {
+    let mut report = match result {
         Ok(r) if r.rejects.is_empty() => r,
         Ok(r) => {
             let _ = std::fs::remove_dir_all(&staging);
@@ -213,12 +220,19 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
             return Err(e.context(format!("failed to import the {} export", c.source)));
         }
     };
+    let mut earlier_inputs = Vec::new();
+    if c.merge && c.out.is_dir() {
+        if let Err(e) = merge_existing(c, &staging, &mut report, &mut earlier_inputs) {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    }
     let bytes = serde_json::to_vec_pretty(&report).expect("report serialises");
     roicast_data::io::write_bytes_atomic(&staging.join("import.report.json"), &bytes)?;
     let mut names: Vec<String> = std::fs::read_dir(&staging)
         .with_context(|| format!("failed to list {}", staging.display()))?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .filter(|n| n.ends_with(".parquet") || n == "import.report.json")
+        .filter(|n| n.ends_with(".parquet") || (n.starts_with("import.") && n.ends_with("report.json")))
         .collect();
     names.sort();
     let outputs: Vec<FileRecord> = names
@@ -228,16 +242,144 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     let manifest = m.finish(
         json!({ "source": c.source, "timezone": c.timezone, "default_salt": c.salt.is_none(),
                 "id": "salted SHA-256 of the normalised email" }),
-        crate::output::records(c.input.iter().chain(c.plan.iter()).chain(c.mapping.iter()))?,
+        earlier_inputs
+            .into_iter()
+            .chain(crate::output::records(c.input.iter().chain(c.plan.iter()).chain(c.mapping.iter()))?)
+            .collect(),
         outputs,
         report.written.clone(),
         "ok",
     );
     manifest.write(&staging)?;
+    // Swap in the new folder: the old one is moved aside first, so a failure leaves one of
+    // the two whole.
+    let aside = parent.join(format!(".{name}.replaced-{}", std::process::id()));
     if c.out.exists() {
-        std::fs::remove_dir_all(&c.out).with_context(|| format!("failed to replace {}", c.out.display()))?;
+        std::fs::rename(&c.out, &aside).with_context(|| format!("failed to replace {}", c.out.display()))?;
     }
-    std::fs::rename(&staging, &c.out)
-        .with_context(|| format!("failed to move the imported dataset into {}", c.out.display()))?;
+    if let Err(e) = std::fs::rename(&staging, &c.out) {
+        if aside.exists() {
+            let _ = std::fs::rename(&aside, &c.out);
+        }
+        return Err(
+            anyhow::Error::new(e).context(format!("failed to move the imported dataset into {}", c.out.display()))
+        );
+    }
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside)
+            .with_context(|| format!("failed to remove the replaced {}", aside.display()))?;
+    }
     Ok(Summary { out: c.out.clone(), report, default_salt: c.salt.is_none() })
+}
+
+/// Joins the dataset already in `c.out` into the staged import: each table the import
+/// wrote is merged by key ([`roicast_data::import::merge`]), the dataset's other tables
+/// and earlier import reports are carried over, and the earlier manifest's inputs are
+/// returned for the new one. A conflict is refused input naming both sides.
+fn merge_existing(
+    c: &Config,
+    staging: &std::path::Path,
+    report: &mut ImportReport,
+    earlier_inputs: &mut Vec<FileRecord>,
+) -> anyhow::Result<()> {
+    use roicast_data::import::merge;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&c.out)
+        .with_context(|| format!("failed to list {}", c.out.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    // Orders first: the customers a web import brought for orders that joined the shop's
+    // are then known.
+    entries.sort_by_key(|p| (!p.ends_with("orders.parquet"), p.clone()));
+    let mut order_customers: Option<std::collections::HashSet<String>> = None;
+    let mut reports = entries
+        .iter()
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy().starts_with("import.") && n.to_string_lossy().ends_with(".report.json")
+            })
+        })
+        .count();
+    for p in &entries {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let table = name.strip_suffix(".parquet").and_then(|t| t.parse::<Table>().ok());
+        if name == "import.manifest.json" {
+            let text = std::fs::read_to_string(p).with_context(|| format!("failed to read {}", p.display()))?;
+            let v: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not a run manifest", p.display()))?;
+            if let Some(inputs) = v.get("inputs") {
+                earlier_inputs.extend(serde_json::from_value::<Vec<FileRecord>>(inputs.clone()).unwrap_or_default());
+            }
+            continue;
+        }
+        if name == "import.report.json" {
+            // The earlier report is kept under its number; the new one takes the name.
+            let keep = staging.join(format!("import.{reports}.report.json"));
+            reports += 1;
+            std::fs::copy(p, &keep).with_context(|| format!("failed to keep {}", p.display()))?;
+            continue;
+        }
+        let Some(table) = table else {
+            let canonical = name.split('.').next().is_some_and(|t| t.parse::<Table>().is_ok());
+            if canonical || p.is_dir() {
+                bail!(
+                    "--merge joins Parquet tables written by `roicast import`; {} is not one (convert it, or import into a new folder)",
+                    p.display()
+                );
+            }
+            if p.is_file() && !staging.join(&name).exists() {
+                std::fs::copy(p, staging.join(&name))
+                    .with_context(|| format!("failed to carry over {}", p.display()))?;
+            }
+            continue;
+        };
+        let staged = staging.join(&name);
+        if !staged.exists() {
+            std::fs::copy(p, &staged).with_context(|| format!("failed to carry over {}", p.display()))?;
+            continue;
+        }
+        let existing = merge::read_parquet(p)?;
+        let mut imported = merge::read_parquet(&staged)?;
+        if table == Table::Customers
+            && matches!(c.source.as_str(), "ga4" | "segment")
+            && let Some(keep) = &order_customers
+        {
+            let before: usize = imported.iter().map(arrow_array::RecordBatch::num_rows).sum();
+            imported = merge::keep_rows(&imported, "customer_id", keep)?;
+            let after: usize = imported.iter().map(arrow_array::RecordBatch::num_rows).sum();
+            if before > after {
+                report.notes.insert(
+                    "web-analytics customers whose orders joined the shop's (left out: the shop's customer holds them)"
+                        .into(),
+                    (before - after) as u64,
+                );
+            }
+        }
+        match merge::merge(table, &existing, p, &imported)? {
+            Ok((batch, stats)) => {
+                if table == Table::Orders {
+                    let i = batch.schema().index_of("customer_id")?;
+                    let ids = arrow_array::cast::AsArray::as_string::<i32>(batch.column(i));
+                    order_customers = Some((0..batch.num_rows()).map(|r| ids.value(r).to_owned()).collect());
+                }
+                std::fs::remove_file(&staged).with_context(|| format!("failed to replace {}", staged.display()))?;
+                let mut w = TableWriter::create(&staged, batch.schema_ref())?;
+                w.write(&batch)?;
+                w.finish()?;
+                report.merged.insert(table.name().to_owned(), stats);
+            }
+            Err(conflict) => {
+                let inputs = c.input.iter().map(|i| i.display().to_string()).collect::<Vec<_>>().join(", ");
+                return Err(Rejected {
+                    message: format!(
+                        "--merge found a conflict; nothing was written: {conflict} (this import read {inputs})"
+                    ),
+                    rejects: Vec::new(),
+                    n_rejects: 1,
+                    details: None,
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 /// One file a job read or wrote.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FileRecord {
     /// The path as given / written.
     pub path: PathBuf,
