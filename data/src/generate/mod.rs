@@ -54,7 +54,7 @@ use crate::validate::Progress;
 use text::CommentKind;
 
 /// Version of the generative model; bumped whenever a world for a seed changes.
-pub const GENERATOR_VERSION: u32 = 3;
+pub const GENERATOR_VERSION: u32 = 4;
 
 const DAY: i64 = 86_400_000_000;
 const HOUR: i64 = 3_600_000_000;
@@ -1297,6 +1297,11 @@ fn simulate_users(w: &World, first: u64, last: u64) -> UserBatches {
             let revenue = round2(r.gamma(gg.p, 1.0 / nu));
             let code_text =
                 if k == 0 { code.and_then(|(ci, di)| w.campaigns[ci].deals[di].code.as_deref()) } else { None };
+            let margin = round2(revenue * (0.58 + 0.05 * r.normal()).clamp(0.3, 0.8));
+            // A refunded order earns nothing: `revenue` is net of refunds, as the shop
+            // importers write it (the draw order of the RNG is unchanged).
+            let refunded = r.chance(0.03);
+            let revenue = if refunded { 0.0 } else { revenue };
             od.text(&format!("o{u:08}-{k}"))
                 .text(&customer_id)
                 .text(&user_id)
@@ -1304,8 +1309,8 @@ fn simulate_users(w: &World, first: u64, last: u64) -> UserBatches {
                 .float(revenue)
                 .text("USD")
                 .opt_text(code_text)
-                .float(round2(revenue * (0.58 + 0.05 * r.normal()).clamp(0.3, 0.8)))
-                .bool(r.chance(0.03))
+                .float(if refunded { 0.0 } else { margin })
+                .bool(refunded)
                 .end_row();
             if k == 0 {
                 if let Some((c, _, _)) = cause_creator {
