@@ -124,3 +124,216 @@ fn generated_orders_survive_the_shopify_export_and_import() {
         }
     }
 }
+
+/// Two maps are equal; otherwise the first key that differs.
+fn same<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
+    want: &BTreeMap<K, V>,
+    got: &BTreeMap<K, V>,
+    seed: u64,
+) {
+    assert_eq!(want.len(), got.len(), "seed {seed}: row count");
+    for (k, v) in want {
+        assert_eq!(got.get(k), Some(v), "seed {seed}: {k:?}");
+    }
+}
+
+fn import(source: &str, inputs: &[&Path], out: &Path, extra: &[&str]) {
+    let mut args: Vec<String> = vec!["import".into(), source.into()];
+    for i in inputs {
+        args.extend(["--input".into(), i.to_str().unwrap().into()]);
+    }
+    args.extend(["--out".into(), out.to_str().unwrap().into(), "--id-salt".into(), "s3cret".into(), "-q".into()]);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let (code, _, err) = roicast(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{source}: {err}");
+}
+
+fn texts(b: &RecordBatch, t: Table, n: &str) -> Vec<Option<String>> {
+    let a = b.column(t.spec().index_of(n).unwrap()).as_string::<i32>();
+    (0..b.num_rows()).map(|i| a.is_valid(i).then(|| a.value(i).to_owned())).collect()
+}
+
+fn times(b: &RecordBatch, t: Table, n: &str) -> Vec<Option<i64>> {
+    let a = b.column(t.spec().index_of(n).unwrap()).as_primitive::<TimestampMicrosecondType>();
+    (0..b.num_rows()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+}
+
+/// Sessions by (user, start): the fields GA4 carries.
+type Sessions = BTreeMap<(String, i64), (Vec<Option<String>>, i64, i64, bool)>;
+
+fn sessions(path: &Path) -> Sessions {
+    let t = Table::Sessions;
+    let mut out = Sessions::new();
+    for b in load(path, t) {
+        let user = texts(&b, t, "user_id");
+        let start = times(&b, t, "started_at");
+        let f: Vec<Vec<Option<String>>> =
+            ["utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "referrer", "landing_page"]
+                .iter()
+                .map(|n| texts(&b, t, n))
+                .collect();
+        let dur = b.column(t.spec().index_of("duration_s").unwrap()).as_primitive::<Float64Type>().clone();
+        let pages =
+            b.column(t.spec().index_of("pageviews").unwrap()).as_primitive::<arrow_array::types::Int64Type>().clone();
+        let bounced = b.column(t.spec().index_of("bounced").unwrap()).as_boolean().clone();
+        for i in 0..b.num_rows() {
+            out.insert(
+                (user[i].clone().unwrap(), start[i].unwrap()),
+                (
+                    f.iter().map(|c| c[i].clone()).collect(),
+                    (dur.value(i) * 1000.0).round() as i64,
+                    pages.value(i),
+                    bounced.value(i),
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// Every source the world is exported to comes back: GA4 sessions and their click
+/// touches, the journey key of every order (GA4 links it to the shop's order), the
+/// subscriptions (Stripe), the acquisition channels and creators (HubSpot), and the API
+/// form of the shop's orders equals its CSV form.
+#[test]
+fn every_exported_source_round_trips() {
+    for seed in [5u64, 17] {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, ex, ds) = (dir.path().join("data"), dir.path().join("exports"), dir.path().join("ds"));
+        let (code, _, err) = roicast(&[
+            "generate",
+            "--scenario",
+            "small",
+            "--seed",
+            &seed.to_string(),
+            "--out",
+            data.to_str().unwrap(),
+            "--exports",
+            ex.to_str().unwrap(),
+            "-q",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let plan = ex.join("plan.csv");
+        let plan = plan.to_str().unwrap();
+        import("shopify-orders", &[&ex.join("shopify/orders_export.csv")], &ds, &["--plan", plan]);
+        import("ga4", &[&ex.join("ga4")], &ds, &["--plan", plan, "--merge"]);
+        import("stripe-subscriptions", &[&ex.join("stripe/subscriptions.csv")], &ds, &["--merge"]);
+
+        // Orders: the GA4 purchase gave each shop order its visitor.
+        let truth = orders(&data.join("orders.parquet"));
+        let got = orders(&ds.join("orders.parquet"));
+        assert_eq!(truth.len(), got.len(), "seed {seed}");
+        for (id, t) in &truth {
+            assert_eq!(got[id].6, t.6, "{id}: user_id linked by transaction id");
+        }
+        // Sessions on every field GA4 carries.
+        let (ts, gs) = (sessions(&data.join("sessions.parquet")), sessions(&ds.join("sessions.parquet")));
+        assert_eq!(ts.len(), gs.len(), "seed {seed}: every session once");
+        for (k, t) in &ts {
+            let g = gs.get(k).unwrap_or_else(|| panic!("session {k:?} lost"));
+            assert_eq!(g.0, t.0, "{k:?}: utm, referrer, landing page");
+            assert_eq!((g.1, g.2, g.3), (t.1, t.2, t.3), "{k:?}: duration (ms), pages, bounced");
+        }
+        // Every click touch of the world is a GA4 session touch with its channel and creator.
+        let tt = Table::Touchpoints;
+        let key = |b: &RecordBatch| {
+            let (u, ts, ch, cr, ca, tm) = (
+                texts(b, tt, "user_id"),
+                times(b, tt, "ts"),
+                texts(b, tt, "channel"),
+                texts(b, tt, "creator_id"),
+                texts(b, tt, "campaign_id"),
+                texts(b, tt, "tracking_method"),
+            );
+            let it = texts(b, tt, "interaction");
+            (0..b.num_rows())
+                .filter(|&i| it[i].as_deref() == Some("click"))
+                .map(|i| {
+                    (
+                        (u[i].clone().unwrap(), ts[i].unwrap()),
+                        // How a non-creator visit was seen is the importer's to say.
+                        (
+                            ch[i].clone(),
+                            cr[i].clone(),
+                            ca[i].clone(),
+                            if cr[i].is_some() { tm[i].clone() } else { None },
+                        ),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let world: BTreeMap<_, _> = load(&data.join("touchpoints.parquet"), tt).iter().flat_map(key).collect();
+        let web: BTreeMap<_, _> = load(&ds.join("touchpoints.parquet"), tt).iter().flat_map(key).collect();
+        assert_eq!(world.len(), web.len(), "seed {seed}: one touch per click");
+        for (k, w) in &world {
+            assert_eq!(web.get(k), Some(w), "{k:?}: channel, creator, campaign, tracking method");
+        }
+        // Subscriptions, to the second, on the shop's customer of the same email.
+        let c = Table::Customers;
+        let subs = |p: &Path, hash: bool| {
+            let mut m = BTreeMap::new();
+            for b in load(p, c) {
+                let (id, s, e) =
+                    (texts(&b, c, "customer_id"), times(&b, c, "subscription_started_at"), times(&b, c, "churned_at"));
+                for i in 0..b.num_rows() {
+                    let id = id[i].clone().unwrap();
+                    let id = if hash { from_email("s3cret", &format!("{id}@example.com")) } else { id };
+                    let sec = |t: Option<i64>| t.map(|t| t.div_euclid(1_000_000));
+                    m.insert(id, (sec(s[i]), sec(e[i])));
+                }
+            }
+            m
+        };
+        let (tc, gc) = (subs(&data.join("customers.parquet"), true), subs(&ds.join("customers.parquet"), false));
+        same(&tc, &gc, seed);
+
+        // HubSpot: acquisition channel and creator (affiliate is `other` in HubSpot).
+        let crm = dir.path().join("crm");
+        import(
+            "hubspot-contacts",
+            &[&ex.join("hubspot/contacts.csv")],
+            &crm,
+            &["--plan", plan, "--timezone", "-05:00"],
+        );
+        let acq = |p: &Path, hash: bool| {
+            let mut m = BTreeMap::new();
+            for b in load(p, c) {
+                let (id, at, cr, ch) = (
+                    texts(&b, c, "customer_id"),
+                    times(&b, c, "acquired_at"),
+                    texts(&b, c, "acquisition_creator_id"),
+                    texts(&b, c, "acquisition_channel"),
+                );
+                for i in 0..b.num_rows() {
+                    let id = id[i].clone().unwrap();
+                    let id = if hash { from_email("s3cret", &format!("{id}@example.com")) } else { id };
+                    // HubSpot carries one source: a creator's customer is `creator`; `affiliate` is `other`.
+                    let ch = if cr[i].is_some() {
+                        Some("creator".to_owned())
+                    } else {
+                        ch[i].clone().map(|c| if c == "affiliate" { "other".to_owned() } else { c })
+                    };
+                    m.insert(id, (at[i].unwrap().div_euclid(60_000_000), cr[i].clone(), ch));
+                }
+            }
+            m
+        };
+        same(&acq(&data.join("customers.parquet"), true), &acq(&crm.join("customers.parquet"), false), seed);
+
+        // The API form of the orders gives the CSV form's orders.
+        let api = dir.path().join("api");
+        import("shopify-orders", &[&ex.join("shopify/orders.json")], &api, &[]);
+        let csv_only = dir.path().join("csv");
+        import("shopify-orders", &[&ex.join("shopify/orders_export.csv")], &csv_only, &[]);
+        assert_eq!(
+            orders(&api.join("orders.parquet")),
+            orders(&csv_only.join("orders.parquet"))
+                .into_iter()
+                .map(|(k, mut v)| {
+                    v.6 = true;
+                    (k, v)
+                })
+                .collect::<Orders>()
+        );
+    }
+}

@@ -384,7 +384,8 @@ static ORDERS: &[ColumnSpec] = &[
     col("customer_id", Text, "buyer").refs(Table::Customers, "customer_id"),
     col("user_id", Text, "visitor id linking the order to touchpoints").opt(),
     col("ordered_at", Ts, "order time; not before the customer's `acquired_at`"),
-    col("revenue", Float, "order revenue net of discounts and refunds (0 for a fully refunded order), in `currency`").rule(NN),
+    col("revenue", Float, "order revenue net of discounts and refunds (0 for a fully refunded order), in `currency`")
+        .rule(NN),
     col("currency", Text, "currency of `revenue` and `gross_margin`").rule(Rule::Currency),
     col("discount_code", Text, "discount code used, matched against promo-code assets").opt(),
     col("gross_margin", Float, "gross margin of the order as an amount in `currency` (may be negative)")

@@ -18,12 +18,14 @@ use arrow_array::types::{Float64Type, TimestampMicrosecondType};
 use chrono::{FixedOffset, TimeZone as _};
 
 use crate::import::shopify::HEADER;
+
+mod vendors;
 use crate::io::AtomicFile;
 use crate::{DataError, Dataset, Table};
 
 const OFFSETS_S: [i32; 5] = [-5 * 3600, -4 * 3600, 0, 3600, 2 * 3600];
 
-fn pick(key: &str, n: usize) -> usize {
+pub(crate) fn pick(key: &str, n: usize) -> usize {
     // FNV-1a: a stable choice per id, independent of the RNG streams of the world.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.bytes() {
@@ -33,10 +35,25 @@ fn pick(key: &str, n: usize) -> usize {
     (h % n as u64) as usize
 }
 
-/// Writes the dataset's orders as a Shopify orders export into `dir/shopify/`; returns
-/// the files written (relative to `dir`).
+/// Writes the dataset as vendor exports into `dir`: returns the files written (relative
+/// to `dir`).
 pub fn write(data: &Path, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let dataset = Dataset::open(data)?;
+    let mut files = shopify_csv(&dataset, dir)?;
+    files.extend(vendors::shopify_api(&dataset, dir)?);
+    files.extend(vendors::ga4(&dataset, dir)?);
+    files.extend(vendors::stripe(&dataset, dir)?);
+    files.extend(vendors::hubspot(&dataset, dir)?);
+    files.extend(vendors::plan(&dataset, dir)?);
+    Ok(files)
+}
+
+/// The offset a customer's shop times are written in (stable per customer).
+pub(crate) fn local_offset(customer: &str) -> FixedOffset {
+    FixedOffset::east_opt(OFFSETS_S[pick(customer, OFFSETS_S.len())]).expect("valid offset")
+}
+
+fn shopify_csv(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let shop = dir.join("shopify");
     std::fs::create_dir_all(&shop).map_err(DataError::io(&shop))?;
     let path = shop.join("orders_export.csv");
@@ -61,7 +78,7 @@ pub fn write(data: &Path, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
             for i in 0..b.num_rows() {
                 let id = ids.value(i);
                 let customer = customers.value(i);
-                let offset = FixedOffset::east_opt(OFFSETS_S[pick(customer, OFFSETS_S.len())]).expect("valid offset");
+                let offset = local_offset(customer);
                 let t = ordered.value(i);
                 let local = offset
                     .timestamp_opt(t.div_euclid(1_000_000), 0)

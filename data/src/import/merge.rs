@@ -140,11 +140,8 @@ pub fn merge(
             _ => c.clone(),
         })
         .collect();
-    let formatters: Vec<ArrayFormatter<'_>> = shown
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-        .collect::<Result<_, _>>()
-        .map_err(arrow)?;
+    let formatters: Vec<ArrayFormatter<'_>> =
+        shown.iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts)).collect::<Result<_, _>>().map_err(arrow)?;
     let cell = |c: usize, r: usize| -> Option<String> {
         all.column(c).is_valid(r).then(|| formatters[c].value(r).to_string())
     };

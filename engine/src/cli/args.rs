@@ -164,8 +164,9 @@ pub struct ImportArgs {
     /// The export format.
     #[arg(value_name = "SOURCE")]
     pub source: String,
-    /// An export file; repeat for several.
-    #[arg(long, value_name = "PATH", required = true)]
+    /// Export files, or folders of them (their files are read in name order): repeat the
+    /// flag or list several after it (`--input ga4/events_*.ndjson`).
+    #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
     /// The dataset folder to write (orders.parquet, customers.parquet, import.report.json).
     #[arg(long, value_name = "DIR")]

@@ -81,11 +81,8 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     if c.input.is_empty() {
         bail!("no input: pass --input FILE (repeat for several)");
     }
-    for f in &c.input {
-        if !f.is_file() {
-            bail!("the input {} does not exist or is not a file", f.display());
-        }
-    }
+    let inputs = expand_inputs(&c.input)?;
+    let c = &Config { input: inputs, ..c.clone() };
     if c.merge && c.force {
         bail!("--merge and --force contradict each other: --merge adds to the dataset, --force replaces it");
     }
@@ -382,4 +379,29 @@ fn merge_existing(
         }
     }
     Ok(())
+}
+
+/// The input files: files as given, folders replaced by their files in name order (hidden
+/// files and sub-folders skipped). A missing path is an error.
+fn expand_inputs(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for f in given {
+        if f.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(f)
+                .with_context(|| format!("failed to list {}", f.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                bail!("the input folder {} holds no file", f.display());
+            }
+            out.extend(files);
+        } else if f.is_file() {
+            out.push(f.clone());
+        } else {
+            bail!("the input {} does not exist", f.display());
+        }
+    }
+    Ok(out)
 }
