@@ -24,10 +24,17 @@ fn demo_writes_a_clean_world_and_a_validation_report() {
     let out = roicast(&["demo", "--no-progress"], dir.path());
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     let demo = dir.path().join("roicast-demo");
+    // The path a brand takes: the world's vendor exports, imported, then the pipeline.
     for f in [
+        "world/truth.json",
+        "world/generate.manifest.json",
+        "exports/shopify/orders_export.csv",
+        "exports/stripe/subscriptions.csv",
+        "exports/hubspot/contacts.csv",
+        "exports/plan.csv",
         "data/touchpoints.parquet",
-        "data/truth.json",
-        "data/generate.manifest.json",
+        "data/sessions.parquet",
+        "data/import.manifest.json",
         "results/validation/validation.json",
         "results/report.html",
         "results/run.manifest.json",
@@ -35,9 +42,15 @@ fn demo_writes_a_clean_world_and_a_validation_report() {
     ] {
         assert!(demo.join(f).is_file(), "missing {f}");
     }
+    assert!(std::fs::read_dir(demo.join("exports/ga4")).unwrap().count() > 100, "GA4 writes a file a day");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(demo.join("results/validation/validation.json")).unwrap()).unwrap();
     assert_eq!(report["ok"], true);
+    // The imported dataset holds no clear-text email (the exports use `@example.com`).
+    for f in std::fs::read_dir(demo.join("data")).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("@example.com"), "an email in the imported dataset");
+    }
     let stdout = out.stdout.clone();
     assert!(stdout.contains("ok: no rejected rows"), "{stdout}");
     // Progress and notes go to stderr, never to stdout.

@@ -19,7 +19,7 @@ use chrono::{FixedOffset, TimeZone as _};
 
 use crate::import::shopify::HEADER;
 
-mod vendors;
+pub mod vendors;
 use crate::io::AtomicFile;
 use crate::{DataError, Dataset, Table};
 

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::{DataError, Reject, Table};
 
 pub mod affiliate;
+pub mod canonical;
 pub mod channel;
 pub mod crm;
 pub mod ga4;
@@ -143,6 +144,7 @@ pub const SOURCES: &[(&str, Importer, &str)] = &[
     ("impact", affiliate::import_impact, "Impact actions report"),
     ("awin", affiliate::import_awin, "Awin transactions report"),
     ("affiliate-csv", affiliate::import_mapped, "affiliate network report"),
+    ("canonical", canonical::import, "canonical table"),
 ];
 
 /// The importer of `source`.

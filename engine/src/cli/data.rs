@@ -58,8 +58,25 @@ pub(super) fn generate(
                 s.rows_per_second,
                 s.out.join("truth.json").display()
             )?;
+            // One line a folder: GA4 alone writes a file a day.
+            let mut by_dir: std::collections::BTreeMap<std::path::PathBuf, Vec<&std::path::Path>> =
+                std::collections::BTreeMap::new();
             for f in &s.exports {
-                writeln!(stdout, "vendor export: {}", f.display())?;
+                by_dir.entry(f.parent().map(std::path::Path::to_path_buf).unwrap_or_default()).or_default().push(f);
+            }
+            for (d, files) in &by_dir {
+                match files.as_slice() {
+                    [one] => writeln!(stdout, "vendor export: {}", one.display())?,
+                    [first, .., last] => writeln!(
+                        stdout,
+                        "vendor export: {} files in {} ({} … {})",
+                        files.len(),
+                        d.display(),
+                        first.file_name().unwrap_or_default().to_string_lossy(),
+                        last.file_name().unwrap_or_default().to_string_lossy()
+                    )?,
+                    [] => {}
+                }
             }
         }
     }

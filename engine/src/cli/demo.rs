@@ -15,21 +15,27 @@ use crate::output::thousands;
 /// `roicast demo`: generate the demo world, run the whole pipeline on it (`roicast run`
 /// with a config written next to it), print where the report is and a short summary.
 pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let world_dir: PathBuf = a.out.join("world");
+    let exports: PathBuf = a.out.join("exports");
     let data: PathBuf = a.out.join("data");
     let results: PathBuf = a.out.join("results");
-    ctx.note(&format!("generating the demo world (seed {}) into {} …", a.seed, data.display()));
+    ctx.note(&format!("generating the demo world (seed {}) into {} …", a.seed, world_dir.display()));
     std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
+    if exports.exists() {
+        std::fs::remove_dir_all(&exports).with_context(|| format!("failed to clear {}", exports.display()))?;
+    }
     let world = jobs::generate::run(
         ctx,
         &jobs::generate::Config {
             scenario: Scenario::Demo,
             seed: a.seed,
             file_format: roicast_data::Format::Parquet,
-            out: data.clone(),
+            out: world_dir.clone(),
             force: true,
-            exports: None,
+            exports: Some(exports.clone()),
         },
     )?;
+    let imported = import_exports(ctx, &world_dir, &exports, &data)?;
     // A fresh world: outputs of an earlier demo must not be reused.
     if results.exists() {
         std::fs::remove_dir_all(&results).with_context(|| format!("failed to clear {}", results.display()))?;
@@ -42,7 +48,7 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
     if let OutputFormat::Json = settings.format {
         super::json(
             stdout,
-            &json!({ "data": data, "results": results, "config": config_path, "report": results.join("report.html"),
+            &json!({ "world": world_dir, "exports": exports, "imported": imported, "data": data, "results": results, "config": config_path, "report": results.join("report.html"),
                      "rows": world.rows, "jobs": run.jobs, "summary": run.summary }),
         )?;
         return Ok(Outcome::Ok);
@@ -54,10 +60,12 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
     writeln!(stdout, "roicast demo")?;
     writeln!(
         stdout,
-        "  data        {}  ({} tables, {rows} rows, truth.json beside them)",
-        data.display(),
+        "  world       {}  ({} tables, {rows} rows, truth.json beside them)",
+        world_dir.display(),
         world.rows.len()
     )?;
+    writeln!(stdout, "  exports     {}  (Shopify, GA4, Stripe, HubSpot, the tracking plan)", exports.display())?;
+    writeln!(stdout, "  data        {}  (imported: {})", data.display(), imported.join(", "))?;
     writeln!(
         stdout,
         "  validation  {}",
@@ -246,8 +254,13 @@ fn who(row: &serde_json::Value) -> String {
 
 /// The demo's pipeline configuration (written to roicast-demo/roicast.toml).
 const DEMO_CONFIG: &str = "# roicast demo pipeline (docs/pipeline.md documents every field)
+# data/ was imported from the vendor exports in exports/ (docs/importers.md).
 data = \"data\"
 out = \"results\"
+
+[roi]
+# Shop exports carry no cost of goods: the brand's gross margin rate values profit and CLV.
+margin_rate = 0.58
 
 [attribution]
 lookback = \"30d\"
@@ -265,3 +278,50 @@ budget = 10000.0
 
 /// Two deals for the demo candidates.
 const DEMO_SCENARIOS: &str = "scenario,flat_fee,commission_rate\nflat_1000,1000,0\nhybrid_300_10pct,300,0.10\n";
+
+/// The salt of the demo's customer ids (a real brand sets its own `ROICAST_ID_SALT`).
+const DEMO_SALT: &str = "roicast-demo";
+
+/// Imports the demo's vendor exports into `data` the way a brand would: the Shopify
+/// orders with the tracking plan, then GA4, Stripe and HubSpot merged in, then the
+/// platforms' data in canonical form (no vendor importer reads posts and comments yet).
+/// Returns the sources imported, in order.
+fn import_exports(
+    ctx: &Ctx,
+    world: &std::path::Path,
+    exports: &std::path::Path,
+    data: &std::path::Path,
+) -> anyhow::Result<Vec<String>> {
+    let dataset = roicast_data::Dataset::open(world)?;
+    roicast_data::generate::exports::vendors::platform(&dataset, exports)?;
+    let plan = Some(exports.join("plan.csv"));
+    let steps: [(&str, PathBuf, Option<PathBuf>, Option<&str>); 5] = [
+        ("shopify-orders", exports.join("shopify/orders_export.csv"), plan.clone(), None),
+        ("ga4", exports.join("ga4"), plan.clone(), None),
+        ("stripe-subscriptions", exports.join("stripe/subscriptions.csv"), None, None),
+        ("hubspot-contacts", exports.join("hubspot/contacts.csv"), plan.clone(), Some("-05:00")),
+        ("canonical", exports.join("platform"), None, None),
+    ];
+    let mut done = Vec::new();
+    for (k, (source, input, plan, timezone)) in steps.into_iter().enumerate() {
+        ctx.note(&format!("importing {source} from {} …", input.display()));
+        jobs::import::run(
+            ctx,
+            &jobs::import::Config {
+                source: source.to_owned(),
+                input: vec![input],
+                out: data.to_owned(),
+                timezone: timezone.map(str::to_owned),
+                plan,
+                mapping: None,
+                currency: None,
+                merge: k > 0,
+                force: k == 0,
+                salt: Some(DEMO_SALT.to_owned()),
+            },
+        )
+        .with_context(|| format!("the demo failed to import its {source} export"))?;
+        done.push(source.to_owned());
+    }
+    Ok(done)
+}

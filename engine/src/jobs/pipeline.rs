@@ -129,6 +129,9 @@ pub struct ClvConfig {
     pub horizon: Duration,
     /// Discount rate, e.g. `0.1/yr`.
     pub discount_rate: String,
+    /// Gross margin rate for customers whose orders carry no `gross_margin` (shop exports
+    /// have none): required then; default `[roi] margin_rate`.
+    pub margin_rate: Option<f64>,
 }
 
 impl Default for ClvConfig {
@@ -137,6 +140,7 @@ impl Default for ClvConfig {
             model: super::clv::Model::Bgnbd,
             horizon: "12mo".parse().expect("a valid duration"),
             discount_rate: "0.1/yr".into(),
+            margin_rate: None,
         }
     }
 }
@@ -361,7 +365,7 @@ fn step(c: &Config, job: &str, out: &Path) -> anyhow::Result<Step> {
             discount_rate: c.clv.discount_rate.clone(),
             by: super::clv::CohortBy::Creator,
             time_unit: "weeks".into(),
-            margin_rate: None,
+            margin_rate: c.clv.margin_rate.or(c.roi.margin_rate),
             observation_end: None,
             min_cohort: 300,
         }),

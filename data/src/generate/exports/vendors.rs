@@ -202,12 +202,8 @@ fn ga4_event(
         "event_params": params.iter().map(|(k, v)| param(k, v)).collect::<Vec<_>>(),
         "user_id": null,
         "user_pseudo_id": user,
-        "privacy_info": {"analytics_storage": "Yes", "ads_storage": "Yes", "uses_transient_token": "No"},
-        "user_properties": [],
-        "device": {"category": "mobile", "web_info": {"hostname": "shop.example"}},
-        "geo": {"country": "United States"},
+        "device": {"category": "mobile"},
         "traffic_source": {"name": "(direct)", "medium": "(none)", "source": "(direct)"},
-        "stream_id": "4178329012",
         "platform": "WEB",
         "collected_traffic_source": cts,
         "ecommerce": ecommerce,
@@ -215,115 +211,191 @@ fn ga4_event(
     })
 }
 
-/// `ga4/events_YYYYMMDD.ndjson`.
+/// A web session of the world, as GA4 will see it.
+struct WebSession {
+    user: String,
+    start: i64,
+    ms: i64,
+    pages: i64,
+    bounced: bool,
+    utm: [Option<String>; 5],
+    referrer: Option<String>,
+    landing: String,
+    sid: i64,
+    number: usize,
+}
+
+/// A purchase of a known visitor.
+struct Purchase {
+    user: String,
+    ts: i64,
+    id: String,
+    revenue: f64,
+    currency: String,
+    code: Option<String>,
+    sid: Option<i64>,
+}
+
+/// `ga4/events_YYYYMMDD.ndjson`: events are generated in time order, so each day's file
+/// is written once, front to back, without holding the export in memory.
 pub fn ga4(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
-    // (user, start, end, ga_session_id) of every session, for placing purchases.
+    let mut sessions: Vec<WebSession> = Vec::new();
     let mut spans: HashMap<String, Vec<(i64, i64, i64)>> = HashMap::new();
-    let mut by_day: BTreeMap<String, Vec<(i64, Value)>> = BTreeMap::new();
-    let mut push = |e: Value, ts: i64| by_day.entry(utc(ts, "%Y%m%d")).or_default().push((ts, e));
     rows(dataset, Table::Sessions, |c, i| {
-        let user = c.text("user_id", i).unwrap_or_default();
+        let user = c.text("user_id", i).unwrap_or_default().to_owned();
         let start = c.ts("started_at", i).unwrap_or_default();
         let ms = (c.float("duration_s", i).unwrap_or_default() * 1000.0).round() as i64;
-        let pages = c.int("pageviews", i).unwrap_or(1).max(1);
-        let bounced = c.boolean("bounced", i).unwrap_or(false);
-        let taken = spans.entry(user.to_owned()).or_default();
+        let taken = spans.entry(user.clone()).or_default();
         let mut sid = start.div_euclid(1_000_000);
         while taken.iter().any(|s| s.2 == sid) {
             sid += 1;
         }
         taken.push((start, start + ms * 1000, sid));
-        let utm: Vec<(&str, Option<&str>)> = ["source", "medium", "campaign", "content", "term"]
-            .iter()
-            .map(|k| (*k, c.text(&format!("utm_{k}"), i)))
-            .collect();
-        let query: Vec<String> =
-            utm.iter().filter_map(|(k, v)| v.map(|v| format!("utm_{k}={}", v.replace(' ', "+")))).collect();
-        let landing = c.text("landing_page", i).unwrap_or("/");
-        let url = if query.is_empty() {
-            format!("https://shop.example{landing}")
-        } else {
-            format!("https://shop.example{landing}?{}", query.join("&"))
-        };
-        let cts = json!({
-            "manual_campaign_id": null,
-            "manual_campaign_name": utm[2].1, "manual_source": utm[0].1, "manual_medium": utm[1].1,
-            "manual_content": utm[3].1, "manual_term": utm[4].1, "gclid": null, "dclid": null, "srsltid": null,
+        let utm = ["source", "medium", "campaign", "content", "term"]
+            .map(|k| c.text(&format!("utm_{k}"), i).map(str::to_owned));
+        sessions.push(WebSession {
+            user,
+            start,
+            ms,
+            pages: c.int("pageviews", i).unwrap_or(1).max(1),
+            bounced: c.boolean("bounced", i).unwrap_or(false),
+            utm,
+            referrer: c.text("referrer", i).map(str::to_owned),
+            landing: c.text("landing_page", i).unwrap_or("/").to_owned(),
+            sid,
+            number: taken.len(),
         });
-        let mut first = vec![
-            ("ga_session_id", json!(sid)),
-            ("ga_session_number", json!(taken.len())),
-            ("page_location", json!(url)),
-        ];
-        if let Some(r) = c.text("referrer", i) {
-            first.push(("page_referrer", json!(format!("https://{r}/"))));
-        }
-        push(ga4_event("session_start", start, user, &first, Some(cts.clone()), None), start);
-        for p in 0..pages {
-            let t = start + p * ms * 1000 / pages;
-            let loc = if p == 0 { url.clone() } else { format!("https://shop.example/page/{p}") };
-            let mut ps = vec![("ga_session_id", json!(sid)), ("page_location", json!(loc))];
-            if p == 0
-                && let Some(r) = c.text("referrer", i)
-            {
-                ps.push(("page_referrer", json!(format!("https://{r}/"))));
-            }
-            push(ga4_event("page_view", t, user, &ps, (p == 0).then(|| cts.clone()), None), t);
-        }
-        let end = start + ms * 1000;
-        push(
-            ga4_event(
-                "user_engagement",
-                end,
-                user,
-                &[
-                    ("ga_session_id", json!(sid)),
-                    ("engagement_time_msec", json!(ms)),
-                    ("session_engaged", json!(if bounced { "0" } else { "1" })),
-                ],
-                None,
-                None,
-            ),
-            end,
-        );
     })?;
+    let mut purchases: Vec<Purchase> = Vec::new();
     rows(dataset, Table::Orders, |c, i| {
         let Some(user) = c.text("user_id", i) else { return };
         let ts = c.ts("ordered_at", i).unwrap_or_default();
-        let id = c.text("order_id", i).unwrap_or_default();
-        let revenue = c.float("revenue", i).unwrap_or_default();
-        let session = spans.get(user).and_then(|s| s.iter().find(|(a, b, _)| *a <= ts && ts <= *b)).map(|s| s.2);
-        let mut ps = vec![
-            ("transaction_id", json!(id)),
-            ("currency", json!(c.text("currency", i).unwrap_or("USD"))),
-            ("value", json!(revenue)),
-        ];
-        if let Some(sid) = session {
-            ps.push(("ga_session_id", json!(sid)));
-        }
-        if let Some(code) = c.text("discount_code", i) {
-            ps.push(("coupon", json!(code)));
-        }
-        let ecommerce = json!({"transaction_id": id, "purchase_revenue": revenue, "purchase_revenue_in_usd": revenue, "total_item_quantity": "1", "unique_items": "1"});
-        push(ga4_event("purchase", ts, user, &ps, None, Some(ecommerce)), ts);
+        let sid = spans.get(user).and_then(|s| s.iter().find(|(a, b, _)| *a <= ts && ts <= *b)).map(|s| s.2);
+        purchases.push(Purchase {
+            user: user.to_owned(),
+            ts,
+            id: c.text("order_id", i).unwrap_or_default().to_owned(),
+            revenue: c.float("revenue", i).unwrap_or_default(),
+            currency: c.text("currency", i).unwrap_or("USD").to_owned(),
+            code: c.text("discount_code", i).map(str::to_owned),
+            sid,
+        });
     })?;
-    let mut files = Vec::new();
-    for (day, mut events) in by_day {
-        events.sort_by_key(|(t, _)| *t);
-        let rel = format!("ga4/events_{day}.ndjson");
-        let path = dir.join(&rel);
-        std::fs::create_dir_all(path.parent().expect("a folder")).map_err(DataError::io(dir))?;
-        let mut file = AtomicFile::create(&path)?;
-        {
-            let mut w = std::io::BufWriter::new(file.file());
-            for (_, e) in &events {
-                serde_json::to_writer(&mut w, e).map_err(|e| DataError::io(&path)(e.into()))?;
-                w.write_all(b"\n").map_err(DataError::io(&path))?;
-            }
-            w.flush().map_err(DataError::io(&path))?;
+    // (time, kind, index, page): kind 0 = session_start, 1 = page_view, 2 = user_engagement, 3 = purchase.
+    let mut events: Vec<(i64, u8, u32, u32)> = Vec::new();
+    for (k, s) in sessions.iter().enumerate() {
+        events.push((s.start, 0, k as u32, 0));
+        for p in 0..s.pages {
+            events.push((s.start + p * s.ms * 1000 / s.pages, 1, k as u32, p as u32));
         }
+        events.push((s.start + s.ms * 1000, 2, k as u32, 0));
+    }
+    for (k, p) in purchases.iter().enumerate() {
+        events.push((p.ts, 3, k as u32, 0));
+    }
+    events.sort_unstable();
+    let url_of = |s: &WebSession| {
+        let query: Vec<String> = ["source", "medium", "campaign", "content", "term"]
+            .iter()
+            .zip(&s.utm)
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("utm_{k}={}", v.replace(' ', "+"))))
+            .collect();
+        if query.is_empty() {
+            format!("https://shop.example{}", s.landing)
+        } else {
+            format!("https://shop.example{}?{}", s.landing, query.join("&"))
+        }
+    };
+    let cts_of = |s: &WebSession| {
+        json!({
+            "manual_campaign_id": null, "manual_campaign_name": s.utm[2], "manual_source": s.utm[0],
+            "manual_medium": s.utm[1], "manual_content": s.utm[3], "manual_term": s.utm[4],
+            "gclid": null, "dclid": null, "srsltid": null,
+        })
+    };
+    let mut files = Vec::new();
+    let mut current: Option<(String, AtomicFile, PathBuf)> = None;
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    let flush = |current: &mut Option<(String, AtomicFile, PathBuf)>, buf: &mut Vec<u8>| -> Result<(), DataError> {
+        if let Some((_, file, path)) = current.as_mut() {
+            file.file().write_all(buf).map_err(DataError::io(&*path))?;
+        }
+        buf.clear();
+        Ok(())
+    };
+    std::fs::create_dir_all(dir.join("ga4")).map_err(DataError::io(dir))?;
+    for &(ts, kind, k, page) in &events {
+        let day = utc(ts, "%Y%m%d");
+        if current.as_ref().is_none_or(|(d, _, _)| *d != day) {
+            flush(&mut current, &mut buf)?;
+            if let Some((_, file, _)) = current.take() {
+                file.commit()?;
+            }
+            let rel = format!("ga4/events_{day}.ndjson");
+            let path = dir.join(&rel);
+            current = Some((day, AtomicFile::create(&path)?, path));
+            files.push(PathBuf::from(rel));
+        }
+        let e = if kind == 3 {
+            let p = &purchases[k as usize];
+            let mut ps =
+                vec![("transaction_id", json!(p.id)), ("currency", json!(p.currency)), ("value", json!(p.revenue))];
+            if let Some(sid) = p.sid {
+                ps.push(("ga_session_id", json!(sid)));
+            }
+            if let Some(code) = &p.code {
+                ps.push(("coupon", json!(code)));
+            }
+            let ecommerce = json!({"transaction_id": p.id, "purchase_revenue": p.revenue, "purchase_revenue_in_usd": p.revenue,
+                                   "total_item_quantity": "1", "unique_items": "1"});
+            ga4_event("purchase", ts, &p.user, &ps, None, Some(ecommerce))
+        } else {
+            let s = &sessions[k as usize];
+            let referrer = s.referrer.as_ref().map(|r| json!(format!("https://{r}/")));
+            match kind {
+                0 | 1 if page == 0 => {
+                    let mut ps = vec![("ga_session_id", json!(s.sid)), ("page_location", json!(url_of(s)))];
+                    if kind == 0 {
+                        ps.push(("ga_session_number", json!(s.number)));
+                    }
+                    if let Some(r) = &referrer {
+                        ps.push(("page_referrer", r.clone()));
+                    }
+                    ga4_event(
+                        if kind == 0 { "session_start" } else { "page_view" },
+                        ts,
+                        &s.user,
+                        &ps,
+                        Some(cts_of(s)),
+                        None,
+                    )
+                }
+                1 => {
+                    let ps = [
+                        ("ga_session_id", json!(s.sid)),
+                        ("page_location", json!(format!("https://shop.example/page/{page}"))),
+                    ];
+                    ga4_event("page_view", ts, &s.user, &ps, None, None)
+                }
+                _ => {
+                    let ps = [
+                        ("ga_session_id", json!(s.sid)),
+                        ("engagement_time_msec", json!(s.ms)),
+                        ("session_engaged", json!(if s.bounced { "0" } else { "1" })),
+                    ];
+                    ga4_event("user_engagement", ts, &s.user, &ps, None, None)
+                }
+            }
+        };
+        serde_json::to_writer(&mut buf, &e).map_err(|e| DataError::io(dir)(e.into()))?;
+        buf.push(b'\n');
+        if buf.len() >= 1 << 20 {
+            flush(&mut current, &mut buf)?;
+        }
+    }
+    flush(&mut current, &mut buf)?;
+    if let Some((_, file, _)) = current.take() {
         file.commit()?;
-        files.push(PathBuf::from(rel));
     }
     Ok(files)
 }
@@ -460,4 +532,52 @@ pub fn plan(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let header =
         ["creator_id", "platform", "handle", "followers", "niche", "country", "method", "value", "campaign_id"];
     Ok(vec![csv_file(dir, "plan.csv", &header, &out)?])
+}
+
+/// The world's platform and ad-platform data in canonical form, for the tables no vendor
+/// importer reads yet (posts, snapshots, comments, creators' accounts, campaigns, costs,
+/// history, candidates) and the touches that are not web visits (impressions and views the
+/// platforms report; web clicks come back through the GA4 export): `dir/platform/*.parquet`.
+pub fn platform(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let out = dir.join("platform");
+    std::fs::create_dir_all(&out).map_err(DataError::io(&out))?;
+    let mut files = Vec::new();
+    for t in [
+        Table::Creators,
+        Table::Campaigns,
+        Table::Posts,
+        Table::PostSnapshots,
+        Table::Comments,
+        Table::Costs,
+        Table::CampaignHistory,
+        Table::Candidates,
+        Table::Touchpoints,
+    ] {
+        if !dataset.has(t) {
+            continue;
+        }
+        let mut batches = dataset.load(t)?;
+        if t == Table::Touchpoints {
+            let at = t.spec().index_of("interaction").expect("a canonical column");
+            batches = batches
+                .iter()
+                .map(|b| {
+                    let it = b.column(at).as_string::<i32>();
+                    let keep: arrow_array::BooleanArray =
+                        (0..b.num_rows()).map(|i| Some(it.value(i) != "click")).collect();
+                    arrow_select::filter::filter_record_batch(b, &keep)
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|source| DataError::Arrow { path: out.clone(), source })?;
+        }
+        let rel = format!("platform/{}.parquet", t.name());
+        let Some(first) = batches.first() else { continue };
+        let mut w = crate::io::TableWriter::create(dir.join(&rel), first.schema_ref())?;
+        for b in &batches {
+            w.write(b)?;
+        }
+        w.finish()?;
+        files.push(PathBuf::from(rel));
+    }
+    Ok(files)
 }
