@@ -13,6 +13,7 @@
 //! | `handle` | yes | the account handle (a leading `@` is dropped) |
 //! | `followers` | yes | followers now (the creators table needs it) |
 //! | `niche`, `country` | no | as in `creators` |
+//! | `account_id` | no | the platform's id of the account (Instagram user id, TikTok open id, YouTube channel id) |
 //! | `method` | with `value` | `promo_code` / `utm` / `affiliate_link` / `pixel` |
 //! | `value` | with `method` | the code, the `utm_content`, the link id |
 //! | `campaign_id` | no | the campaign the asset was issued for |
@@ -42,6 +43,9 @@ pub struct PlanCreator {
     pub niche: Option<String>,
     /// Country.
     pub country: Option<String>,
+    /// The platform's own id of the account (Instagram user id, TikTok open id, YouTube
+    /// channel id): how platform API responses are matched to the creator.
+    pub account_id: Option<String>,
 }
 
 /// One asset of the plan.
@@ -77,133 +81,129 @@ pub fn normalise_utm(v: &str) -> String {
     super::channel::decode(v.trim()).to_lowercase()
 }
 
-impl Plan {
-    /// Reads a plan CSV; bad rows are rejects (file, row, column, value, reason).
-    pub fn read(path: &Path) -> Result<(Plan, Vec<Reject>), DataError> {
-        let mut reader =
-            csv::Reader::from_path(path).map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
-        let header =
-            Header::new(reader.headers().map_err(|source| DataError::Csv { path: path.to_owned(), source })?.iter());
-        header.require(path, &["creator_id", "platform", "handle", "followers"])?;
-        let col = |n: &str| header.get(n);
-        let mut plan = Plan::default();
-        let mut rejects = Vec::new();
-        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-        let reject = |rejects: &mut Vec<Reject>, row: u64, column: &str, value: &str, reason: String| {
-            rejects.push(Reject {
-                table: Table::Creators,
-                file: path.to_owned(),
-                row: Some(row),
-                column: column.to_owned(),
-                value: Some(value.to_owned()),
-                reason,
-            });
-        };
-        for (k, rec) in reader.records().enumerate() {
-            let rec = rec.map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
-            let row = k as u64 + 1;
-            let get = |n: &str| col(n).and_then(|i| rec.get(i)).map_or("", str::trim);
-            let creator_id = get("creator_id").to_owned();
-            let platform = get("platform").to_lowercase();
-            if creator_id.is_empty() {
-                reject(&mut rejects, row, "creator_id", "", "required value is missing".into());
-                continue;
-            }
-            if !PLATFORMS.contains(&platform.as_str()) {
-                reject(
-                    &mut rejects,
-                    row,
-                    "platform",
-                    get("platform"),
-                    format!("expected one of {}", PLATFORMS.join(", ")),
-                );
-                continue;
-            }
-            if let std::collections::btree_map::Entry::Vacant(slot) = seen.entry((creator_id.clone(), platform.clone()))
-            {
-                let Ok(followers) = get("followers").replace(',', "").parse::<i64>() else {
-                    reject(
-                        &mut rejects,
-                        row,
-                        "followers",
-                        get("followers"),
-                        "expected a whole number of followers".into(),
-                    );
-                    continue;
-                };
-                let handle = get("handle").trim_start_matches('@').to_owned();
-                if handle.is_empty() {
-                    reject(&mut rejects, row, "handle", "", "required value is missing".into());
-                    continue;
-                }
-                let opt = |n: &str| Some(get(n).to_owned()).filter(|v| !v.is_empty());
-                slot.insert(plan.creators.len());
-                plan.creators.push(PlanCreator {
-                    creator_id: creator_id.clone(),
-                    platform,
-                    handle,
-                    followers,
-                    niche: opt("niche"),
-                    country: opt("country"),
-                });
-            }
-            let (method, value) = (get("method").to_lowercase(), get("value").to_owned());
-            match (method.is_empty(), value.is_empty()) {
-                (true, true) => continue,
-                (false, true) => {
-                    reject(&mut rejects, row, "value", "", format!("a {method} asset needs its value"));
-                    continue;
-                }
-                (true, false) => {
-                    reject(
-                        &mut rejects,
-                        row,
-                        "method",
-                        "",
-                        format!("the value `{value}` needs a method ({})", METHODS.join(", ")),
-                    );
-                    continue;
-                }
-                (false, false) => {}
-            }
-            if !METHODS.contains(&method.as_str()) {
-                reject(&mut rejects, row, "method", &method, format!("expected one of {}", METHODS.join(", ")));
-                continue;
-            }
-            if method == "promo_code" {
-                let key = value.to_lowercase();
-                if let Some(other) = plan.codes.get(&key).filter(|o| **o != creator_id) {
-                    reject(
-                        &mut rejects,
-                        row,
-                        "value",
-                        &value,
-                        format!("the code is already issued to creator {other}"),
-                    );
-                    continue;
-                }
-                plan.codes.insert(key, creator_id.clone());
-            }
-            if method == "utm" || method == "affiliate_link" {
-                let key = normalise_utm(&value);
-                if let Some(&other) = plan.links.get(&key)
-                    && plan.assets[other].creator_id != creator_id
-                {
-                    reject(
-                        &mut rejects,
-                        row,
-                        "value",
-                        &value,
-                        format!("the link value is already issued to creator {}", plan.assets[other].creator_id),
-                    );
-                    continue;
-                }
-                plan.links.entry(key).or_insert(plan.assets.len());
-            }
-            let campaign_id = Some(get("campaign_id").to_owned()).filter(|v| !v.is_empty());
-            plan.assets.push(PlanAsset { creator_id, method, value, campaign_id });
+/// Reads plan rows (from CSV records or TOML entries) with one set of checks.
+struct PlanReader<'a> {
+    path: &'a Path,
+    plan: Plan,
+    rejects: Vec<Reject>,
+    seen: BTreeMap<(String, String), usize>,
+}
+
+impl PlanReader<'_> {
+    fn reject(&mut self, row: u64, column: &str, value: &str, reason: String) {
+        self.rejects.push(Reject {
+            table: Table::Creators,
+            file: self.path.to_owned(),
+            row: Some(row),
+            column: column.to_owned(),
+            value: Some(value.to_owned()),
+            reason,
+        });
+    }
+
+    /// One asset row: the creator's columns and, optionally, `method` + `value`.
+    fn row(&mut self, row: u64, get: &dyn Fn(&str) -> String) {
+        let creator_id = get("creator_id");
+        let platform = get("platform").to_lowercase();
+        if creator_id.is_empty() {
+            self.reject(row, "creator_id", "", "required value is missing".into());
+            return;
         }
-        Ok((plan, rejects))
+        if !PLATFORMS.contains(&platform.as_str()) {
+            self.reject(row, "platform", &get("platform"), format!("expected one of {}", PLATFORMS.join(", ")));
+            return;
+        }
+        if let std::collections::btree_map::Entry::Vacant(slot) =
+            self.seen.entry((creator_id.clone(), platform.clone()))
+        {
+            let Ok(followers) = get("followers").replace(',', "").parse::<i64>() else {
+                self.reject(row, "followers", &get("followers"), "expected a whole number of followers".into());
+                return;
+            };
+            let handle = get("handle").trim_start_matches('@').to_owned();
+            if handle.is_empty() {
+                self.reject(row, "handle", "", "required value is missing".into());
+                return;
+            }
+            let opt = |n: &str| Some(get(n)).filter(|v| !v.is_empty());
+            slot.insert(self.plan.creators.len());
+            self.plan.creators.push(PlanCreator {
+                creator_id: creator_id.clone(),
+                platform,
+                handle,
+                followers,
+                niche: opt("niche"),
+                country: opt("country"),
+                account_id: opt("account_id"),
+            });
+        }
+        let (method, value) = (get("method").to_lowercase(), get("value"));
+        match (method.is_empty(), value.is_empty()) {
+            (true, true) => return,
+            (false, true) => {
+                self.reject(row, "value", "", format!("a {method} asset needs its value"));
+                return;
+            }
+            (true, false) => {
+                self.reject(row, "method", "", format!("the value `{value}` needs a method ({})", METHODS.join(", ")));
+                return;
+            }
+            (false, false) => {}
+        }
+        if !METHODS.contains(&method.as_str()) {
+            self.reject(row, "method", &method, format!("expected one of {}", METHODS.join(", ")));
+            return;
+        }
+        if method == "promo_code" {
+            let key = value.to_lowercase();
+            if let Some(other) = self.plan.codes.get(&key).filter(|o| **o != creator_id) {
+                self.reject(row, "value", &value, format!("the code is already issued to creator {other}"));
+                return;
+            }
+            self.plan.codes.insert(key, creator_id.clone());
+        }
+        if method == "utm" || method == "affiliate_link" {
+            let key = normalise_utm(&value);
+            if let Some(&other) = self.plan.links.get(&key)
+                && self.plan.assets[other].creator_id != creator_id
+            {
+                self.reject(
+                    row,
+                    "value",
+                    &value,
+                    format!("the link value is already issued to creator {}", self.plan.assets[other].creator_id),
+                );
+                return;
+            }
+            self.plan.links.entry(key).or_insert(self.plan.assets.len());
+        }
+        let campaign_id = Some(get("campaign_id")).filter(|v| !v.is_empty());
+        self.plan.assets.push(PlanAsset { creator_id, method, value, campaign_id });
+    }
+}
+
+impl Plan {
+    /// Reads a plan: CSV (one row per asset) or TOML (`[[creators]]` tables), by the
+    /// file's extension; bad rows are rejects (file, row, column, value, reason).
+    pub fn read(path: &Path) -> Result<(Plan, Vec<Reject>), DataError> {
+        let mut b = PlanReader { path, plan: Plan::default(), rejects: Vec::new(), seen: BTreeMap::new() };
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+            read_toml(path, &mut b)?;
+        } else {
+            let mut reader =
+                csv::Reader::from_path(path).map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
+            let header = Header::new(
+                reader.headers().map_err(|source| DataError::Csv { path: path.to_owned(), source })?.iter(),
+            );
+            header.require(path, &["creator_id", "platform", "handle", "followers"])?;
+            for (k, rec) in reader.records().enumerate() {
+                let rec = rec.map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
+                let get =
+                    |n: &str| header.get(n).and_then(|i| rec.get(i)).map_or(String::new(), |v| v.trim().to_owned());
+                b.row(k as u64 + 1, &get);
+            }
+        }
+        Ok((b.plan, b.rejects))
     }
 
     /// The creator a discount code was issued to (case-insensitive).
@@ -217,6 +217,12 @@ impl Plan {
     #[must_use]
     pub fn asset_of_link(&self, value: &str) -> Option<&PlanAsset> {
         self.links.get(&normalise_utm(value)).map(|&i| &self.assets[i])
+    }
+
+    /// The creator whose account on `platform` has the platform's id `account_id`.
+    #[must_use]
+    pub fn creator_of_account(&self, platform: &str, account_id: &str) -> Option<&PlanCreator> {
+        self.creators.iter().find(|c| c.platform == platform && c.account_id.as_deref() == Some(account_id))
     }
 
     /// The creator account of `creator_id` (its first platform in the plan).
@@ -270,6 +276,29 @@ mod tests {
     }
 
     #[test]
+    fn the_toml_form_reads_like_the_csv_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.toml");
+        std::fs::write(
+            &p,
+            "[[creators]]\ncreator_id = \"c1\"\nplatform = \"instagram\"\nhandle = \"@ava\"\nfollowers = 12000\naccount_id = \"178\"\n\
+             campaign_id = \"spring\"\npromo_codes = [\"AVA15\"]\nutm = [\"Spring+Glow\"]\n\n\
+             [[creators]]\ncreator_id = \"c2\"\nplatform = \"tiktok\"\nhandle = \"ben\"\nfollowers = 800\n\
+             promo_codes = [\"ava15\"]\nutms = [\"x\"]\n",
+        )
+        .unwrap();
+        let (plan, rejects) = Plan::read(&p).unwrap();
+        assert_eq!(plan.creators.len(), 1);
+        assert_eq!(plan.creator_of_code("ava15"), Some("c1"));
+        assert_eq!(plan.creator_of_account("instagram", "178").map(|c| c.handle.as_str()), Some("ava"));
+        assert_eq!(plan.asset_of_link("spring glow").map(|a| a.campaign_id.as_deref()), Some(Some("spring")));
+        assert_eq!(rejects.len(), 1, "{rejects:?}");
+        assert!(rejects[0].reason.contains("did you mean `utm`"), "{rejects:?}");
+        std::fs::write(&p, "[[creator]]\n").unwrap();
+        assert!(Plan::read(&p).unwrap_err().to_string().contains("unknown key `creator`"));
+    }
+
+    #[test]
     fn a_plan_maps_codes_case_insensitively_and_refuses_a_code_issued_twice() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("plan.csv");
@@ -290,4 +319,87 @@ mod tests {
         assert!(rejects[0].reason.contains("already issued to creator c1"));
         assert_eq!((rejects[1].row, rejects[1].column.as_str()), (Some(4), "followers"));
     }
+}
+
+/// The TOML form of a plan:
+///
+/// ```toml
+/// [[creators]]
+/// creator_id = "cr-ava"
+/// platform = "instagram"
+/// handle = "@ava.glow"
+/// followers = 48200
+/// niche = "beauty"          # optional, as `country`
+/// account_id = "17841400000000001"  # optional: the platform's id of the account
+/// campaign_id = "spring-25" # optional: the campaign of the assets below
+/// promo_codes = ["AVA15"]
+/// utm = ["spring-glow-ava"]
+/// affiliate_links = ["2847561"]   # link ids and network partner ids
+/// pixel = []
+/// ```
+///
+/// Each entry is checked like a CSV row; a reject's row is the entry's number.
+fn read_toml(path: &Path, b: &mut PlanReader<'_>) -> Result<(), DataError> {
+    let text = std::fs::read_to_string(path).map_err(DataError::io(path))?;
+    let bad = |reason: String| DataError::InvalidRow { path: path.to_owned(), row: 0, column: String::new(), reason };
+    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(format!("not valid TOML: {e}")))?;
+    let known = ["creators"];
+    if let Some(k) = doc.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(bad(format!("unknown key `{k}`: a plan holds `[[creators]]` entries")));
+    }
+    let Some(entries) = doc.get("creators").and_then(toml::Value::as_array) else {
+        return Err(bad("no `[[creators]]` entries".into()));
+    };
+    const FIELDS: &[&str] =
+        &["creator_id", "platform", "handle", "followers", "niche", "country", "account_id", "campaign_id"];
+    const LISTS: &[(&str, &str)] =
+        &[("promo_codes", "promo_code"), ("utm", "utm"), ("affiliate_links", "affiliate_link"), ("pixel", "pixel")];
+    for (k, entry) in entries.iter().enumerate() {
+        let row = k as u64 + 1;
+        let Some(t) = entry.as_table() else {
+            b.reject(row, "creators", "", "expected a table".into());
+            continue;
+        };
+        if let Some(x) = t.keys().find(|x| !FIELDS.contains(&x.as_str()) && !LISTS.iter().any(|(l, _)| l == x)) {
+            let hint = super::headers::closest(x, FIELDS.iter().chain(LISTS.iter().map(|(l, _)| l)).copied())
+                .map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"));
+            b.reject(row, x, "", format!("unknown key{hint}"));
+            continue;
+        }
+        let scalar = |n: &str| match t.get(n) {
+            Some(toml::Value::String(v)) => v.trim().to_owned(),
+            Some(toml::Value::Integer(v)) => v.to_string(),
+            Some(toml::Value::Float(v)) => v.to_string(),
+            Some(toml::Value::Boolean(v)) => v.to_string(),
+            Some(_) => "(a table or list)".to_owned(),
+            None => String::new(),
+        };
+        let mut assets: Vec<(&str, String)> = Vec::new();
+        for (list, method) in LISTS {
+            match t.get(*list) {
+                None => {}
+                Some(toml::Value::Array(values)) => {
+                    for v in values {
+                        match v {
+                            toml::Value::String(x) => assets.push((method, x.clone())),
+                            toml::Value::Integer(x) => assets.push((method, x.to_string())),
+                            _ => b.reject(row, list, "", format!("`{list}` is a list of strings")),
+                        }
+                    }
+                }
+                Some(_) => b.reject(row, list, "", format!("`{list}` is a list of strings")),
+            }
+        }
+        if assets.is_empty() {
+            b.row(row, &|n: &str| scalar(n));
+        }
+        for (method, value) in &assets {
+            b.row(row, &|n: &str| match n {
+                "method" => (*method).to_owned(),
+                "value" => value.clone(),
+                _ => scalar(n),
+            });
+        }
+    }
+    Ok(())
 }

@@ -172,7 +172,8 @@ pub struct ImportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// The tracking plan (CSV: creator_id, platform, handle, followers, method, value,
-    /// campaign_id): writes creators and tracking_assets and credits each customer to the
+    /// campaign_id; or TOML `[[creators]]` entries): writes creators and tracking_assets,
+    /// turns codes, UTMs and partner ids into creators, and credits each customer to the
     /// creator whose code their first order used.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
