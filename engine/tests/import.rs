@@ -18,9 +18,7 @@ fn fixture() -> PathBuf {
 }
 
 fn read(path: &Path, table: Table) -> RecordBatch {
-    let (batches, rejects) = roicast_data::dataset::read_file(table, path).unwrap();
-    assert!(rejects.is_empty(), "{rejects:?}");
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    common::read_table(path, table)
 }
 
 fn us(s: &str) -> i64 {

@@ -7,26 +7,22 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
 use common::roicast;
 use roicast_data::Table;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/import/affiliate").join(name)
+    common::import_fixture(&format!("affiliate/{name}"))
 }
 
 fn read(path: &Path, table: Table) -> RecordBatch {
-    let (batches, rejects) = roicast_data::dataset::read_file(table, path).unwrap();
-    assert!(rejects.is_empty(), "{rejects:?}");
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    common::read_table(path, table)
 }
 
 fn text(b: &RecordBatch, col: &str) -> Vec<Option<String>> {
-    let c = b.column(b.schema().index_of(col).unwrap());
-    let c = c.as_string::<i32>();
-    (0..b.num_rows()).map(|i| c.is_valid(i).then(|| c.value(i).to_owned())).collect()
+    common::texts(b, col)
 }
 
 fn import(source: &str, input: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {

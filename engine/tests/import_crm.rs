@@ -16,20 +16,18 @@ use roicast_data::Table;
 use roicast_data::import::identity::{customer_id, from_email};
 
 fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/import").join(path)
+    common::import_fixture(path)
 }
 
 fn read(path: &Path, table: Table) -> RecordBatch {
-    let (batches, rejects) = roicast_data::dataset::read_file(table, path).unwrap();
-    assert!(rejects.is_empty(), "{rejects:?}");
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    common::read_table(path, table)
 }
 
 fn us(s: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
 }
 
-/// Customer id → (acquired_at, creator, channel, subscription start, churned).
+/// Customer id → (`acquired_at`, creator, channel, subscription start, churned).
 type Row = (i64, Option<String>, Option<String>, Option<i64>, Option<i64>);
 
 fn customers(dir: &Path) -> std::collections::BTreeMap<String, Row> {

@@ -15,13 +15,11 @@ use common::roicast;
 use roicast_data::Table;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/import/ga4").join(name)
+    common::import_fixture(&format!("ga4/{name}"))
 }
 
 fn read(path: &Path, table: Table) -> RecordBatch {
-    let (batches, rejects) = roicast_data::dataset::read_file(table, path).unwrap();
-    assert!(rejects.is_empty(), "{rejects:?}");
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    common::read_table(path, table)
 }
 
 fn us(s: &str) -> i64 {

@@ -7,23 +7,21 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampMicrosecondType};
-use arrow_array::{Array, RecordBatch};
 use common::roicast;
 use roicast_data::Table;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/import/magento").join(name)
+    common::import_fixture(&format!("magento/{name}"))
 }
 
 fn read(path: &Path, table: Table) -> RecordBatch {
-    let (batches, rejects) = roicast_data::dataset::read_file(table, path).unwrap();
-    assert!(rejects.is_empty(), "{rejects:?}");
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    common::read_table(path, table)
 }
 
-/// (order id, customer, ordered_at, revenue, currency, refunded) of every order.
+/// (order id, customer, `ordered_at`, revenue, currency, refunded) of every order.
 fn orders(dir: &Path) -> Vec<(String, String, i64, f64, String, bool)> {
     let b = read(&dir.join("orders.parquet"), Table::Orders);
     let s = |c: &str| b.column(b.schema().index_of(c).unwrap()).as_string::<i32>().clone();

@@ -15,13 +15,11 @@ use roicast_data::Table;
 use roicast_data::import::identity::from_email;
 
 fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/import").join(path)
+    common::import_fixture(path)
 }
 
 fn read(path: &Path, table: Table) -> RecordBatch {
-    let (batches, rejects) = roicast_data::dataset::read_file(table, path).unwrap();
-    assert!(rejects.is_empty(), "{rejects:?}");
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    common::read_table(path, table)
 }
 
 fn import(source: &str, input: &Path, out: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {

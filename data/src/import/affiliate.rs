@@ -279,13 +279,11 @@ fn take(
     let Some(click_at) = time("click_date", report) else { return };
     let mut amounts = [0.0; 2];
     for (k, f) in ["sale_amount", "payout"].iter().enumerate() {
-        match money::parse_amount(get(f), false).filter(|v| *v >= 0.0) {
-            Some(v) => amounts[k] = v,
-            None => {
-                report.reject(Table::Orders, path, c.row, &col(f), get(f), "expected an amount ≥ 0");
-                return;
-            }
-        }
+        let Some(v) = money::parse_amount(get(f), false).filter(|v| *v >= 0.0) else {
+            report.reject(Table::Orders, path, c.row, &col(f), get(f), "expected an amount ≥ 0");
+            return;
+        };
+        amounts[k] = v;
     }
     let currency = match money::currency(get("currency")) {
         Ok(v) => v,

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `Email`, else `Record ID` | `customers.customer_id` | salted SHA-256 of the normalised email, else of the record id (counted: CRM rows without email) |
 //! | `Became a Customer Date` | `acquired_at` | to UTC with `--timezone`; a contact with none is not a customer: skipped, counted (`Lifecycle Stage` = customer without the date → `Create Date`, counted) |
-//! | `Original Source` | `acquisition_channel` | Organic/Paid Search → search, Email Marketing → email, Paid Social → paid_social, Direct Traffic → direct, Social Media / Referrals / Other Campaigns / Offline Sources / AI Referrals → other |
+//! | `Original Source` | `acquisition_channel` | Organic/Paid Search → search, Email Marketing → email, Paid Social → `paid_social`, Direct Traffic → direct, Social Media / Referrals / Other Campaigns / Offline Sources / AI Referrals → other |
 //! | `Original Source Drill-Down 1` / `2` | `acquisition_creator_id` | when either is a plan asset (a `utm_campaign` / `utm_content`, link id or promo code): the creator, channel `creator` |
 //!
 //! Salesforce (Data Loader / Bulk API export of `Contact`, API field names; report exports
@@ -21,7 +21,7 @@
 //! |---|---|---|
 //! | `Email`, else `Id` | `customer_id` | as above |
 //! | `CreatedDate` | `acquired_at` | Salesforce has no standard "became a customer" field: the contact's creation |
-//! | `LeadSource` | `acquisition_channel`, `acquisition_creator_id` | a plan asset → the creator; `Web` → direct, `Email` → email, `Advertisement` → paid_social, `Partner Referral` → affiliate, else other |
+//! | `LeadSource` | `acquisition_channel`, `acquisition_creator_id` | a plan asset → the creator; `Web` → direct, `Email` → email, `Advertisement` → `paid_social`, `Partner Referral` → affiliate, else other |
 //!
 //! Not carried: names, phones, owners and every other property (personal data or not
 //! used: listed as ignored columns).
@@ -31,7 +31,7 @@ use std::path::PathBuf;
 
 use super::headers::read_csv;
 use super::time::parse_timestamp_us;
-use super::{ImportOptions, ImportReport, Sink, identity};
+use super::{ImportOptions, ImportReport, Sink};
 use crate::builder::RowBuilder;
 use crate::{DataError, Table};
 
@@ -184,13 +184,13 @@ fn import(p: &Preset, paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'
                         return Ok(());
                     }
                 };
-                let customer = match Some(get(c_email)).filter(|e| !e.is_empty()) {
-                    Some(e) => identity::from_email(&opts.salt, e),
-                    None => {
-                        report.note("CRM rows without email (id from the record id)");
-                        identity::customer_id(&opts.salt, &format!("{}-record", p.source), id)
-                    }
-                };
+                let customer = report.customer(
+                    &opts.salt,
+                    Some(get(c_email)),
+                    &format!("{}-record", p.source),
+                    id,
+                    "CRM rows without email (id from the record id)",
+                );
                 let mut channel = (p.channel_of)(get(c_channel));
                 let mut creator = None;
                 if let Some(plan) = &opts.plan {

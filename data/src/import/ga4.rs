@@ -185,7 +185,7 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                     &mut orders,
                     &mut transactions,
                     &mut customers,
-                )?;
+                );
                 if orders.len() >= BATCH {
                     sink(Table::Orders, orders.finish())?;
                 }
@@ -253,35 +253,35 @@ fn purchase(
     orders: &mut RowBuilder,
     seen: &mut HashSet<u64>,
     customers: &mut HashMap<String, i64>,
-) -> Result<(), DataError> {
+) {
     let field = |f: &str| jsonl::path_of(at, f);
     let id = jsonl::text(event, "ecommerce.transaction_id")
         .or_else(|| param_text(event, "transaction_id"))
         .filter(|t| t != "(not set)");
     let Some(id) = id else {
         report.skip("purchase events without transaction_id (cannot be linked to an order)");
-        return Ok(());
+        return;
     };
     if !seen.insert(xxhash_rust::xxh3::xxh3_64(id.as_bytes())) {
         report.skip("purchase events repeating a transaction_id (the first is kept)");
-        return Ok(());
+        return;
     }
     let revenue = match jsonl::number(event, "ecommerce.purchase_revenue") {
         Ok(Some(v)) => Some(v),
         Ok(None) => match param(event, "value") {
             Some(Value::Number(n)) => n.as_f64(),
-            Some(Value::String(s)) => match s.trim().parse::<f64>() {
-                Ok(v) => Some(v),
-                Err(_) => {
+            Some(Value::String(s)) => {
+                let Ok(v) = s.trim().parse::<f64>() else {
                     report.reject(Table::Orders, path, row, &field("event_params[value]"), s, "not a number");
-                    return Ok(());
-                }
-            },
+                    return;
+                };
+                Some(v)
+            }
             _ => None,
         },
         Err(v) => {
             report.reject(Table::Orders, path, row, &field("ecommerce.purchase_revenue"), &v, "not a number");
-            return Ok(());
+            return;
         }
     };
     let Some(revenue) = revenue.filter(|r| r.is_finite() && *r >= 0.0) else {
@@ -293,14 +293,14 @@ fn purchase(
             &revenue.map(|r| r.to_string()).unwrap_or_default(),
             "a purchase needs a revenue ≥ 0 (ecommerce.purchase_revenue or the `value` parameter)",
         );
-        return Ok(());
+        return;
     };
     let code = param_text(event, "currency").unwrap_or_default();
     let currency = match super::money::currency(&code) {
         Ok(c) => c,
         Err(reason) => {
             report.reject(Table::Orders, path, row, &field("event_params[currency]"), &code, reason);
-            return Ok(());
+            return;
         }
     };
     let customer = match jsonl::text(event, "user_id") {
@@ -324,7 +324,6 @@ fn purchase(
         .text(&extra.to_string())
         .end_row();
     *report.written.entry("orders".into()).or_default() += 1;
-    Ok(())
 }
 
 fn write_sessions(

@@ -25,8 +25,10 @@ use serde_json::{Value, json};
 use super::headers::read_csv;
 use super::shop::{ShopOrder, ShopOrders};
 use super::time::parse_timestamp_us;
-use super::{ImportOptions, ImportReport, Sink, identity, jsonl, money};
+use super::{ImportOptions, ImportReport, Sink, jsonl, money};
 use crate::{DataError, Table};
+
+const NO_EMAIL: &str = "orders without an email (customer id from the order id)";
 
 /// Grid columns read.
 pub const GRID_USED: &[&str] = &[
@@ -157,7 +159,7 @@ fn rest_file(
         for (k, f) in [total_f, refund_f].iter().enumerate() {
             match jsonl::number(o, f) {
                 Ok(v) if v.is_none_or(|x| x.is_finite() && x >= 0.0) && (k == 1 || v.is_some()) => {
-                    amounts[k] = v.unwrap_or(0.0)
+                    amounts[k] = v.unwrap_or(0.0);
                 }
                 Ok(v) => {
                     report.reject(
@@ -192,13 +194,8 @@ fn rest_file(
                 return Ok(());
             }
         };
-        let customer = match jsonl::text(o, "customer_email") {
-            Some(e) => identity::from_email(&opts.salt, &e),
-            None => {
-                report.note("orders without an email (customer id from the order id)");
-                identity::customer_id(&opts.salt, "magento-order", &id)
-            }
-        };
+        let customer =
+            report.customer(&opts.salt, jsonl::text(o, "customer_email").as_deref(), "magento-order", &id, NO_EMAIL);
         let mut extra = serde_json::Map::new();
         for k in ["entity_id", "state", "status", "order_currency_code", "grand_total", "store_id", "customer_is_guest"]
         {
@@ -297,13 +294,7 @@ fn grid_file(
                     return Ok(());
                 }
             };
-            let customer = match r.opt("Customer Email") {
-                Some(e) => identity::from_email(&opts.salt, e),
-                None => {
-                    report.note("orders without an email (customer id from the order id)");
-                    identity::customer_id(&opts.salt, "magento-order", &id)
-                }
-            };
+            let customer = report.customer(&opts.salt, r.opt("Customer Email"), "magento-order", &id, NO_EMAIL);
             let extra = json!({
                 "status": r.get("Status"),
                 "purchase_point": r.get("Purchase Point"),

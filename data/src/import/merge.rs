@@ -235,10 +235,10 @@ pub fn merge(
 }
 
 /// The rows whose text column `column` is in `keep`.
-pub fn keep_rows(
+pub fn keep_rows<S: std::hash::BuildHasher>(
     batches: &[RecordBatch],
     column: &str,
-    keep: &std::collections::HashSet<String>,
+    keep: &std::collections::HashSet<String, S>,
 ) -> Result<Vec<RecordBatch>, DataError> {
     let err = |source| DataError::Arrow { path: PathBuf::from(column), source };
     batches

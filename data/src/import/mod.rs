@@ -90,6 +90,17 @@ impl ImportReport {
         *self.skipped.entry(rule.to_owned()).or_default() += 1;
     }
 
+    /// The salted id of a customer known by `email`; without one, the id of `kind`
+    /// `fallback` (a record id, an order id), the case counted under `note`.
+    pub fn customer(&mut self, salt: &str, email: Option<&str>, kind: &str, fallback: &str, note: &str) -> String {
+        if let Some(e) = email.map(str::trim).filter(|e| !e.is_empty()) {
+            identity::from_email(salt, e)
+        } else {
+            self.note(note);
+            identity::customer_id(salt, kind, fallback)
+        }
+    }
+
     /// Counts one occurrence of `what`.
     pub fn note(&mut self, what: &str) {
         *self.notes.entry(what.to_owned()).or_default() += 1;

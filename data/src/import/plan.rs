@@ -264,6 +264,89 @@ impl Plan {
     }
 }
 
+/// The TOML form of a plan:
+///
+/// ```toml
+/// [[creators]]
+/// creator_id = "cr-ava"
+/// platform = "instagram"
+/// handle = "@ava.glow"
+/// followers = 48200
+/// niche = "beauty"          # optional, as `country`
+/// account_id = "17841400000000001"  # optional: the platform's id of the account
+/// campaign_id = "spring-25" # optional: the campaign of the assets below
+/// promo_codes = ["AVA15"]
+/// utm = ["spring-glow-ava"]
+/// affiliate_links = ["2847561"]   # link ids and network partner ids
+/// pixel = []
+/// ```
+///
+/// Each entry is checked like a CSV row; a reject's row is the entry's number.
+fn read_toml(path: &Path, b: &mut PlanReader<'_>) -> Result<(), DataError> {
+    const FIELDS: &[&str] =
+        &["creator_id", "platform", "handle", "followers", "niche", "country", "account_id", "campaign_id"];
+    const LISTS: &[(&str, &str)] =
+        &[("promo_codes", "promo_code"), ("utm", "utm"), ("affiliate_links", "affiliate_link"), ("pixel", "pixel")];
+    let text = std::fs::read_to_string(path).map_err(DataError::io(path))?;
+    let bad = |reason: String| DataError::InvalidRow { path: path.to_owned(), row: 0, column: String::new(), reason };
+    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(format!("not valid TOML: {e}")))?;
+    let known = ["creators"];
+    if let Some(k) = doc.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(bad(format!("unknown key `{k}`: a plan holds `[[creators]]` entries")));
+    }
+    let Some(entries) = doc.get("creators").and_then(toml::Value::as_array) else {
+        return Err(bad("no `[[creators]]` entries".into()));
+    };
+    for (k, entry) in entries.iter().enumerate() {
+        let row = k as u64 + 1;
+        let Some(t) = entry.as_table() else {
+            b.reject(row, "creators", "", "expected a table".into());
+            continue;
+        };
+        if let Some(x) = t.keys().find(|x| !FIELDS.contains(&x.as_str()) && !LISTS.iter().any(|(l, _)| l == x)) {
+            let hint = super::headers::closest(x, FIELDS.iter().chain(LISTS.iter().map(|(l, _)| l)).copied())
+                .map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"));
+            b.reject(row, x, "", format!("unknown key{hint}"));
+            continue;
+        }
+        let scalar = |n: &str| match t.get(n) {
+            Some(toml::Value::String(v)) => v.trim().to_owned(),
+            Some(toml::Value::Integer(v)) => v.to_string(),
+            Some(toml::Value::Float(v)) => v.to_string(),
+            Some(toml::Value::Boolean(v)) => v.to_string(),
+            Some(_) => "(a table or list)".to_owned(),
+            None => String::new(),
+        };
+        let mut assets: Vec<(&str, String)> = Vec::new();
+        for (list, method) in LISTS {
+            match t.get(*list) {
+                None => {}
+                Some(toml::Value::Array(values)) => {
+                    for v in values {
+                        match v {
+                            toml::Value::String(x) => assets.push((method, x.clone())),
+                            toml::Value::Integer(x) => assets.push((method, x.to_string())),
+                            _ => b.reject(row, list, "", format!("`{list}` is a list of strings")),
+                        }
+                    }
+                }
+                Some(_) => b.reject(row, list, "", format!("`{list}` is a list of strings")),
+            }
+        }
+        if assets.is_empty() {
+            b.row(row, &|n: &str| scalar(n));
+        }
+        for (method, value) in &assets {
+            b.row(row, &|n: &str| match n {
+                "method" => (*method).to_owned(),
+                "value" => value.clone(),
+                _ => scalar(n),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,87 +402,4 @@ mod tests {
         assert!(rejects[0].reason.contains("already issued to creator c1"));
         assert_eq!((rejects[1].row, rejects[1].column.as_str()), (Some(4), "followers"));
     }
-}
-
-/// The TOML form of a plan:
-///
-/// ```toml
-/// [[creators]]
-/// creator_id = "cr-ava"
-/// platform = "instagram"
-/// handle = "@ava.glow"
-/// followers = 48200
-/// niche = "beauty"          # optional, as `country`
-/// account_id = "17841400000000001"  # optional: the platform's id of the account
-/// campaign_id = "spring-25" # optional: the campaign of the assets below
-/// promo_codes = ["AVA15"]
-/// utm = ["spring-glow-ava"]
-/// affiliate_links = ["2847561"]   # link ids and network partner ids
-/// pixel = []
-/// ```
-///
-/// Each entry is checked like a CSV row; a reject's row is the entry's number.
-fn read_toml(path: &Path, b: &mut PlanReader<'_>) -> Result<(), DataError> {
-    let text = std::fs::read_to_string(path).map_err(DataError::io(path))?;
-    let bad = |reason: String| DataError::InvalidRow { path: path.to_owned(), row: 0, column: String::new(), reason };
-    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| bad(format!("not valid TOML: {e}")))?;
-    let known = ["creators"];
-    if let Some(k) = doc.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(bad(format!("unknown key `{k}`: a plan holds `[[creators]]` entries")));
-    }
-    let Some(entries) = doc.get("creators").and_then(toml::Value::as_array) else {
-        return Err(bad("no `[[creators]]` entries".into()));
-    };
-    const FIELDS: &[&str] =
-        &["creator_id", "platform", "handle", "followers", "niche", "country", "account_id", "campaign_id"];
-    const LISTS: &[(&str, &str)] =
-        &[("promo_codes", "promo_code"), ("utm", "utm"), ("affiliate_links", "affiliate_link"), ("pixel", "pixel")];
-    for (k, entry) in entries.iter().enumerate() {
-        let row = k as u64 + 1;
-        let Some(t) = entry.as_table() else {
-            b.reject(row, "creators", "", "expected a table".into());
-            continue;
-        };
-        if let Some(x) = t.keys().find(|x| !FIELDS.contains(&x.as_str()) && !LISTS.iter().any(|(l, _)| l == x)) {
-            let hint = super::headers::closest(x, FIELDS.iter().chain(LISTS.iter().map(|(l, _)| l)).copied())
-                .map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"));
-            b.reject(row, x, "", format!("unknown key{hint}"));
-            continue;
-        }
-        let scalar = |n: &str| match t.get(n) {
-            Some(toml::Value::String(v)) => v.trim().to_owned(),
-            Some(toml::Value::Integer(v)) => v.to_string(),
-            Some(toml::Value::Float(v)) => v.to_string(),
-            Some(toml::Value::Boolean(v)) => v.to_string(),
-            Some(_) => "(a table or list)".to_owned(),
-            None => String::new(),
-        };
-        let mut assets: Vec<(&str, String)> = Vec::new();
-        for (list, method) in LISTS {
-            match t.get(*list) {
-                None => {}
-                Some(toml::Value::Array(values)) => {
-                    for v in values {
-                        match v {
-                            toml::Value::String(x) => assets.push((method, x.clone())),
-                            toml::Value::Integer(x) => assets.push((method, x.to_string())),
-                            _ => b.reject(row, list, "", format!("`{list}` is a list of strings")),
-                        }
-                    }
-                }
-                Some(_) => b.reject(row, list, "", format!("`{list}` is a list of strings")),
-            }
-        }
-        if assets.is_empty() {
-            b.row(row, &|n: &str| scalar(n));
-        }
-        for (method, value) in &assets {
-            b.row(row, &|n: &str| match n {
-                "method" => (*method).to_owned(),
-                "value" => value.clone(),
-                _ => scalar(n),
-            });
-        }
-    }
-    Ok(())
 }

@@ -136,7 +136,7 @@ pub fn write(
                 extra.insert(k.into(), json!(true));
             }
         }
-        ss.text(&id)
+        ss.text(id)
             .text(user)
             .ts(s.started_at)
             .opt_text(utm_source.as_deref())
@@ -159,20 +159,19 @@ pub fn write(
         });
         let platform =
             utm_source.as_deref().and_then(channel::platform).or_else(|| referrer.and_then(channel::platform));
-        let (ch, creator, campaign_id, tracking) = match asset {
-            Some(a) => (
+        let (ch, creator, campaign_id, tracking) = if let Some(a) = asset {
+            (
                 "creator",
                 Some(a.creator_id.as_str()),
                 a.campaign_id.as_deref(),
                 if a.method == "affiliate_link" { "affiliate_link" } else { "utm" },
-            ),
-            None => {
-                if medium.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("influencer")) {
-                    report.note("sessions with utm_medium=influencer matching no plan asset (counted as other)");
-                }
-                let ch = channel::classify(utm_source.as_deref(), medium.as_deref(), referrer, s.clicks);
-                (ch, None, None, if s.utm.iter().any(Option::is_some) { "utm" } else { "pixel" })
+            )
+        } else {
+            if medium.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("influencer")) {
+                report.note("sessions with utm_medium=influencer matching no plan asset (counted as other)");
             }
+            let ch = channel::classify(utm_source.as_deref(), medium.as_deref(), referrer, s.clicks);
+            (ch, None, None, if s.utm.iter().any(Option::is_some) { "utm" } else { "pixel" })
         };
         *by_channel.entry(ch).or_default() += 1;
         tp.text(&format!("{source}:{id}"))

@@ -92,10 +92,6 @@ impl ShopOrders {
             }
             _ => None,
         };
-        let entry = self.first_order.entry(o.customer.clone()).or_insert((o.ordered_at, creator.clone()));
-        if o.ordered_at < entry.0 {
-            *entry = (o.ordered_at, creator);
-        }
         self.orders
             .text(&o.order_id)
             .text(&o.customer)
@@ -109,6 +105,10 @@ impl ShopOrders {
             .text(&o.extra.to_string())
             .end_row();
         self.written += 1;
+        let entry = self.first_order.entry(o.customer).or_insert((o.ordered_at, creator.clone()));
+        if o.ordered_at < entry.0 {
+            *entry = (o.ordered_at, creator);
+        }
         if self.orders.len() >= BATCH {
             sink(Table::Orders, self.orders.finish())?;
         }

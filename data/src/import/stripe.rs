@@ -25,7 +25,7 @@ use std::path::PathBuf;
 
 use super::headers::read_csv;
 use super::time::parse_timestamp_us;
-use super::{ImportOptions, ImportReport, Sink, identity};
+use super::{ImportOptions, ImportReport, Sink};
 use crate::builder::RowBuilder;
 use crate::{DataError, Table};
 
@@ -136,13 +136,13 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                 if status == "trialing" {
                     report.note("subscriptions still in trial (counted from their start)");
                 }
-                let customer = match r.opt("Customer Email") {
-                    Some(e) => identity::from_email(&opts.salt, e),
-                    None => {
-                        report.note("subscriptions without a customer email (id from the Stripe customer id)");
-                        identity::customer_id(&opts.salt, "stripe-customer", r.get("Customer ID"))
-                    }
-                };
+                let customer = report.customer(
+                    &opts.salt,
+                    r.opt("Customer Email"),
+                    "stripe-customer",
+                    r.get("Customer ID"),
+                    "subscriptions without a customer email (id from the Stripe customer id)",
+                );
                 subs.entry(customer).or_default().push(Sub { created, start, ended, id });
                 Ok(())
             },

@@ -57,30 +57,25 @@ pub fn parse_timestamp_us(s: &str, zone: Option<FixedOffset>) -> Result<i64, Str
         "%b %d, %Y, %I:%M:%S %p",
     ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
-            return match zone {
-                Some(z) => z
-                    .from_local_datetime(&n)
-                    .single()
-                    .map(|d| d.timestamp_micros())
-                    .ok_or_else(|| format!("`{t}` does not exist in the time zone {z}")),
-                None => Err(format!("`{t}` has no UTC offset: pass --timezone (e.g. --timezone +01:00) for this file")),
-            };
+            return in_zone(t, n, zone, "has no UTC offset");
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        let n = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-        return match zone {
-            Some(z) => z
-                .from_local_datetime(&n)
-                .single()
-                .map(|d| d.timestamp_micros())
-                .ok_or_else(|| format!("`{t}` does not exist in the time zone {z}")),
-            None => Err(format!(
-                "`{t}` is a date without a UTC offset: pass --timezone (e.g. --timezone +01:00) for this file"
-            )),
-        };
+        return in_zone(t, d.and_hms_opt(0, 0, 0).expect("midnight exists"), zone, "is a date without a UTC offset");
     }
     Err(format!("`{t}` is not a timestamp: expected e.g. 2024-05-01 10:00:00 -0400 or 2024-05-01T14:00:00Z"))
+}
+
+/// A local time read in `zone`; without one, the error asks for `--timezone`.
+fn in_zone(t: &str, n: NaiveDateTime, zone: Option<FixedOffset>, what: &str) -> Result<i64, String> {
+    match zone {
+        Some(z) => z
+            .from_local_datetime(&n)
+            .single()
+            .map(|d| d.timestamp_micros())
+            .ok_or_else(|| format!("`{t}` does not exist in the time zone {z}")),
+        None => Err(format!("`{t}` {what}: pass --timezone (e.g. --timezone +01:00) for this file")),
+    }
 }
 
 #[cfg(test)]

@@ -218,11 +218,12 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         }
     };
     let mut earlier_inputs = Vec::new();
-    if c.merge && c.out.is_dir() {
-        if let Err(e) = merge_existing(c, &staging, &mut report, &mut earlier_inputs) {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
-        }
+    if c.merge
+        && c.out.is_dir()
+        && let Err(e) = merge_existing(c, &staging, &mut report, &mut earlier_inputs)
+    {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
     }
     let bytes = serde_json::to_vec_pretty(&report).expect("report serialises");
     roicast_data::io::write_bytes_atomic(&staging.join("import.report.json"), &bytes)?;

@@ -40,3 +40,24 @@ pub fn roicast(args: &[&str]) -> (i32, String, String) {
     let r = roicast_in(args, Path::new("."));
     (r.code, r.stdout, r.stderr)
 }
+
+/// A file under `tests/fixtures/import/` (`shopify/orders_export.csv`).
+pub fn import_fixture(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/import").join(path)
+}
+
+/// One table file read and conformed, as a single batch; panics on any reject.
+pub fn read_table(path: &Path, table: roicast_data::Table) -> arrow_array::RecordBatch {
+    let (batches, rejects) = roicast_data::dataset::read_file(table, path).unwrap();
+    assert!(rejects.is_empty(), "{}: {rejects:?}", path.display());
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+/// A text column of a batch, nulls as `None`.
+pub fn texts(b: &arrow_array::RecordBatch, col: &str) -> Vec<Option<String>> {
+    use arrow_array::Array as _;
+    use arrow_array::cast::AsArray as _;
+    let c = b.column(b.schema().index_of(col).unwrap());
+    let c = c.as_string::<i32>();
+    (0..b.num_rows()).map(|i| c.is_valid(i).then(|| c.value(i).to_owned())).collect()
+}

@@ -192,8 +192,8 @@ fn ga4_event(
     ts: i64,
     user: &str,
     params: &[(&str, Value)],
-    cts: Option<Value>,
-    ecommerce: Option<Value>,
+    cts: Option<&Value>,
+    ecommerce: Option<&Value>,
 ) -> Value {
     json!({
         "event_date": utc(ts, "%Y%m%d"),
@@ -348,7 +348,7 @@ pub fn ga4(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
             }
             let ecommerce = json!({"transaction_id": p.id, "purchase_revenue": p.revenue, "purchase_revenue_in_usd": p.revenue,
                                    "total_item_quantity": "1", "unique_items": "1"});
-            ga4_event("purchase", ts, &p.user, &ps, None, Some(ecommerce))
+            ga4_event("purchase", ts, &p.user, &ps, None, Some(&ecommerce))
         } else {
             let s = &sessions[k as usize];
             let referrer = s.referrer.as_ref().map(|r| json!(format!("https://{r}/")));
@@ -366,7 +366,7 @@ pub fn ga4(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
                         ts,
                         &s.user,
                         &ps,
-                        Some(cts_of(s)),
+                        Some(&cts_of(s)),
                         None,
                     )
                 }
