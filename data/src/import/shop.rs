@@ -41,7 +41,8 @@ pub struct ShopOrders {
     first_order: BTreeMap<String, (i64, Option<String>)>,
     // Order ids seen, by 64-bit hash (8 bytes an order rather than the id: memory stays
     // small on million-order exports; a false duplicate needs a 2^-64 collision).
-    seen: HashMap<u64, (PathBuf, u64)>,
+    seen: HashMap<u64, (u32, u64)>,
+    files: Vec<PathBuf>,
     written: u64,
 }
 
@@ -59,6 +60,7 @@ impl ShopOrders {
             orders: RowBuilder::new(super::with_extra(Table::Orders)),
             first_order: BTreeMap::new(),
             seen: HashMap::new(),
+            files: Vec::new(),
             written: 0,
         }
     }
@@ -66,11 +68,15 @@ impl ShopOrders {
     /// Claims `order_id` for row `row` of `path`; `Err` names where it was read before.
     pub fn claim(&mut self, order_id: &str, path: &Path, row: u64) -> Result<(), String> {
         let h = xxhash_rust::xxh3::xxh3_64(order_id.as_bytes());
-        if let Some((p, r)) = self.seen.get(&h) {
+        if let Some(&(f, r)) = self.seen.get(&h) {
+            let p = &self.files[f as usize];
             let at = if p == path { format!("row {r}") } else { format!("row {r} of {}", p.display()) };
             return Err(format!("order {order_id} was already read at {at}: an order appears once"));
         }
-        self.seen.insert(h, (path.to_owned(), row));
+        if self.files.last().is_none_or(|p| p != path) {
+            self.files.push(path.to_owned());
+        }
+        self.seen.insert(h, (self.files.len() as u32 - 1, row));
         Ok(())
     }
 
