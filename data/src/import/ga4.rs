@@ -55,6 +55,19 @@ pub const USED: &[&str] = &[
     "traffic_source",
 ];
 
+/// Sessions idle for longer than this are over (GA4 ends one after at most 7 h 55 min
+/// without an event): they are written after each file, so memory holds about two days of
+/// sessions however long the export. A later event of a written session is refused (the
+/// files were not in date order).
+const CLOSED_AFTER_US: i64 = 48 * 3_600_000_000;
+
+fn session_hash(user: &str, sid: i64) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(user.as_bytes());
+    h.update(&sid.to_le_bytes());
+    h.digest()
+}
+
 /// An event parameter's value: the first of its typed slots that is set.
 fn param<'a>(event: &'a Value, key: &str) -> Option<&'a Value> {
     let params = event.get("event_params")?.as_array()?;
@@ -116,6 +129,8 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
     let mut transactions: HashSet<u64> = HashSet::new();
     // customer → first order time.
     let mut customers: HashMap<String, i64> = HashMap::new();
+    let mut closed: HashSet<u64> = HashSet::new();
+    let mut latest = i64::MIN;
     for path in paths {
         let mut rows = 0u64;
         let mut ignored: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
@@ -199,6 +214,18 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                 }
                 return Ok(());
             };
+            latest = latest.max(ts);
+            if !closed.is_empty() && closed.contains(&session_hash(&pseudo, sid)) {
+                report.reject(
+                    Table::Sessions,
+                    path,
+                    row,
+                    &field("event_params[ga_session_id]"),
+                    &sid.to_string(),
+                    "an event of a session already written (idle for 48 h): pass the daily files in date order",
+                );
+                return Ok(());
+            }
             let s = sessions.entry((pseudo, sid)).or_default();
             let location = param_text(&event, "page_location");
             s.observe(Seen {
@@ -218,6 +245,17 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
             Ok(())
         })?;
         report.files.push(FileRead { path: path.clone(), rows, ignored_columns: ignored.into_iter().collect() });
+        let done: Vec<(String, i64)> =
+            sessions.iter().filter(|(_, s)| s.ended_at < latest - CLOSED_AFTER_US).map(|(k, _)| k.clone()).collect();
+        if !done.is_empty() {
+            let mut batch = HashMap::with_capacity(done.len());
+            for k in done {
+                closed.insert(session_hash(&k.0, k.1));
+                let s = sessions.remove(&k).expect("listed");
+                batch.insert(k, s);
+            }
+            write_sessions(batch, opts, &mut report, sink)?;
+        }
     }
     if !orders.is_empty() {
         sink(Table::Orders, orders.finish())?;

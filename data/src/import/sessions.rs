@@ -115,7 +115,8 @@ impl Default for Session {
 }
 
 /// Writes `sessions` (id, user, session, extra fields) and one touchpoint each, in
-/// start-time order; touch ids are `{source}:{session id}`.
+/// start-time order; touch ids are `{source}:{session id}`. Called once or in several
+/// flushes: the report's counts add up.
 pub fn write(
     mut all: Vec<(String, String, Session, serde_json::Map<String, Value>)>,
     source: &str,
@@ -194,9 +195,9 @@ pub fn write(
         sink(Table::Touchpoints, tp.finish())?;
     }
     for (ch, n) in by_channel {
-        report.notes.insert(format!("sessions by channel: {ch}"), n);
+        *report.notes.entry(format!("sessions by channel: {ch}")).or_default() += n;
     }
-    report.written.insert("sessions".into(), all.len() as u64);
-    report.written.insert("touchpoints".into(), all.len() as u64);
+    *report.written.entry("sessions".into()).or_default() += all.len() as u64;
+    *report.written.entry("touchpoints".into()).or_default() += all.len() as u64;
     Ok(())
 }
