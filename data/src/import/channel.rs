@@ -136,6 +136,21 @@ pub fn path(url: &str) -> String {
     if p.is_empty() { "/".to_owned() } else { p.to_owned() }
 }
 
+/// Every query parameter of a URL, %-decoded with `+` as a space, in order.
+#[must_use]
+pub fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let Some((_, query)) = url.split_once('?') else { return Vec::new() };
+    let query = query.split('#').next().unwrap_or_default();
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
 /// The query parameter `key` of a URL, %-decoded with `+` as a space.
 #[must_use]
 pub fn query_param(url: &str, key: &str) -> Option<String> {
@@ -199,6 +214,7 @@ mod tests {
         assert_eq!(query_param(u, "utm_content").as_deref(), Some("Spring Glow Ava"));
         assert_eq!(query_param(u, "utm_term"), None);
         assert_eq!(query_param("https://x/?a=100%", "a").as_deref(), Some("100%"));
+        assert_eq!(query_pairs("https://x/?a=1&b=c+d#f"), [("a".into(), "1".into()), ("b".into(), "c d".into())]);
         assert_eq!(platform("l.instagram.com"), Some("instagram"));
     }
 }

@@ -68,49 +68,67 @@ fn session_hash(user: &str, sid: i64) -> u64 {
     h.digest()
 }
 
-/// An event parameter's value: the first of its typed slots that is set.
-fn param<'a>(event: &'a Value, key: &str) -> Option<&'a Value> {
-    let params = event.get("event_params")?.as_array()?;
-    let v = params.iter().find(|p| p.get("key").and_then(Value::as_str) == Some(key))?.get("value")?;
-    ["string_value", "int_value", "double_value", "float_value"].iter().find_map(|k| v.get(*k).filter(|x| !x.is_null()))
-}
+/// An event's parameters by key, each the first of its typed slots that is set (built
+/// once per event: an event is asked for a dozen of them).
+struct Params<'a>(Vec<(&'a str, &'a Value)>);
 
-fn param_text(event: &Value, key: &str) -> Option<String> {
-    match param(event, key)? {
-        Value::String(s) if s.trim().is_empty() || s == "(not set)" => None,
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+impl<'a> Params<'a> {
+    fn of(event: &'a Value) -> Params<'a> {
+        let mut out = Vec::new();
+        for p in event.get("event_params").and_then(Value::as_array).into_iter().flatten() {
+            let (Some(key), Some(v)) = (p.get("key").and_then(Value::as_str), p.get("value")) else { continue };
+            let slot = ["string_value", "int_value", "double_value", "float_value"]
+                .iter()
+                .find_map(|k| v.get(*k).filter(|x| !x.is_null()));
+            if let Some(slot) = slot {
+                out.push((key, slot));
+            }
+        }
+        Params(out)
     }
-}
 
-fn param_int(event: &Value, key: &str) -> Option<i64> {
-    match param(event, key)? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    fn text(&self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            Value::String(s) if s.trim().is_empty() || s == "(not set)" => None,
+            Value::String(s) => Some(s.trim().to_owned()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    fn int(&self, key: &str) -> Option<i64> {
+        match self.get(key)? {
+            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
     }
 }
 
 const UTM: [&str; 5] = ["source", "medium", "campaign", "content", "term"];
 
 /// The campaign fields an event carries, in the order of [`UTM`].
-fn campaign_of(event: &Value) -> [Option<String>; 5] {
-    let cts = ["manual_source", "manual_medium", "manual_campaign_name", "manual_content", "manual_term"];
+fn campaign_of(event: &Value, ps: &Params<'_>, query: &[(String, String)]) -> [Option<String>; 5] {
+    const CTS: [&str; 5] = ["manual_source", "manual_medium", "manual_campaign_name", "manual_content", "manual_term"];
+    const URL: [&str; 5] = ["utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"];
+    let cts = event.get("collected_traffic_source").filter(|v| !v.is_null());
     let mut out: [Option<String>; 5] = Default::default();
-    let location = param_text(event, "page_location");
     for (k, slot) in out.iter_mut().enumerate() {
-        *slot = jsonl::text(event, &format!("collected_traffic_source.{}", cts[k]))
-            .or_else(|| param_text(event, UTM[k]))
-            .or_else(|| location.as_deref().and_then(|u| channel::query_param(u, &format!("utm_{}", UTM[k]))))
+        *slot = cts
+            .and_then(|c| jsonl::text(c, CTS[k]))
+            .or_else(|| ps.text(UTM[k]))
+            .or_else(|| query.iter().find(|(q, _)| q.eq_ignore_ascii_case(URL[k])).map(|(_, v)| v.clone()))
             .filter(|v| v != "(not set)" && v != "(none)" && v != "(direct)");
     }
     out
 }
 
-fn clicks_of(event: &Value) -> ClickIds {
-    let location = param_text(event, "page_location").unwrap_or_default();
-    let on_url = |k: &str| channel::query_param(&location, k).is_some();
+fn clicks_of(event: &Value, query: &[(String, String)]) -> ClickIds {
+    let on_url = |k: &str| query.iter().any(|(q, v)| q.eq_ignore_ascii_case(k) && !v.is_empty());
     ClickIds {
         gclid: jsonl::text(event, "collected_traffic_source.gclid").is_some()
             || on_url("gclid")
@@ -185,10 +203,12 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                 report.skip("events without user_pseudo_id (consent-mode cookieless pings)");
                 return Ok(());
             };
-            let session_id = param_int(&event, "ga_session_id");
+            let ps = Params::of(&event);
+            let session_id = ps.int("ga_session_id");
             if name == "purchase" {
                 purchase(
                     &event,
+                    &ps,
                     &at,
                     row,
                     path,
@@ -227,19 +247,19 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                 return Ok(());
             }
             let s = sessions.entry((pseudo, sid)).or_default();
-            let location = param_text(&event, "page_location");
+            let location = ps.text("page_location");
+            let query = location.as_deref().map(channel::query_pairs).unwrap_or_default();
             s.observe(Seen {
                 ts,
-                utm: campaign_of(&event),
-                clicks: clicks_of(&event),
-                referrer: param_text(&event, "page_referrer").and_then(|r| channel::host(&r)),
+                utm: campaign_of(&event, &ps, &query),
+                clicks: clicks_of(&event, &query),
+                referrer: ps.text("page_referrer").and_then(|r| channel::host(&r)),
                 landing: location.filter(|_| name == "page_view" || name == "session_start").map(|u| channel::path(&u)),
                 page_view: name == "page_view",
-                engagement_ms: param_int(&event, "engagement_time_msec").unwrap_or(0),
-                engaged: param_int(&event, "session_engaged") == Some(1)
-                    || param_text(&event, "session_engaged").as_deref() == Some("1"),
+                engagement_ms: ps.int("engagement_time_msec").unwrap_or(0),
+                engaged: ps.int("session_engaged") == Some(1) || ps.text("session_engaged").as_deref() == Some("1"),
             });
-            if let Some(n) = param_int(&event, "ga_session_number") {
+            if let Some(n) = ps.int("ga_session_number") {
                 s.number = Some(n);
             }
             Ok(())
@@ -280,6 +300,7 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
 #[allow(clippy::too_many_arguments)]
 fn purchase(
     event: &Value,
+    ps: &Params<'_>,
     at: &str,
     row: u64,
     path: &std::path::Path,
@@ -294,7 +315,7 @@ fn purchase(
 ) {
     let field = |f: &str| jsonl::path_of(at, f);
     let id = jsonl::text(event, "ecommerce.transaction_id")
-        .or_else(|| param_text(event, "transaction_id"))
+        .or_else(|| ps.text("transaction_id"))
         .filter(|t| t != "(not set)");
     let Some(id) = id else {
         report.skip("purchase events without transaction_id (cannot be linked to an order)");
@@ -306,7 +327,7 @@ fn purchase(
     }
     let revenue = match jsonl::number(event, "ecommerce.purchase_revenue") {
         Ok(Some(v)) => Some(v),
-        Ok(None) => match param(event, "value") {
+        Ok(None) => match ps.get("value") {
             Some(Value::Number(n)) => n.as_f64(),
             Some(Value::String(s)) => {
                 let Ok(v) = s.trim().parse::<f64>() else {
@@ -333,7 +354,7 @@ fn purchase(
         );
         return;
     };
-    let code = param_text(event, "currency").unwrap_or_default();
+    let code = ps.text("currency").unwrap_or_default();
     let currency = match super::money::currency(&code) {
         Ok(c) => c,
         Err(reason) => {
@@ -347,7 +368,7 @@ fn purchase(
     };
     let entry = customers.entry(customer.clone()).or_insert(ts);
     *entry = (*entry).min(ts);
-    let coupon = param_text(event, "coupon");
+    let coupon = ps.text("coupon");
     let extra = json!({ "source": "ga4", "ga_session_id": session });
     orders
         .text(&id)
