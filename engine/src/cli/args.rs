@@ -161,14 +161,16 @@ ids are a salted SHA-256 of the normalised email: set ROICAST_ID_SALT to the sam
 brand."
 )]
 pub struct ImportArgs {
-    /// The export format.
+    /// The export format: shopify-orders, magento-orders, ga4, segment, hubspot-contacts,
+    /// salesforce-contacts, stripe-subscriptions, impact, awin, affiliate-csv or canonical.
     #[arg(value_name = "SOURCE")]
     pub source: String,
     /// Export files, or folders of them (their files are read in name order): repeat the
     /// flag or list several after it (`--input ga4/events_*.ndjson`).
     #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
-    /// The dataset folder to write (orders.parquet, customers.parquet, import.report.json).
+    /// The dataset folder to write: canonical tables as Parquet (orders, customers,
+    /// sessions, touchpoints, costs, …), import.report.json and import.manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// The tracking plan (CSV: creator_id, platform, handle, followers, method, value,
