@@ -304,3 +304,13 @@ fn shopify_api_orders_json_becomes_orders_customers_and_landing_touches() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("magento.json") && err.contains("Magento"), "{err}");
 }
+
+/// Every registered source is named in `import --help` (the help is written by hand).
+#[test]
+fn the_help_names_every_source() {
+    let (code, help, err) = roicast(&["import", "--help"]);
+    assert_eq!(code, 0, "{err}");
+    for (source, _, _) in roicast_data::import::SOURCES {
+        assert!(help.contains(source), "`{source}` missing from import --help");
+    }
+}
