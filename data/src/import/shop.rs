@@ -73,7 +73,7 @@ impl ShopOrders {
             let at = if p == path { format!("row {r}") } else { format!("row {r} of {}", p.display()) };
             return Err(format!("order {order_id} was already read at {at}: an order appears once"));
         }
-        if self.files.last().is_none_or(|p| p != path) {
+        if self.files.last().is_none_or(|p| p.as_os_str() != path.as_os_str()) {
             self.files.push(path.to_owned());
         }
         self.seen.insert(h, (self.files.len() as u32 - 1, row));
