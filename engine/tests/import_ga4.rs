@@ -161,3 +161,23 @@ fn bad_ga4_input_is_refused_with_where_and_why() {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "{what}: no staging left behind");
     }
 }
+
+/// The Parquet form of the export (`bq extract --destination_format PARQUET`: INT64 as
+/// integers, records as structs) gives what the NDJSON form gives.
+#[test]
+fn the_parquet_export_reads_like_the_ndjson_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = fixture("plan.csv");
+    let flags = ["--plan", plan.to_str().unwrap(), "--id-salt", "s", "--format", "json"];
+    let (a, b) = (dir.path().join("ndjson"), dir.path().join("parquet"));
+    let (code, _, err) = import(&[fixture("events_20240501.ndjson"), fixture("events_20240502.ndjson")], &a, &flags);
+    assert_eq!(code, 0, "{err}");
+    let (code, stdout, err) = import(&[fixture("events_20240501_02.parquet")], &b, &flags);
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(r["report"]["files"][0]["rows"], 21);
+    for t in [Table::Sessions, Table::Touchpoints, Table::Orders] {
+        let (x, y) = (read(&a.join(format!("{t}.parquet")), t), read(&b.join(format!("{t}.parquet")), t));
+        assert_eq!(x, y, "{t}");
+    }
+}

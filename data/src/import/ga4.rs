@@ -152,7 +152,11 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
     for path in paths {
         let mut rows = 0u64;
         let mut ignored: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-        jsonl::for_each(path, &["events", "rows"], |Located { value: event, at, row }| {
+        let parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let each = |f: &mut dyn FnMut(Located) -> Result<(), DataError>| {
+            if parquet { jsonl::for_each_parquet(path, f) } else { jsonl::for_each(path, &["events", "rows"], f) }
+        };
+        each(&mut |Located { value: event, at, row }| {
             rows += 1;
             let field = |f: &str| jsonl::path_of(&at, f);
             let Some(obj) = event.as_object() else {

@@ -25,6 +25,67 @@ fn refused(path: &Path, row: u64, reason: String) -> DataError {
     DataError::InvalidRow { path: path.to_owned(), row, column: "$".into(), reason }
 }
 
+/// Calls `f` for each row of a Parquet file, as the JSON object BigQuery would have
+/// written for it (`bq extract --destination_format PARQUET`: records are structs,
+/// repeated fields lists); batches are read one at a time.
+pub fn for_each_parquet(path: &Path, mut f: impl FnMut(Located) -> Result<(), DataError>) -> Result<(), DataError> {
+    let file = std::fs::File::open(path).map_err(DataError::io(path))?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+        .map_err(|source| DataError::Parquet { path: path.to_owned(), source })?;
+    let mut row = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
+        let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+        for i in 0..batch.num_rows() {
+            row += 1;
+            let mut obj = serde_json::Map::with_capacity(names.len());
+            for (c, name) in names.iter().enumerate() {
+                obj.insert(name.clone(), cell(batch.column(c).as_ref(), i));
+            }
+            f(Located { value: Value::Object(obj), at: format!("row {row}"), row })?;
+        }
+    }
+    Ok(())
+}
+
+/// One Arrow cell as JSON: strings, numbers, booleans, structs as objects, lists as arrays.
+fn cell(a: &dyn arrow_array::Array, i: usize) -> Value {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
+    use arrow_schema::DataType as D;
+    if a.is_null(i) || *a.data_type() == arrow_schema::DataType::Null {
+        return Value::Null;
+    }
+    match a.data_type() {
+        D::Utf8 => Value::String(a.as_string::<i32>().value(i).to_owned()),
+        D::LargeUtf8 => Value::String(a.as_string::<i64>().value(i).to_owned()),
+        D::Utf8View => Value::String(a.as_string_view().value(i).to_owned()),
+        D::Int64 => Value::from(a.as_primitive::<Int64Type>().value(i)),
+        D::Int32 => Value::from(a.as_primitive::<Int32Type>().value(i)),
+        D::Float64 => serde_json::Number::from_f64(a.as_primitive::<Float64Type>().value(i)).map_or(Value::Null, Value::Number),
+        D::Float32 => serde_json::Number::from_f64(f64::from(a.as_primitive::<Float32Type>().value(i)))
+            .map_or(Value::Null, Value::Number),
+        D::Boolean => Value::Bool(a.as_boolean().value(i)),
+        D::Timestamp(arrow_schema::TimeUnit::Microsecond, _) => Value::from(a.as_primitive::<TimestampMicrosecondType>().value(i)),
+        D::Struct(fields) => {
+            let s = a.as_struct();
+            Value::Object(fields.iter().zip(s.columns()).map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i))).collect())
+        }
+        D::List(_) => {
+            let l = a.as_list::<i32>();
+            let v = l.value(i);
+            Value::Array((0..v.len()).map(|k| cell(v.as_ref(), k)).collect())
+        }
+        D::LargeList(_) => {
+            let l = a.as_list::<i64>();
+            let v = l.value(i);
+            Value::Array((0..v.len()).map(|k| cell(v.as_ref(), k)).collect())
+        }
+        other => Value::String(format!("(unsupported type {other})")),
+    }
+}
+
 /// Calls `f` for each record of `path`. NDJSON is streamed line by line (blank lines are
 /// skipped); a file starting with `[` or `{` and not parseable as NDJSON is read whole as
 /// an array or a page envelope whose array is under one of `envelopes`. A line that is not
