@@ -1,6 +1,7 @@
 //! `ga4`: the Google Analytics 4 BigQuery export (`events_YYYYMMDD` rows as NDJSON, the
-//! format `bq extract --destination_format NEWLINE_DELIMITED_JSON` writes, or a JSON
-//! array) → `sessions`, `touchpoints`, and `orders` + `customers` from `purchase` events.
+//! format `bq extract --destination_format NEWLINE_DELIMITED_JSON` writes, a JSON array,
+//! or a Parquet extract) → `sessions`, `touchpoints`, and `orders` + `customers` from
+//! `purchase` events.
 //!
 //! BigQuery's JSON writes INT64 as strings (`"event_timestamp": "1714557600000000"`,
 //! `"int_value": "1714557"`); both forms are read. Event parameters are the repeated
