@@ -142,3 +142,25 @@ fn crm_and_billing_refusals_say_where_and_why() {
         assert!(!out.exists());
     }
 }
+
+/// `--id-key customer-id`: the source's own customer id, for exports that have one; an
+/// export without a customer id column is refused with the flag to use.
+#[test]
+fn id_key_customer_id_uses_the_source_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let (code, _, err) = import(
+        "stripe-subscriptions",
+        &fixture("stripe/subscriptions.csv"),
+        &out,
+        &["--id-salt", "s", "--id-key", "customer-id"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let c = customers(&out);
+    assert!(c.contains_key(&customer_id("s", "stripe-customer", "cus_PQ1a2b3c4d5e6f")), "{:?}", c.keys());
+    assert!(!c.contains_key(&from_email("s", "ava.lee@example.com")));
+    let shop = fixture("shopify/orders_export.csv");
+    let (code, _, err) = import("shopify-orders", &shop, &dir.path().join("x"), &["--id-key", "customer-id"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no customer id column") && err.contains("--id-key email"), "{err}");
+}

@@ -184,13 +184,16 @@ fn import(p: &Preset, paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'
                         return Ok(());
                     }
                 };
-                let customer = report.customer(
-                    &opts.salt,
-                    Some(get(c_email)),
-                    &format!("{}-record", p.source),
-                    id,
-                    "CRM rows without email (id from the record id)",
-                );
+                let own = opts.own_id(&format!("{}-record", p.source), Some(id));
+                let customer = own.unwrap_or_else(|| {
+                    report.customer(
+                        &opts.salt,
+                        Some(get(c_email)),
+                        &format!("{}-record", p.source),
+                        id,
+                        "CRM rows without email (id from the record id)",
+                    )
+                });
                 let mut channel = (p.channel_of)(get(c_channel));
                 let mut creator = None;
                 if let Some(plan) = &opts.plan {

@@ -63,14 +63,20 @@ fn cell(a: &dyn arrow_array::Array, i: usize) -> Value {
         D::Utf8View => Value::String(a.as_string_view().value(i).to_owned()),
         D::Int64 => Value::from(a.as_primitive::<Int64Type>().value(i)),
         D::Int32 => Value::from(a.as_primitive::<Int32Type>().value(i)),
-        D::Float64 => serde_json::Number::from_f64(a.as_primitive::<Float64Type>().value(i)).map_or(Value::Null, Value::Number),
+        D::Float64 => {
+            serde_json::Number::from_f64(a.as_primitive::<Float64Type>().value(i)).map_or(Value::Null, Value::Number)
+        }
         D::Float32 => serde_json::Number::from_f64(f64::from(a.as_primitive::<Float32Type>().value(i)))
             .map_or(Value::Null, Value::Number),
         D::Boolean => Value::Bool(a.as_boolean().value(i)),
-        D::Timestamp(arrow_schema::TimeUnit::Microsecond, _) => Value::from(a.as_primitive::<TimestampMicrosecondType>().value(i)),
+        D::Timestamp(arrow_schema::TimeUnit::Microsecond, _) => {
+            Value::from(a.as_primitive::<TimestampMicrosecondType>().value(i))
+        }
         D::Struct(fields) => {
             let s = a.as_struct();
-            Value::Object(fields.iter().zip(s.columns()).map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i))).collect())
+            Value::Object(
+                fields.iter().zip(s.columns()).map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i))).collect(),
+            )
         }
         D::List(_) => {
             let l = a.as_list::<i32>();

@@ -46,6 +46,7 @@ pub const GRID_USED: &[&str] = &[
 pub const USED: &[&str] = &[
     "increment_id",
     "customer_email",
+    "customer_id",
     "created_at",
     "base_grand_total",
     "grand_total",
@@ -194,8 +195,10 @@ fn rest_file(
                 return Ok(());
             }
         };
-        let customer =
-            report.customer(&opts.salt, jsonl::text(o, "customer_email").as_deref(), "magento-order", &id, NO_EMAIL);
+        let own = opts.own_id("magento-customer", jsonl::text(o, "customer_id").as_deref());
+        let customer = own.unwrap_or_else(|| {
+            report.customer(&opts.salt, jsonl::text(o, "customer_email").as_deref(), "magento-order", &id, NO_EMAIL)
+        });
         let mut extra = serde_json::Map::new();
         for k in ["entity_id", "state", "status", "order_currency_code", "grand_total", "store_id", "customer_is_guest"]
         {
@@ -232,6 +235,9 @@ fn grid_file(
         &["ID", "Purchase Date", "Grand Total (Base)", "Status"],
         GRID_USED,
         |h| {
+            if opts.id_key == super::IdKey::CustomerId {
+                return Err(("Customer Email".into(), "the Magento order grid has no customer id column: import it with --id-key email (or the REST orders, which have customer_id)".into()));
+            }
             if h.get("Purchase Date").is_none() && h.get("Grand Total (Base)").is_none() {
                 return Err((
                     "ID".into(),

@@ -36,6 +36,19 @@ pub mod shopify;
 pub mod stripe;
 pub mod time;
 
+/// What a customer id is derived from (`--id-key`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdKey {
+    /// The normalised email: one person has one id in every source (the default).
+    #[default]
+    Email,
+    /// The source's own customer id (Shopify `customer.id`, Stripe `Customer ID`, a CRM
+    /// record id, a site's login `userId`): for brands whose customers share emails, or
+    /// that keep emails out of exports; ids then match only within one system.
+    CustomerId,
+}
+
 /// Options every importer takes.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -50,6 +63,31 @@ pub struct ImportOptions {
     pub currency: Option<String>,
     /// The column-mapping file of `affiliate-csv`.
     pub mapping: Option<PathBuf>,
+    /// What customer ids are derived from.
+    pub id_key: IdKey,
+}
+
+impl ImportOptions {
+    /// With `--id-key customer-id`, the salted id of the source's own customer id `id`
+    /// (of `kind`, e.g. `stripe-customer`); `None` otherwise or when the row has none.
+    #[must_use]
+    pub fn own_id(&self, kind: &str, id: Option<&str>) -> Option<String> {
+        let id = id.map(str::trim).filter(|v| !v.is_empty())?;
+        (self.id_key == IdKey::CustomerId).then(|| identity::customer_id(&self.salt, kind, id))
+    }
+
+    /// Refuses `--id-key customer-id` for an export with no customer id column.
+    pub fn needs_email_ids(&self, path: &Path, what: &str) -> Result<(), DataError> {
+        if self.id_key == IdKey::CustomerId {
+            return Err(DataError::InvalidRow {
+                path: path.to_owned(),
+                row: 0,
+                column: String::new(),
+                reason: format!("{what} has no customer id column: import it with --id-key email"),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// One file an importer read.

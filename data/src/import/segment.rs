@@ -236,6 +236,7 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                 .as_ref()
                 .and_then(|u| email_of.get(u).cloned())
                 .or_else(|| jsonl::text(&v, "context.traits.email"));
+            let email = if opts.id_key == super::IdKey::CustomerId && user.is_some() { None } else { email };
             let customer = match (email, &user) {
                 (Some(e), _) => identity::from_email(&opts.salt, &e),
                 (None, Some(u)) => identity::customer_id(&opts.salt, "user_id", u),

@@ -184,6 +184,7 @@ pub fn import(
                 ),
             });
         }
+        opts.needs_email_ids(path, "the Shopify orders CSV (use the Admin API orders JSON for customer.id)")?;
         header.require(path, REQUIRED)?;
         let col = |n: &str| header.get(n);
         let (c_name, c_email, c_status, c_currency, c_total, c_created) = (

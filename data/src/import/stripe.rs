@@ -136,13 +136,16 @@ pub fn import(paths: &[PathBuf], opts: &ImportOptions, sink: &mut Sink<'_>) -> R
                 if status == "trialing" {
                     report.note("subscriptions still in trial (counted from their start)");
                 }
-                let customer = report.customer(
-                    &opts.salt,
-                    r.opt("Customer Email"),
-                    "stripe-customer",
-                    r.get("Customer ID"),
-                    "subscriptions without a customer email (id from the Stripe customer id)",
-                );
+                let own = opts.own_id("stripe-customer", r.opt("Customer ID"));
+                let customer = own.unwrap_or_else(|| {
+                    report.customer(
+                        &opts.salt,
+                        r.opt("Customer Email"),
+                        "stripe-customer",
+                        r.get("Customer ID"),
+                        "subscriptions without a customer email (id from the Stripe customer id)",
+                    )
+                });
                 subs.entry(customer).or_default().push(Sub { created, start, ended, id });
                 Ok(())
             },

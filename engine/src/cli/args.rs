@@ -198,9 +198,22 @@ pub struct ImportArgs {
     /// Replace the output folder if it exists.
     #[arg(long)]
     pub force: bool,
+    /// What customer ids are derived from: `email` (one person, one id in every source)
+    /// or `customer-id` (the source's own customer id; ids match only within one system).
+    #[arg(long, value_enum, default_value_t = IdKeyArg::Email)]
+    pub id_key: IdKeyArg,
     /// Salt of the customer-id hash.
     #[arg(long, env = "ROICAST_ID_SALT", hide_env_values = true, value_name = "SECRET")]
     pub id_salt: Option<String>,
+}
+
+/// `--id-key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IdKeyArg {
+    /// The normalised email.
+    Email,
+    /// The source's own customer id.
+    CustomerId,
 }
 
 /// `roicast validate`.

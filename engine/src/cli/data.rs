@@ -100,6 +100,10 @@ pub(super) fn import(
         currency: a.currency.clone(),
         force: a.force,
         merge: a.merge,
+        id_key: match a.id_key {
+            super::args::IdKeyArg::Email => roicast_data::import::IdKey::Email,
+            super::args::IdKeyArg::CustomerId => roicast_data::import::IdKey::CustomerId,
+        },
         salt: a.id_salt.clone(),
     };
     let s = jobs::import::run(ctx, &c)?;

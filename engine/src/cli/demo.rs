@@ -316,6 +316,7 @@ fn import_exports(
                 mapping: None,
                 currency: None,
                 merge: k > 0,
+                id_key: roicast_data::import::IdKey::Email,
                 force: k == 0,
                 salt: Some(DEMO_SALT.to_owned()),
             },

@@ -39,6 +39,9 @@ pub struct Config {
     /// The tracking plan (CSV: creators and the codes and links issued to them).
     #[serde(default)]
     pub plan: Option<PathBuf>,
+    /// What customer ids are derived from: the email (default) or the source's own id.
+    #[serde(default)]
+    pub id_key: roicast_data::import::IdKey,
     /// The currency of amounts written with an ambiguous symbol (Magento's grid `$`).
     #[serde(default)]
     pub currency: Option<String>,
@@ -116,6 +119,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         timezone,
         plan,
         mapping: c.mapping.clone(),
+        id_key: c.id_key,
         currency: c
             .currency
             .as_deref()
@@ -239,7 +243,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         .collect::<anyhow::Result<_>>()?;
     let manifest = m.finish(
         json!({ "source": c.source, "timezone": c.timezone, "default_salt": c.salt.is_none(),
-                "id": "salted SHA-256 of the normalised email" }),
+                "id_key": c.id_key, "id": "salted SHA-256 of the normalised email or of the source's customer id" }),
         earlier_inputs
             .into_iter()
             .chain(crate::output::records(c.input.iter().chain(c.plan.iter()).chain(c.mapping.iter()))?)

@@ -163,7 +163,8 @@ pub fn import_file(
             report.note("partially refunded orders (revenue net of the refund)");
         }
         let email = jsonl::text(o, "email").or_else(|| jsonl::text(o, "customer.email"));
-        let customer = match (email, jsonl::text(o, "customer.id")) {
+        let own = opts.own_id("shopify-customer", jsonl::text(o, "customer.id").as_deref());
+        let customer = own.unwrap_or_else(|| match (email, jsonl::text(o, "customer.id")) {
             (Some(e), _) => identity::from_email(&opts.salt, &e),
             (None, Some(id)) => {
                 report.note("orders without an email (customer id from customer.id)");
@@ -173,7 +174,7 @@ pub fn import_file(
                 report.note("orders without an email (customer id from the order name)");
                 identity::customer_id(&opts.salt, "shopify-order", &name)
             }
-        };
+        });
         let codes: Vec<String> = o
             .get("discount_codes")
             .and_then(Value::as_array)
