@@ -325,6 +325,10 @@ fn every_exported_source_round_trips() {
         import("shopify-orders", &[&ex.join("shopify/orders.json")], &api, &[]);
         let csv_only = dir.path().join("csv");
         import("shopify-orders", &[&ex.join("shopify/orders_export.csv")], &csv_only, &[]);
+        // Magento's REST form gives the same orders too (no journey key either).
+        let magento = dir.path().join("magento");
+        import("magento-orders", &[&ex.join("magento/orders.json")], &magento, &[]);
+        assert_eq!(orders(&magento.join("orders.parquet")), orders(&csv_only.join("orders.parquet")));
         assert_eq!(
             orders(&api.join("orders.parquet")),
             orders(&csv_only.join("orders.parquet"))

@@ -41,6 +41,7 @@ pub fn write(data: &Path, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let dataset = Dataset::open(data)?;
     let mut files = shopify_csv(&dataset, dir)?;
     files.extend(vendors::shopify_api(&dataset, dir)?);
+    files.extend(vendors::magento(&dataset, dir)?);
     files.extend(vendors::ga4(&dataset, dir)?);
     files.extend(vendors::stripe(&dataset, dir)?);
     files.extend(vendors::hubspot(&dataset, dir)?);

@@ -11,6 +11,8 @@
 //!   inside one). INT64 as strings; campaign fields both in `collected_traffic_source` and
 //!   in the landing URL; events split by UTC day, so sessions past midnight span two
 //!   files. Loses: sub-millisecond durations; impressions and views (not web events).
+//! * `magento/orders.json`: the same orders as Magento's REST `/V1/orders` pages (UTC
+//!   times without offset, money as numbers). Loses what the Shopify CSV loses.
 //! * `stripe/subscriptions.csv`: one subscription per subscribing customer, `Created
 //!   (UTC)` / `Start Date (UTC)` / `Canceled At (UTC)` / `Ended At (UTC)` to the second.
 //! * `hubspot/contacts.csv`: every customer as a contact, `Became a Customer Date` in the
@@ -111,6 +113,58 @@ fn csv_file(dir: &Path, rel: &str, header: &[&str], rows: &[Vec<String>]) -> Res
     }
     file.commit()?;
     Ok(PathBuf::from(rel))
+}
+
+/// `magento/orders.json`: the REST `/V1/orders` pages of 100 orders (`{"items": […],
+/// "search_criteria": …, "total_count": N}`), one a line; `created_at` in UTC without an
+/// offset, money as numbers, a refunded order `closed` with `base_total_refunded` equal to
+/// its total.
+pub fn magento(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let mut orders = Vec::new();
+    rows(dataset, Table::Orders, |c, i| {
+        let customer = c.text("customer_id", i).unwrap_or_default();
+        let total = c.float("revenue", i).unwrap_or_default();
+        let refunded = c.boolean("refunded", i).unwrap_or(false);
+        let currency = c.text("currency", i).unwrap_or("USD");
+        orders.push(json!({
+            "entity_id": orders.len() + 1,
+            "increment_id": c.text("order_id", i).unwrap_or_default(),
+            "customer_email": email(customer),
+            "customer_is_guest": 0,
+            "created_at": utc(c.ts("ordered_at", i).unwrap_or_default(), "%Y-%m-%d %H:%M:%S"),
+            "base_grand_total": total,
+            "grand_total": total,
+            "base_total_refunded": if refunded { total } else { 0.0 },
+            "total_refunded": if refunded { total } else { 0.0 },
+            "base_currency_code": currency,
+            "order_currency_code": currency,
+            "coupon_code": c.text("discount_code", i),
+            "status": if refunded { "closed" } else { "complete" },
+            "state": if refunded { "closed" } else { "complete" },
+            "store_id": 1,
+            "items": [{"sku": "SR-30", "name": "Glow Serum", "qty_ordered": 1, "price": total}],
+        }));
+    })?;
+    let rel = "magento/orders.json";
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().expect("a folder")).map_err(DataError::io(dir))?;
+    let mut file = AtomicFile::create(&path)?;
+    {
+        let mut w = std::io::BufWriter::new(file.file());
+        let n = orders.len();
+        for (k, page) in orders.chunks(100).enumerate() {
+            let envelope = json!({
+                "items": page,
+                "search_criteria": {"filter_groups": [], "page_size": 100, "current_page": k + 1},
+                "total_count": n,
+            });
+            serde_json::to_writer(&mut w, &envelope).map_err(|e| DataError::io(&path)(e.into()))?;
+            w.write_all(b"\n").map_err(DataError::io(&path))?;
+        }
+        w.flush().map_err(DataError::io(&path))?;
+    }
+    file.commit()?;
+    Ok(vec![PathBuf::from(rel)])
 }
 
 /// `shopify/orders.json`: API pages of 250 orders, one a line.
