@@ -52,24 +52,29 @@ fn orders(path: &Path) -> Orders {
     out
 }
 
+/// The small world of `seed` into `data`, and its vendor exports into `exports`.
+fn generate(seed: u64, data: &Path, exports: &Path) {
+    let (code, _, err) = roicast(&[
+        "generate",
+        "--scenario",
+        "small",
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        data.to_str().unwrap(),
+        "--exports",
+        exports.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn generated_orders_survive_the_shopify_export_and_import() {
     for seed in [3u64, 11, 29] {
         let dir = tempfile::tempdir().unwrap();
         let (data, exports, imported) = (dir.path().join("data"), dir.path().join("exports"), dir.path().join("ds"));
-        let (code, _, err) = roicast(&[
-            "generate",
-            "--scenario",
-            "small",
-            "--seed",
-            &seed.to_string(),
-            "--out",
-            data.to_str().unwrap(),
-            "--exports",
-            exports.to_str().unwrap(),
-            "-q",
-        ]);
-        assert_eq!(code, 0, "{err}");
+        generate(seed, &data, &exports);
         let csv = exports.join("shopify/orders_export.csv");
         let (code, _, err) = roicast(&[
             "import",
@@ -200,19 +205,7 @@ fn every_exported_source_round_trips() {
     for seed in [5u64, 17] {
         let dir = tempfile::tempdir().unwrap();
         let (data, ex, ds) = (dir.path().join("data"), dir.path().join("exports"), dir.path().join("ds"));
-        let (code, _, err) = roicast(&[
-            "generate",
-            "--scenario",
-            "small",
-            "--seed",
-            &seed.to_string(),
-            "--out",
-            data.to_str().unwrap(),
-            "--exports",
-            ex.to_str().unwrap(),
-            "-q",
-        ]);
-        assert_eq!(code, 0, "{err}");
+        generate(seed, &data, &ex);
         let plan = ex.join("plan.csv");
         let plan = plan.to_str().unwrap();
         import("shopify-orders", &[&ex.join("shopify/orders_export.csv")], &ds, &["--plan", plan]);
@@ -371,19 +364,7 @@ fn roi_rows(path: &Path, metrics: &[&str]) -> BTreeMap<(String, String, String, 
 fn roi_on_the_imported_dataset_equals_roi_on_the_generated_one() {
     let dir = tempfile::tempdir().unwrap();
     let (data, ex, ds) = (dir.path().join("data"), dir.path().join("exports"), dir.path().join("ds"));
-    let (code, _, err) = roicast(&[
-        "generate",
-        "--scenario",
-        "small",
-        "--seed",
-        "9",
-        "--out",
-        data.to_str().unwrap(),
-        "--exports",
-        ex.to_str().unwrap(),
-        "-q",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    generate(9, &data, &ex);
     let world = roicast_data::Dataset::open(&data).unwrap();
     roicast_data::generate::exports::vendors::platform(&world, &ex).unwrap();
     let plan = ex.join("plan.csv");
