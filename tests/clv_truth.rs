@@ -62,12 +62,15 @@ fn repeat_purchases_spend_and_churn_are_recovered() {
     for (name, got) in [("r", fit.model.r), ("alpha", fit.model.alpha), ("a", fit.model.a), ("b", fit.model.b)] {
         within(&format!("base BG/NBD {name}"), got, fit.standard_errors[name], t[name].as_f64().unwrap(), 3.0);
     }
-    let rep: Vec<usize> = base.iter().copied().filter(|&i| rfm[i].frequency > 0.0).collect();
+    // Spend: a refunded order earns nothing (revenue is net of refunds), so the Gamma-Gamma
+    // sample is each customer's paid orders — refunds are drawn independently of spend.
+    let (paid, _, _) = build(&ds, TimeUnit::Weeks, end, true).unwrap();
+    let paid: HashMap<&str, (f64, f64)> =
+        paid.iter().map(|c| (c.customer_id.as_str(), (c.frequency, c.monetary_value))).collect();
+    let rep: Vec<(f64, f64)> =
+        base.iter().filter_map(|&i| paid.get(rfm[i].customer_id.as_str()).copied()).filter(|(x, _)| *x > 0.0).collect();
     let gg = ClvParams::new()
-        .fit_gamma_gamma(
-            &rep.iter().map(|&i| rfm[i].frequency).collect::<Vec<_>>(),
-            &rep.iter().map(|&i| rfm[i].monetary_value).collect::<Vec<_>>(),
-        )
+        .fit_gamma_gamma(&rep.iter().map(|r| r.0).collect::<Vec<_>>(), &rep.iter().map(|r| r.1).collect::<Vec<_>>())
         .unwrap();
     let t = &truth["base_gamma_gamma"];
     for (name, got) in [("p", gg.model.p), ("q", gg.model.q), ("gamma", gg.model.gamma)] {
