@@ -4,19 +4,19 @@
 //! to link by order id), `per_conversion` `costs` with their status, and the `campaigns`
 //! (network programs) those costs belong to.
 //!
-//! | field | impact (Actions API / CSV; UI labels in brackets) | awin (Transactions API JSON; UI CSV labels) | canonical |
+//! | field | impact (Actions API / CSV; UI labels in parentheses) | awin (Transactions API JSON; UI CSV labels) | canonical |
 //! |---|---|---|---|
-//! | action id | `Id` [`Action Id`] | `id` [`Transaction ID`] | `touch_id` = `{source}:{id}`, `cost_id` |
-//! | partner id | `MediaPartnerId` [`Partner Id`] | `publisherId` [`Publisher ID`] | `creator_id` when a plan `affiliate_link` asset has it as value |
+//! | action id | `Id` (`Action Id`) | `id` (`Transaction ID`) | `touch_id` = `{source}:{id}`, `cost_id` |
+//! | partner id | `MediaPartnerId` (`Partner Id`) | `publisherId` (`Publisher ID`) | `creator_id` when a plan `affiliate_link` asset has it as value |
 //! | program | `CampaignId`, `CampaignName` | `advertiserId` | `campaign_id` (`{source}:{id}`) unless the plan asset names its campaign |
-//! | click date | `ReferringDate` [`Click Date`] | `clickDate` [`Click Date`] | `touchpoints.ts` (the action date when absent) |
-//! | action date | `EventDate` [`Action Date`] | `transactionDate` [`Transaction Date`] | `orders.ordered_at`, `costs.incurred_at` |
-//! | sale amount | `Amount` [`Sale Amount`] | `saleAmount.amount` [`Sale Amount`] | `orders.revenue` |
-//! | payout | `Payout` | `commissionAmount.amount` [`Commission`] | `costs.amount` (`per_conversion`) |
-//! | currency | `Currency` | `saleAmount.currency` [`Currency`] | ISO 4217, checked |
+//! | click date | `ReferringDate` (`Click Date`) | `clickDate` (`Click Date`) | `touchpoints.ts` (the action date when absent) |
+//! | action date | `EventDate` (`Action Date`) | `transactionDate` (`Transaction Date`) | `orders.ordered_at`, `costs.incurred_at` |
+//! | sale amount | `Amount` (`Sale Amount`) | `saleAmount.amount` (`Sale Amount`) | `orders.revenue` |
+//! | payout | `Payout` | `commissionAmount.amount` (`Commission`) | `costs.amount` (`per_conversion`) |
+//! | currency | `Currency` | `saleAmount.currency` (`Currency`) | ISO 4217, checked |
 //! | status | `State`: `APPROVED` → paid, `PENDING` → committed, `REVERSED` → excluded | `commissionStatus`: `approved` → paid, `pending` → committed, `declined` / `deleted` → excluded | `costs.status` |
-//! | promo code | `PromoCode` | `voucherCode` [`Voucher Code`] | `orders.discount_code`; a plan code makes the touch a creator's |
-//! | order id | `Oid` [`Order Id`] | `orderRef` [`Order Reference`] | `orders.order_id` (`{source}:{id}` when absent) |
+//! | promo code | `PromoCode` | `voucherCode` (`Voucher Code`) | `orders.discount_code`; a plan code makes the touch a creator's |
+//! | order id | `Oid` (`Order Id`) | `orderRef` (`Order Reference`) | `orders.order_id` (`{source}:{id}` when absent) |
 //! | customer | `CustomerId` | — | `orders.customer_id` (salted hash; else the order's) |
 //!
 //! Reversed and declined actions are skipped and counted: no order, no cost, no touch (the
