@@ -357,9 +357,10 @@ fn roi_rows(path: &Path, metrics: &[&str]) -> BTreeMap<(String, String, String, 
     out
 }
 
-/// The path a brand takes — vendor exports → `import` of each source (the platforms' own
-/// data in canonical form) → attribution → ROI — gives the ROI the generated dataset
-/// gives, under every attribution model, for the program, each platform and each creator.
+/// The path a brand takes — vendor exports → `import` of each source (the shop, analytics,
+/// billing and CRM exports, the Instagram / TikTok / YouTube dumps, the brand's own sheets in
+/// canonical form) → attribution → ROI — gives the ROI the generated dataset gives, under
+/// every attribution model, for the program, each platform and each creator.
 #[test]
 fn roi_on_the_imported_dataset_equals_roi_on_the_generated_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -378,6 +379,9 @@ fn roi_on_the_imported_dataset_equals_roi_on_the_generated_one() {
         &ds,
         &["--plan", plan, "--timezone", "-05:00", "--merge"],
     );
+    import("instagram", &[&ex.join("instagram")], &ds, &["--plan", plan, "--merge"]);
+    import("tiktok", &[&ex.join("tiktok")], &ds, &["--plan", plan, "--timezone", "-04:00", "--merge"]);
+    import("youtube", &[&ex.join("youtube")], &ds, &["--plan", plan, "--merge"]);
     import("canonical", &[&ex.join("platform")], &ds, &["--merge"]);
     let (code, _, err) = roicast(&["validate", "--data", ds.to_str().unwrap(), "-q"]);
     assert_eq!(code, 0, "{err}");

@@ -89,6 +89,12 @@ impl RowBuilder {
     push!(bool, opt_bool, Bool, bool);
     push!(ts, opt_ts, Ts, i64);
 
+    /// The column the next pushed value goes into.
+    #[must_use]
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
     /// Ends the current row; every column must have received a value.
     pub fn end_row(&mut self) {
         assert_eq!(

@@ -182,6 +182,11 @@ fn validate_names_the_importer_for_an_export_folder() {
         ("stripe/subscriptions.csv", "subscriptions.csv"),
         ("magento/orders_rest.json", "orders.json"),
         ("segment/events.ndjson", "pixel.ndjson"),
+        ("instagram/media.json", "media.json"),
+        ("instagram/business_suite.csv", "posts_export.csv"),
+        ("tiktok/video_list.json", "videos.json"),
+        ("youtube/comment_threads.json", "threads.json"),
+        ("youtube/table_data.csv", "Table data.csv"),
     ] {
         std::fs::copy(other.join(from), dir.path().join(to)).unwrap();
     }
@@ -194,6 +199,11 @@ fn validate_names_the_importer_for_an_export_folder() {
         "subscriptions.csv looks like a Stripe subscriptions export: roicast import stripe-subscriptions",
         "orders.json looks like a Magento orders export: roicast import magento-orders",
         "pixel.ndjson looks like a Segment-spec event stream: roicast import segment",
+        "media.json looks like a dump of the Instagram Graph API (or a Meta Business Suite export): roicast import instagram",
+        "posts_export.csv looks like a dump of the Instagram Graph API (or a Meta Business Suite export): roicast import instagram",
+        "videos.json looks like a dump of the TikTok API (or a TikTok Studio export): roicast import tiktok",
+        "threads.json looks like a dump of the YouTube Data / Analytics API (or a Studio export): roicast import youtube",
+        "Table data.csv looks like a dump of the YouTube Data / Analytics API (or a Studio export): roicast import youtube",
     ] {
         assert!(err.contains(hint), "`{hint}` not in {err}");
     }

@@ -20,10 +20,10 @@ pub struct PostCounts {
     pub views: Option<f64>,
     /// Views past the platform's engagement threshold.
     pub engaged_views: Option<f64>,
-    /// Likes.
-    pub likes: f64,
-    /// Comments.
-    pub comments: f64,
+    /// Likes; `None` where the platform hides them (YouTube creators may).
+    pub likes: Option<f64>,
+    /// Comments; `None` where not reported.
+    pub comments: Option<f64>,
     /// Shares.
     pub shares: Option<f64>,
     /// Saves.
@@ -36,7 +36,10 @@ impl PostCounts {
     /// Interactions: likes + comments + shares + saves, over the ones reported.
     #[must_use]
     pub fn interactions(&self) -> f64 {
-        self.likes + self.comments + self.shares.unwrap_or(0.0) + self.saves.unwrap_or(0.0)
+        self.likes.unwrap_or(0.0)
+            + self.comments.unwrap_or(0.0)
+            + self.shares.unwrap_or(0.0)
+            + self.saves.unwrap_or(0.0)
     }
 }
 
@@ -183,7 +186,7 @@ pub fn quality_components(
 ) -> QualityComponents {
     let depth = match (c.shares, c.saves) {
         (None, None) => None,
-        (s, v) => ratio(s.unwrap_or(0.0) + v.unwrap_or(0.0), Some(0.10 * c.likes)).map(|x| x.min(1.0)),
+        (s, v) => ratio(s.unwrap_or(0.0) + v.unwrap_or(0.0), c.likes.map(|l| 0.10 * l)).map(|x| x.min(1.0)),
     };
     QualityComponents {
         meaningful: meaningful_share,
@@ -462,8 +465,8 @@ impl RateCard {
             (None, Some(v)) => self.rate(platform, "views_per_1000") * v / 1000.0,
             (None, None) => 0.0,
         };
-        let actions = self.rate(platform, "likes") * c.likes
-            + self.rate(platform, "comments") * c.comments
+        let actions = self.rate(platform, "likes") * c.likes.unwrap_or(0.0)
+            + self.rate(platform, "comments") * c.comments.unwrap_or(0.0)
             + self.rate(platform, "shares") * c.shares.unwrap_or(0.0)
             + self.rate(platform, "saves") * c.saves.unwrap_or(0.0)
             + self.rate(platform, "clicks") * c.link_clicks.unwrap_or(0.0);
@@ -482,8 +485,8 @@ mod tests {
             reach: Some(4_000.0),
             views: None,
             engaged_views: None,
-            likes: 400.0,
-            comments: 50.0,
+            likes: Some(400.0),
+            comments: Some(50.0),
             shares: Some(30.0),
             saves: None,
             link_clicks: Some(20.0),

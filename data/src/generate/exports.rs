@@ -19,6 +19,7 @@ use chrono::{FixedOffset, TimeZone as _};
 
 use crate::import::shopify::HEADER;
 
+pub mod social;
 pub mod vendors;
 use crate::io::AtomicFile;
 use crate::{DataError, Dataset, Table};
@@ -46,6 +47,7 @@ pub fn write(data: &Path, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     files.extend(vendors::stripe(&dataset, dir)?);
     files.extend(vendors::hubspot(&dataset, dir)?);
     files.extend(vendors::plan(&dataset, dir)?);
+    files.extend(social::write(&dataset, dir)?);
     Ok(files)
 }
 

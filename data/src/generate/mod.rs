@@ -54,7 +54,7 @@ use crate::validate::Progress;
 use text::CommentKind;
 
 /// Version of the generative model; bumped whenever a world for a seed changes.
-pub const GENERATOR_VERSION: u32 = 4;
+pub const GENERATOR_VERSION: u32 = 5;
 
 const DAY: i64 = 86_400_000_000;
 const HOUR: i64 = 3_600_000_000;
@@ -679,7 +679,7 @@ fn round2(x: f64) -> f64 {
 
 fn make_creators(seed: u64, n: usize) -> Vec<Creator> {
     let tier_weights: Vec<f64> = TIERS.iter().map(|t| t.1).collect();
-    (0..n)
+    let mut creators: Vec<Creator> = (0..n)
         .map(|i| {
             let mut r = Rng::new(seed, stream::CREATORS, i as u64);
             let platform = PLATFORMS[r.weighted(PLATFORM_WEIGHTS)];
@@ -742,7 +742,16 @@ fn make_creators(seed: u64, n: usize) -> Vec<Creator> {
                 truth,
             }
         })
-        .collect()
+        .collect();
+    // A handle is unique on its platform (the platform importers match accounts by it).
+    let mut seen = std::collections::HashSet::new();
+    for (i, c) in creators.iter_mut().enumerate() {
+        if !seen.insert((c.truth.platform, c.handle.clone())) {
+            c.handle = format!("{}_{i}", c.handle);
+            seen.insert((c.truth.platform, c.handle.clone()));
+        }
+    }
+    creators
 }
 
 fn make_campaigns(seed: u64, sizes: &Sizes, creators: &[Creator]) -> Vec<Campaign> {
@@ -1490,9 +1499,12 @@ fn simulate_posts(w: &World, first: usize, last: usize, comment_rate: f64) -> Po
         } * r.lognormal(0.0, 0.2);
         let burst = if t.inflated { r.range(0.4, 0.7) } else { 0.0 };
         for &h in SNAPSHOT_HOURS {
-            let f = 1.0 - (-(h as f64) / tau).exp();
+            // The last read is the post's final count (what `posts` holds): an API pull
+            // observes exactly what the post table reports, as in a real import.
+            let last = h == SNAPSHOT_HOURS[SNAPSHOT_HOURS.len() - 1];
+            let f = if last { 1.0 } else { 1.0 - (-(h as f64) / tau).exp() };
             let at = |x: i64, share: f64| (x as f64 * share).round() as i64;
-            let like_share = burst + (1.0 - burst) * f;
+            let like_share = if last { 1.0 } else { burst + (1.0 - burst) * f };
             sb.text(&p.id)
                 .ts(p.published_at + h * HOUR)
                 .opt_int(m.views.map(|v| at(v, f)))

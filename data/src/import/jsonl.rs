@@ -99,6 +99,26 @@ fn cell(a: &dyn arrow_array::Array, i: usize) -> Value {
 pub fn for_each(
     path: &Path,
     envelopes: &[&'static str],
+    f: impl FnMut(Located) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    walk(path, envelopes, false, f)
+}
+
+/// Like [`for_each`], but a JSON document that is one object and no page envelope is one
+/// record (`$`): a saved API response (`{"kind": "youtube#videoListResponse", …}`, an
+/// account object) is read as it is.
+pub fn for_each_document(
+    path: &Path,
+    envelopes: &[&'static str],
+    f: impl FnMut(Located) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    walk(path, envelopes, true, f)
+}
+
+fn walk(
+    path: &Path,
+    envelopes: &[&'static str],
+    whole_object: bool,
     mut f: impl FnMut(Located) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
     let file = std::fs::File::open(path).map_err(DataError::io(path))?;
@@ -122,6 +142,7 @@ pub fn for_each(
                     }
                     Ok(())
                 }
+                Err(value) if whole_object => f(Located { value, at: "$".into(), row: 1 }),
                 Err(_) => Err(refused(
                     path,
                     0,

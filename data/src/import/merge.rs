@@ -12,6 +12,8 @@
 //!   analytics (`extra.source` = `ga4` or `segment`, linked by transaction id) keeps the
 //!   shop's values and gains the analytics `user_id`: that is how a shop order finds its
 //!   journey;
+//! * a creator's `followers`, `following`, `posts_count` and `account_created_at` take the
+//!   import's value (a platform import reads the account after the plan was written);
 //! * any other difference is a conflict: an error naming the table, the key, the column,
 //!   both values, the dataset's file and the files of the new import. Nothing is written.
 
@@ -111,6 +113,10 @@ fn align(a: &[RecordBatch], b: &[RecordBatch]) -> Result<(Arc<Schema>, RecordBat
     Ok((schema, all))
 }
 
+/// Creator columns a later import refreshes instead of conflicting (a platform import
+/// reads the account's counts after the plan was written).
+const REFRESHED: &[&str] = &["followers", "following", "posts_count", "account_created_at"];
+
 fn is_analytics(extra: Option<&str>) -> bool {
     extra
         .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
@@ -188,6 +194,13 @@ pub fn merge(
                 (Some(x), Some(y)) if x == y => {}
                 (Some(_), Some(_)) if linked || Some(c) == extra => {}
                 (Some(x), Some(y)) => {
+                    // An account's counters change over time: the import's read is the newer.
+                    if table == Table::Creators && REFRESHED.contains(&names[c].as_str()) {
+                        if secondary[c] >= n_old {
+                            primary[c] = secondary[c];
+                        }
+                        continue;
+                    }
                     if Some(c) == acquired {
                         let t = all.column(c).as_primitive::<TimestampMicrosecondType>();
                         if t.value(secondary[c]) < t.value(primary[c]) {

@@ -33,6 +33,7 @@ pub mod segment;
 pub mod sessions;
 pub mod shop;
 pub mod shopify;
+pub mod social;
 pub mod stripe;
 pub mod time;
 
@@ -65,6 +66,13 @@ pub struct ImportOptions {
     pub mapping: Option<PathBuf>,
     /// What customer ids are derived from.
     pub id_key: IdKey,
+    /// `--observed-at`: when the platform dumps were pulled (µs, UTC), for every file.
+    pub observed_at: Option<i64>,
+    /// `--keep-author-ids`: comment authors' platform ids as they are, not hashed.
+    pub keep_author_ids: bool,
+    /// `--account`: the handle or id of the account a dashboard export belongs to, for
+    /// exports that do not say (YouTube Studio, a TikTok video list without its user).
+    pub account: Option<String>,
 }
 
 impl ImportOptions {
@@ -193,6 +201,9 @@ pub const SOURCES: &[(&str, Importer, &str)] = &[
     ("impact", affiliate::import_impact, "Impact actions report"),
     ("awin", affiliate::import_awin, "Awin transactions report"),
     ("affiliate-csv", affiliate::import_mapped, "affiliate network report"),
+    ("instagram", social::instagram::import, "dump of the Instagram Graph API (or a Meta Business Suite export)"),
+    ("tiktok", social::tiktok::import, "dump of the TikTok API (or a TikTok Studio export)"),
+    ("youtube", social::youtube::import, "dump of the YouTube Data / Analytics API (or a Studio export)"),
     ("canonical", canonical::import, "canonical table"),
 ];
 
@@ -223,7 +234,7 @@ pub fn detect_json(record: &serde_json::Value) -> Option<&'static str> {
     } else if has("commissionStatus") {
         Some("awin")
     } else {
-        None
+        social::looks_like(record)
     }
 }
 
@@ -231,7 +242,7 @@ pub fn detect_json(record: &serde_json::Value) -> Option<&'static str> {
 #[must_use]
 pub fn first_json_record(path: &Path) -> Option<serde_json::Value> {
     let mut first = None;
-    let _ = jsonl::for_each(path, &["orders", "items", "events", "data", "transactions", "batch"], |l| {
+    let _ = jsonl::for_each_document(path, &["orders", "items", "events", "data", "transactions", "batch"], |l| {
         first = Some(l.value);
         // Stop at the first record: any error ends the walk.
         Err(DataError::InvalidRow { path: path.to_owned(), row: 0, column: String::new(), reason: String::new() })
@@ -260,6 +271,15 @@ pub fn detect(header: &[String]) -> Option<&'static str> {
     }
     if has("Transaction ID") && has("Commission Status") {
         return Some("awin");
+    }
+    if has("Post ID") && has("Permalink") && has("Post type") {
+        return Some("instagram");
+    }
+    if has("Video link") && has("Post time") {
+        return Some("tiktok");
+    }
+    if has("Content") && has("Video title") {
+        return Some("youtube");
     }
     None
 }

@@ -36,7 +36,14 @@ pub fn parse_offset(s: &str) -> Result<FixedOffset, String> {
 /// an offset. The error says what was expected.
 pub fn parse_timestamp_us(s: &str, zone: Option<FixedOffset>) -> Result<i64, String> {
     let t = s.trim();
-    for fmt in ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S %:z"] {
+    // `…T10:00:00+0000` is how the Instagram Graph API writes times (RFC 3339 wants `+00:00`).
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S %z",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S %:z",
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(t, fmt) {
             return Ok(d.timestamp_micros());
         }
@@ -91,6 +98,7 @@ mod tests {
         assert_eq!(parse_timestamp_us("2024-05-01 10:00:00 -0400", None), Ok(us("2024-05-01T14:00:00Z")));
         assert_eq!(parse_timestamp_us("2024-05-01 10:00:00 +0530", None), Ok(us("2024-05-01T04:30:00Z")));
         assert_eq!(parse_timestamp_us("2024-05-01T14:00:00Z", None), Ok(us("2024-05-01T14:00:00Z")));
+        assert_eq!(parse_timestamp_us("2024-05-01T10:00:00+0000", None), Ok(us("2024-05-01T10:00:00Z")));
         // DST is carried by the offset the export wrote: the same wall time, an hour apart.
         let winter = parse_timestamp_us("2024-01-10 09:00:00 +0100", None).unwrap();
         let summer = parse_timestamp_us("2024-07-10 09:00:00 +0200", None).unwrap();

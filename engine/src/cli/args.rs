@@ -156,13 +156,14 @@ pub struct GenerateArgs {
 export as NDJSON/JSON), magento-orders (REST /V1/orders JSON or the admin grid CSV), segment (page/track/identify \
 NDJSON), stripe-subscriptions (Stripe's subscriptions CSV), hubspot-contacts and salesforce-contacts \
 (CRM contacts CSV; --timezone), impact (Impact actions report CSV), awin (Awin transactions JSON or CSV), \
-affiliate-csv (any network's report, with --mapping). docs/importers.md lists every field each source maps. Customer \
+affiliate-csv (any network's report, with --mapping), instagram (Graph API media, insights, comments and accounts as JSON/NDJSON, or the Meta Business Suite posts CSV), tiktok (Display/Research API videos, users and comments, or the TikTok Studio CSV), youtube (Data API videos, channels and comment threads, Analytics reports, or the Studio \"Table data.csv\"), canonical (roicast's own table files). docs/importers.md lists every field each source maps. Customer \
 ids are a salted SHA-256 of the normalised email: set ROICAST_ID_SALT to the same secret for every import of a \
 brand."
 )]
 pub struct ImportArgs {
     /// The export format: shopify-orders, magento-orders, ga4, segment, hubspot-contacts,
-    /// salesforce-contacts, stripe-subscriptions, impact, awin, affiliate-csv or canonical.
+    /// salesforce-contacts, stripe-subscriptions, impact, awin, affiliate-csv, instagram,
+    /// tiktok, youtube or canonical.
     #[arg(value_name = "SOURCE")]
     pub source: String,
     /// Export files, or folders of them (their files are read in name order): repeat the
@@ -202,6 +203,18 @@ pub struct ImportArgs {
     /// or `customer-id` (the source's own customer id; ids match only within one system).
     #[arg(long, value_enum, default_value_t = IdKeyArg::Email)]
     pub id_key: IdKeyArg,
+    /// Platform dumps: when they were pulled (RFC 3339 with offset), for every file; each
+    /// read of a post becomes a post_snapshots row at this time. Without it, a record's
+    /// `fetched_at` or a timestamp in its folder's name (pulls/2024-05-01T10-00-00Z/) is used.
+    #[arg(long, value_name = "TIME")]
+    pub observed_at: Option<String>,
+    /// Platform dumps: keep comment authors' platform ids instead of salted hashes.
+    #[arg(long)]
+    pub keep_author_ids: bool,
+    /// Platform exports that do not say whose account they are (YouTube Studio's CSV, a
+    /// TikTok video list saved without its user): the account's handle or id.
+    #[arg(long, value_name = "HANDLE")]
+    pub account: Option<String>,
     /// Salt of the customer-id hash.
     #[arg(long, env = "ROICAST_ID_SALT", hide_env_values = true, value_name = "SECRET")]
     pub id_salt: Option<String>,

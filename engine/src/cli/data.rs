@@ -104,6 +104,9 @@ pub(super) fn import(
             super::args::IdKeyArg::Email => roicast_data::import::IdKey::Email,
             super::args::IdKeyArg::CustomerId => roicast_data::import::IdKey::CustomerId,
         },
+        observed_at: a.observed_at.clone(),
+        keep_author_ids: a.keep_author_ids,
+        account: a.account.clone(),
         salt: a.id_salt.clone(),
     };
     let s = jobs::import::run(ctx, &c)?;

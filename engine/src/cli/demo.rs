@@ -64,7 +64,11 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
         world_dir.display(),
         world.rows.len()
     )?;
-    writeln!(stdout, "  exports     {}  (Shopify, GA4, Stripe, HubSpot, the tracking plan)", exports.display())?;
+    writeln!(
+        stdout,
+        "  exports     {}  (Shopify, GA4, Stripe, HubSpot, Instagram, TikTok, YouTube, the tracking plan)",
+        exports.display()
+    )?;
     writeln!(stdout, "  data        {}  (imported: {})", data.display(), imported.join(", "))?;
     writeln!(
         stdout,
@@ -284,7 +288,9 @@ const DEMO_SALT: &str = "roicast-demo";
 
 /// Imports the demo's vendor exports into `data` the way a brand would: the Shopify
 /// orders with the tracking plan, then GA4, Stripe and HubSpot merged in, then the
-/// platforms' data in canonical form (no vendor importer reads posts and comments yet).
+/// Instagram, TikTok and YouTube dumps (accounts, posts with their pulls over time,
+/// comments), then the brand's own sheets in canonical form (campaigns, costs, history,
+/// candidates, and the platforms' impression and view touches).
 /// Returns the sources imported, in order.
 fn import_exports(
     ctx: &Ctx,
@@ -295,11 +301,14 @@ fn import_exports(
     let dataset = roicast_data::Dataset::open(world)?;
     roicast_data::generate::exports::vendors::platform(&dataset, exports)?;
     let plan = Some(exports.join("plan.csv"));
-    let steps: [(&str, PathBuf, Option<PathBuf>, Option<&str>); 5] = [
+    let steps: [(&str, PathBuf, Option<PathBuf>, Option<&str>); 8] = [
         ("shopify-orders", exports.join("shopify/orders_export.csv"), plan.clone(), None),
         ("ga4", exports.join("ga4"), plan.clone(), None),
         ("stripe-subscriptions", exports.join("stripe/subscriptions.csv"), None, None),
         ("hubspot-contacts", exports.join("hubspot/contacts.csv"), plan.clone(), Some("-05:00")),
+        ("instagram", exports.join("instagram"), plan.clone(), None),
+        ("tiktok", exports.join("tiktok"), plan.clone(), Some("-04:00")),
+        ("youtube", exports.join("youtube"), plan.clone(), None),
         ("canonical", exports.join("platform"), None, None),
     ];
     let mut done = Vec::new();
@@ -318,6 +327,9 @@ fn import_exports(
                 merge: k > 0,
                 id_key: roicast_data::import::IdKey::Email,
                 force: k == 0,
+                observed_at: None,
+                keep_author_ids: false,
+                account: None,
                 salt: Some(DEMO_SALT.to_owned()),
             },
         )

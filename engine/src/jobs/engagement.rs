@@ -152,8 +152,8 @@ fn score(
                 reach: int(&b, t, "reach", i),
                 views: int(&b, t, "views", i),
                 engaged_views: int(&b, t, "engaged_views", i),
-                likes: int(&b, t, "likes", i).unwrap_or(0.0),
-                comments: int(&b, t, "comments", i).unwrap_or(0.0),
+                likes: int(&b, t, "likes", i),
+                comments: int(&b, t, "comments", i),
                 shares: int(&b, t, "shares", i),
                 saves: int(&b, t, "saves", i),
                 link_clicks: int(&b, t, "link_clicks", i),
@@ -206,8 +206,11 @@ fn score(
         }
         for (k, (_, l, c)) in first {
             let p = &mut posts[k];
-            if p.counts.likes > 0.0 && p.counts.comments > 0.0 {
-                p.like_lead = Some(l / p.counts.likes - c / p.counts.comments);
+            if let (Some(likes), Some(comments)) = (p.counts.likes, p.counts.comments)
+                && likes > 0.0
+                && comments > 0.0
+            {
+                p.like_lead = Some(l / likes - c / comments);
             }
         }
         for (k, (_, inter)) in day {
@@ -317,10 +320,14 @@ fn score(
         .map(|(key, ks)| {
             let mut er: Vec<f64> =
                 ks.iter().filter_map(|&k| eng::engagement_rates(&posts[k].counts).by_followers).collect();
-            let mut lpc: Vec<f64> =
-                ks.iter().filter_map(|&k| ratio(posts[k].counts.likes, Some(posts[k].counts.comments))).collect();
-            let mut lpv: Vec<f64> =
-                ks.iter().filter_map(|&k| ratio(posts[k].counts.likes, posts[k].counts.views)).collect();
+            let mut lpc: Vec<f64> = ks
+                .iter()
+                .filter_map(|&k| posts[k].counts.likes.and_then(|l| ratio(l, posts[k].counts.comments)))
+                .collect();
+            let mut lpv: Vec<f64> = ks
+                .iter()
+                .filter_map(|&k| posts[k].counts.likes.and_then(|l| ratio(l, posts[k].counts.views)))
+                .collect();
             let b = Benchmark {
                 posts: ks.len(),
                 er_followers: median(&mut er),
@@ -372,10 +379,12 @@ fn score(
         let mut leads: Vec<f64> = card.posts.iter().filter_map(|&k| posts[k].like_lead).collect();
         let inputs = AuthenticityInputs {
             er_relative: rel(&|p| eng::engagement_rates(&p.counts).by_followers, &|b| b.er_followers),
-            likes_per_comment_relative: rel(&|p| ratio(p.counts.likes, Some(p.counts.comments)), &|b| {
+            likes_per_comment_relative: rel(&|p| p.counts.likes.and_then(|l| ratio(l, p.counts.comments)), &|b| {
                 b.likes_per_comment
             }),
-            likes_per_view_relative: rel(&|p| ratio(p.counts.likes, p.counts.views), &|b| b.likes_per_view),
+            likes_per_view_relative: rel(&|p| p.counts.likes.and_then(|l| ratio(l, p.counts.views)), &|b| {
+                b.likes_per_view
+            }),
             first_snapshot_like_lead: median(&mut leads),
             following: card.following,
             // Shrunk toward 0 with PRIOR_COMMENTS clean pseudo-comments: a nano account with
@@ -568,8 +577,8 @@ fn write_posts(s: &Scored, path: &Path) -> anyhow::Result<()> {
             .opt_float(c.reach)
             .opt_float(c.views)
             .opt_float(c.engaged_views)
-            .float(c.likes)
-            .float(c.comments)
+            .opt_float(c.likes)
+            .opt_float(c.comments)
             .opt_float(c.shares)
             .opt_float(c.saves)
             .opt_float(c.link_clicks)
@@ -626,8 +635,8 @@ fn pooled(s: &Scored, ks: &[usize]) -> (PostCounts, eng::QualityComponents, Opti
         c.reach = add(c.reach, p.counts.reach);
         c.views = add(c.views, p.counts.views);
         c.engaged_views = add(c.engaged_views, p.counts.engaged_views);
-        c.likes += p.counts.likes;
-        c.comments += p.counts.comments;
+        c.likes = add(c.likes, p.counts.likes);
+        c.comments = add(c.comments, p.counts.comments);
         c.shares = add(c.shares, p.counts.shares);
         c.saves = add(c.saves, p.counts.saves);
         c.link_clicks = add(c.link_clicks, p.counts.link_clicks);
@@ -724,8 +733,8 @@ fn write_cards(s: &Scored, path: &Path) -> anyhow::Result<()> {
             .opt_float(c.reach)
             .opt_float(c.views)
             .opt_float(c.engaged_views)
-            .float(c.likes)
-            .float(c.comments)
+            .opt_float(c.likes)
+            .opt_float(c.comments)
             .opt_float(c.shares)
             .opt_float(c.saves)
             .opt_float(c.link_clicks)

@@ -3,7 +3,7 @@
 //! rejected row means exit 1 and nothing written.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use roicast_data::Table;
@@ -55,6 +55,17 @@ pub struct Config {
     /// Replace `out` if it exists.
     #[serde(default)]
     pub force: bool,
+    /// When the platform dumps were pulled (RFC 3339), for every file: each read of a post
+    /// becomes a `post_snapshots` row at this time.
+    #[serde(default)]
+    pub observed_at: Option<String>,
+    /// Keep comment authors' platform ids as they are instead of salted hashes.
+    #[serde(default)]
+    pub keep_author_ids: bool,
+    /// The handle or id of the account a dashboard export belongs to, for exports that do
+    /// not say (YouTube Studio's CSV, a TikTok video list saved without its user).
+    #[serde(default)]
+    pub account: Option<String>,
     /// Salt of the customer-id hash (`ROICAST_ID_SALT`). Never serialised: it stays out of
     /// manifests and reuse keys.
     #[serde(default, skip_serializing)]
@@ -114,7 +125,16 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         }
         None => None,
     };
+    let observed_at = match c.observed_at.as_deref() {
+        None => None,
+        Some(t) => Some(roicast_data::import::social::api_time(t).map_err(|e| {
+            anyhow::anyhow!("--observed-at {e}: give the pull time with its offset, e.g. 2024-05-01T10:00:00Z")
+        })?),
+    };
     let opts = ImportOptions {
+        observed_at,
+        keep_author_ids: c.keep_author_ids,
+        account: c.account.clone(),
         salt: c.salt.clone().unwrap_or_else(|| DEFAULT_SALT.to_owned()),
         timezone,
         plan,
@@ -154,8 +174,12 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
             };
             let mut report = importer(&c.input, &opts, &mut sink)?;
             if let Some(plan) = &opts.plan {
-                let (creators, assets) = plan.write(&mut sink)?;
-                report.written.insert("creators".into(), creators);
+                // Platform importers write the plan's creators with the accounts' own counts.
+                if !report.written.contains_key("creators") {
+                    let creators = plan.write_creators(&mut sink)?;
+                    report.written.insert("creators".into(), creators);
+                }
+                let assets = plan.write_assets(&mut sink)?;
                 report.written.insert("tracking_assets".into(), assets);
             }
             report
@@ -392,16 +416,11 @@ fn expand_inputs(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for f in given {
         if f.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(f)
-                .with_context(|| format!("failed to list {}", f.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-                .collect();
-            files.sort();
-            if files.is_empty() {
+            let before = out.len();
+            expand_folder(f, &mut out)?;
+            if out.len() == before {
                 bail!("the input folder {} holds no file", f.display());
             }
-            out.extend(files);
         } else if f.is_file() {
             out.push(f.clone());
         } else {
@@ -409,4 +428,23 @@ fn expand_inputs(given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// The files of a folder and of its subfolders (a folder of pulls, one subfolder a pull),
+/// in name order; hidden entries skipped.
+fn expand_folder(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("failed to list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            expand_folder(&p, out)?;
+        } else if p.is_file() {
+            out.push(p);
+        }
+    }
+    Ok(())
 }

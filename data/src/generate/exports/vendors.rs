@@ -20,8 +20,8 @@
 //!   Source` from the acquisition channel and, for creator acquisitions, the creator's
 //!   platform and UTM value as drill-downs. Loses: minutes' precision, and `affiliate`
 //!   (HubSpot has no such source: `Referrals` → other).
-//! * `plan.csv`: the brand's tracking plan (creators and their codes, UTM values and
-//!   affiliate links).
+//! * `plan.csv`: the brand's tracking plan (creators with their accounts' platform ids,
+//!   their codes, UTM values and affiliate links, and the posts each campaign paid for).
 //!
 //! Emails are `{customer_id}@example.com` everywhere, so one person has one salted id
 //! across every import.
@@ -40,38 +40,38 @@ use crate::io::AtomicFile;
 use crate::{DataError, Dataset, Table};
 
 /// Typed access to one canonical column of a batch.
-struct Cols<'a> {
+pub(crate) struct Cols<'a> {
     b: &'a RecordBatch,
     t: Table,
 }
 
 impl<'a> Cols<'a> {
-    fn at(&self, n: &str) -> &'a dyn Array {
+    pub(crate) fn at(&self, n: &str) -> &'a dyn Array {
         self.b.column(self.t.spec().index_of(n).expect("a canonical column")).as_ref()
     }
-    fn text(&self, n: &str, i: usize) -> Option<&'a str> {
+    pub(crate) fn text(&self, n: &str, i: usize) -> Option<&'a str> {
         let a = self.at(n).as_string::<i32>();
         a.is_valid(i).then(|| a.value(i))
     }
-    fn ts(&self, n: &str, i: usize) -> Option<i64> {
+    pub(crate) fn ts(&self, n: &str, i: usize) -> Option<i64> {
         let a = self.at(n).as_primitive::<TimestampMicrosecondType>();
         a.is_valid(i).then(|| a.value(i))
     }
-    fn float(&self, n: &str, i: usize) -> Option<f64> {
+    pub(crate) fn float(&self, n: &str, i: usize) -> Option<f64> {
         let a = self.at(n).as_primitive::<Float64Type>();
         a.is_valid(i).then(|| a.value(i))
     }
-    fn int(&self, n: &str, i: usize) -> Option<i64> {
+    pub(crate) fn int(&self, n: &str, i: usize) -> Option<i64> {
         let a = self.at(n).as_primitive::<Int64Type>();
         a.is_valid(i).then(|| a.value(i))
     }
-    fn boolean(&self, n: &str, i: usize) -> Option<bool> {
+    pub(crate) fn boolean(&self, n: &str, i: usize) -> Option<bool> {
         let a = self.at(n).as_boolean();
         a.is_valid(i).then(|| a.value(i))
     }
 }
 
-fn rows(dataset: &Dataset, t: Table, mut f: impl FnMut(&Cols<'_>, usize)) -> Result<(), DataError> {
+pub(crate) fn rows(dataset: &Dataset, t: Table, mut f: impl FnMut(&Cols<'_>, usize)) -> Result<(), DataError> {
     if !dataset.has(t) {
         return Ok(());
     }
@@ -84,11 +84,11 @@ fn rows(dataset: &Dataset, t: Table, mut f: impl FnMut(&Cols<'_>, usize)) -> Res
     Ok(())
 }
 
-fn local(us: i64, offset: FixedOffset, fmt: &str) -> String {
+pub(crate) fn local(us: i64, offset: FixedOffset, fmt: &str) -> String {
     offset.timestamp_micros(us).single().expect("a representable time").format(fmt).to_string()
 }
 
-fn utc(us: i64, fmt: &str) -> String {
+pub(crate) fn utc(us: i64, fmt: &str) -> String {
     Utc.timestamp_micros(us).single().expect("a representable time").format(fmt).to_string()
 }
 
@@ -96,7 +96,7 @@ fn email(customer: &str) -> String {
     format!("{customer}@example.com")
 }
 
-fn csv_file(dir: &Path, rel: &str, header: &[&str], rows: &[Vec<String>]) -> Result<PathBuf, DataError> {
+pub(crate) fn csv_file(dir: &Path, rel: &str, header: &[&str], rows: &[Vec<String>]) -> Result<PathBuf, DataError> {
     let path = dir.join(rel);
     if let Some(p) = path.parent() {
         std::fs::create_dir_all(p).map_err(DataError::io(p))?;
@@ -553,7 +553,8 @@ pub fn hubspot(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError>
     Ok(vec![csv_file(dir, "hubspot/contacts.csv", &header, &out)?])
 }
 
-/// `plan.csv`: creators and their assets.
+/// `plan.csv`: creators (with their accounts' platform ids), their assets, and the posts
+/// each campaign paid for (`post` rows: the brand knows which posts it bought).
 pub fn plan(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let mut assets: BTreeMap<String, Vec<(String, String, Option<String>)>> = BTreeMap::new();
     rows(dataset, Table::TrackingAssets, |c, i| {
@@ -563,16 +564,27 @@ pub fn plan(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
             c.text("campaign_id", i).map(str::to_owned),
         ));
     })?;
+    rows(dataset, Table::Posts, |c, i| {
+        if let Some(campaign) = c.text("campaign_id", i) {
+            assets.entry(c.text("creator_id", i).unwrap_or_default().to_owned()).or_default().push((
+                "post".to_owned(),
+                c.text("post_id", i).unwrap_or_default().to_owned(),
+                Some(campaign.to_owned()),
+            ));
+        }
+    })?;
     let mut out = Vec::new();
     rows(dataset, Table::Creators, |c, i| {
         let id = c.text("creator_id", i).unwrap_or_default();
+        let platform = c.text("platform", i).unwrap_or_default();
         let base = vec![
             id.to_owned(),
-            c.text("platform", i).unwrap_or_default().to_owned(),
+            platform.to_owned(),
             c.text("handle", i).unwrap_or_default().to_owned(),
             c.int("followers", i).unwrap_or_default().to_string(),
             c.text("niche", i).unwrap_or_default().to_owned(),
             c.text("country", i).unwrap_or_default().to_owned(),
+            super::social::account_id(platform, id),
         ];
         match assets.get(id) {
             None => out.push([base, vec![String::new(), String::new(), String::new()]].concat()),
@@ -583,30 +595,32 @@ pub fn plan(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
             }
         }
     })?;
-    let header =
-        ["creator_id", "platform", "handle", "followers", "niche", "country", "method", "value", "campaign_id"];
+    let header = [
+        "creator_id",
+        "platform",
+        "handle",
+        "followers",
+        "niche",
+        "country",
+        "account_id",
+        "method",
+        "value",
+        "campaign_id",
+    ];
     Ok(vec![csv_file(dir, "plan.csv", &header, &out)?])
 }
 
-/// The world's platform and ad-platform data in canonical form, for the tables no vendor
-/// importer reads yet (posts, snapshots, comments, creators' accounts, campaigns, costs,
-/// history, candidates) and the touches that are not web visits (impressions and views the
-/// platforms report; web clicks come back through the GA4 export): `dir/platform/*.parquet`.
+/// The world's brand-side tables in canonical form, for what no vendor export carries
+/// (campaigns, costs, campaign history, candidates: the brand's own sheets) and the touches
+/// that are not web visits (impressions and views the platforms attribute to people; web
+/// clicks come back through the GA4 export): `dir/platform/*.parquet`. Creators' accounts,
+/// posts, snapshots and comments go out in the platforms' own shapes
+/// (`super::social`).
 pub fn platform(dataset: &Dataset, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let out = dir.join("platform");
     std::fs::create_dir_all(&out).map_err(DataError::io(&out))?;
     let mut files = Vec::new();
-    for t in [
-        Table::Creators,
-        Table::Campaigns,
-        Table::Posts,
-        Table::PostSnapshots,
-        Table::Comments,
-        Table::Costs,
-        Table::CampaignHistory,
-        Table::Candidates,
-        Table::Touchpoints,
-    ] {
+    for t in [Table::Campaigns, Table::Costs, Table::CampaignHistory, Table::Candidates, Table::Touchpoints] {
         if !dataset.has(t) {
             continue;
         }
