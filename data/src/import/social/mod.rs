@@ -26,7 +26,7 @@
 //!
 //! Files are read in two passes: accounts and posts first (comments met on the way wait
 //! in memory), then the files that hold comments, streamed to the sink in batches: memory
-//! holds the posts and 20 bytes per comment id, not the comments.
+//! holds the posts and 16 bytes per comment id (a 64-bit digest and its post), not the comments.
 
 pub mod instagram;
 pub mod tiktok;
@@ -35,6 +35,7 @@ pub mod youtube;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -155,8 +156,8 @@ pub struct CommentRead {
 /// Where a record is, for errors.
 #[derive(Debug, Clone)]
 pub struct At {
-    /// The file.
-    pub file: PathBuf,
+    /// The file (shared: one allocation a file, not a record).
+    pub file: std::sync::Arc<Path>,
     /// The row (NDJSON line, CSV row, array index + 1).
     pub row: u64,
     /// The JSON path of the record (`$.data[3]`), empty for NDJSON lines and CSV rows.
@@ -171,14 +172,58 @@ impl At {
     }
 }
 
+/// One observed read kept for `post_snapshots`: views, likes, comments, shares, saves.
+#[derive(Debug, Clone, Copy)]
+struct Snap {
+    at: i64,
+    vals: [Option<i64>; 5],
+}
+
+impl Snap {
+    fn of(at: i64, c: &Counts) -> Snap {
+        Snap { at, vals: [c.views, c.likes, c.comments, c.shares, c.saves] }
+    }
+}
+
+/// What the import holds of a post until the end: its identity, where it was first met,
+/// its snapshots and, per metric, the newest observed value (and its time) and the first
+/// untimed one. About 400 bytes a post plus 48 a snapshot.
 struct PostAcc {
-    read: PostRead,
-    at: At,
-    rule_caption: Option<String>,
+    post_id: Box<str>,
+    owner_id: Option<Box<str>>,
+    owner_handle: Option<Box<str>>,
+    /// Kept only when the plan lists posts (matched by id or permalink).
+    permalink: Option<Box<str>>,
+    format: Option<&'static str>,
+    published_at: Option<i64>,
+    flagged: Option<bool>,
     disclosed: bool,
-    timed: Vec<(i64, Counts)>,
-    untimed: Counts,
-    creator: Option<String>,
+    file: u32,
+    row: u64,
+    path: Box<str>,
+    /// Kept only when the plan has campaign rules.
+    rule_caption: Option<Box<str>>,
+    snaps: Vec<Snap>,
+    newest: Counts,
+    newest_at: [i64; 10],
+    untimed: Option<Box<Counts>>,
+    creator: Option<u32>,
+}
+
+impl Counts {
+    fn slots(&mut self) -> [&mut Option<i64>; 9] {
+        [
+            &mut self.impressions,
+            &mut self.reach,
+            &mut self.views,
+            &mut self.engaged_views,
+            &mut self.likes,
+            &mut self.comments,
+            &mut self.shares,
+            &mut self.saves,
+            &mut self.link_clicks,
+        ]
+    }
 }
 
 /// Reads a count written as a JSON number or a string (`"1520"`, `"1,520"`); `Ok(None)`
@@ -225,6 +270,9 @@ pub fn count_text(s: &str) -> Result<Option<i64>, String> {
 /// An API timestamp (RFC 3339, `+0000` offsets): one without an offset is refused, as
 /// the APIs always write it.
 pub fn api_time(s: &str) -> Result<i64, String> {
+    if let Some(t) = fast_time(s.trim()) {
+        return Ok(t);
+    }
     super::time::parse_timestamp_us(s, None).map_err(|e| {
         if e.contains("UTC offset") {
             format!("`{}` has no UTC offset: the platform's API always writes one (`Z`, `+0000`)", s.trim())
@@ -232,6 +280,53 @@ pub fn api_time(s: &str) -> Result<i64, String> {
             e
         }
     })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM|±HHMM)` without chrono's format parser (the
+/// shape of nearly every API timestamp; anything else goes the general way).
+fn fast_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+    };
+    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &s[start..i];
+        if digits.is_empty() {
+            return None;
+        }
+        let six: String = digits.chars().chain(std::iter::repeat('0')).take(6).collect();
+        micros = six.parse().ok()?;
+    }
+    let offset_s = match &b[i..] {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let hhmm: Vec<u8> = rest.iter().copied().filter(|c| *c != b':').collect();
+            if hhmm.len() != 4 || (rest.len() == 5 && rest[2] != b':') || !hhmm.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let v = i64::from(hhmm[0] - b'0') * 36_000
+                + i64::from(hhmm[1] - b'0') * 3_600
+                + i64::from(hhmm[2] - b'0') * 600
+                + i64::from(hhmm[3] - b'0') * 60;
+            if *sign == b'-' { -v } else { v }
+        }
+        _ => return None,
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(mo).ok()?, u32::try_from(d).ok()?)?;
+    let t = date.and_hms_opt(u32::try_from(h).ok()?, u32::try_from(mi).ok()?, u32::try_from(sec).ok()?)?;
+    Some((t.and_utc().timestamp() - offset_s) * 1_000_000 + micros)
 }
 
 /// A time the dump records the read at (`fetched_at`, …): RFC 3339 or epoch seconds.
@@ -325,10 +420,10 @@ fn entity(name: &str) -> Option<char> {
     }
 }
 
-/// A 128-bit digest of a comment id (duplicates and threads are tracked by it).
-fn digest(id: &str) -> u128 {
-    let h = Sha256::digest(id.as_bytes());
-    u128::from_le_bytes(h[..16].try_into().expect("16 bytes"))
+/// A 64-bit digest of a comment id (duplicates and threads are tracked by it, with the
+/// post it is on).
+fn digest(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 /// The salted, non-reversible id of a comment author.
@@ -363,12 +458,14 @@ pub struct Social<'o> {
     /// The pass being read.
     pub pass: Pass,
     posts: Vec<PostAcc>,
-    post_index: HashMap<String, usize>,
+    post_index: FxHashMap<Box<str>, usize>,
+    files: Vec<std::sync::Arc<Path>>,
+    creator_ids: Vec<String>,
     accounts: Vec<AccountRead>,
-    account_by_id: HashMap<String, usize>,
-    account_by_handle: HashMap<String, usize>,
+    account_by_id: FxHashMap<String, usize>,
+    account_by_handle: FxHashMap<String, usize>,
     waiting: Vec<(CommentRead, At)>,
-    seen: HashMap<u128, u32>,
+    seen: FxHashMap<u64, u32>,
     orphans: Vec<(CommentRead, u32)>,
     comments: RowBuilder,
     written_comments: u64,
@@ -386,12 +483,14 @@ impl<'o> Social<'o> {
             report: ImportReport { source: platform.to_owned(), ..ImportReport::default() },
             pass: Pass::Posts,
             posts: Vec::new(),
-            post_index: HashMap::new(),
+            post_index: FxHashMap::default(),
+            files: Vec::new(),
+            creator_ids: Vec::new(),
             accounts: Vec::new(),
-            account_by_id: HashMap::new(),
-            account_by_handle: HashMap::new(),
+            account_by_id: FxHashMap::default(),
+            account_by_handle: FxHashMap::default(),
             waiting: Vec::new(),
-            seen: HashMap::new(),
+            seen: FxHashMap::default(),
             orphans: Vec::new(),
             comments: RowBuilder::for_table(Table::Comments),
             written_comments: 0,
@@ -485,50 +584,94 @@ impl<'o> Social<'o> {
             );
             return;
         }
-        let rules = self.opts.plan.as_ref().is_some_and(|pl| !pl.rules.is_empty());
+        let plan = self.opts.plan.as_ref();
+        let rules = plan.is_some_and(|pl| !pl.rules.is_empty());
+        let keep_links = plan.is_some_and(|pl| !pl.posts.is_empty());
         let disclosed = p.caption.as_deref().is_some_and(|c| super::plan::has_disclosure(&c.to_lowercase()));
-        let k = if let Some(&k) = self.post_index.get(&p.post_id) {
+        let k = if let Some(&k) = self.post_index.get(p.post_id.as_str()) {
             k
         } else {
-            {
-                self.post_index.insert(p.post_id.clone(), self.posts.len());
-                self.posts.push(PostAcc {
-                    read: PostRead { counts: Counts::default(), observed_at: None, ..p.clone() },
-                    at: at.clone(),
-                    rule_caption: None,
-                    disclosed: false,
-                    timed: Vec::new(),
-                    untimed: Counts::default(),
-                    creator: None,
-                });
-            }
+            let file = match self.files.last() {
+                Some(f) if std::sync::Arc::ptr_eq(f, &at.file) || **f == *at.file => self.files.len() - 1,
+                _ => {
+                    self.files.push(at.file.clone());
+                    self.files.len() - 1
+                }
+            };
+            self.post_index.insert(p.post_id.clone().into_boxed_str(), self.posts.len());
+            self.posts.push(PostAcc {
+                post_id: p.post_id.clone().into_boxed_str(),
+                owner_id: None,
+                owner_handle: None,
+                permalink: None,
+                format: None,
+                published_at: None,
+                flagged: None,
+                disclosed: false,
+                file: file as u32,
+                row: at.row,
+                path: at.path.clone().into_boxed_str(),
+                rule_caption: None,
+                snaps: Vec::new(),
+                newest: Counts::default(),
+                newest_at: [i64::MIN; 10],
+                untimed: None,
+                creator: None,
+            });
             self.posts.len() - 1
         };
         let acc = &mut self.posts[k];
-        let r = &mut acc.read;
-        r.owner_id = r.owner_id.take().or(p.owner_id);
-        r.owner_handle = r.owner_handle.take().or(p.owner_handle);
-        r.format = r.format.or(p.format);
-        r.published_at = r.published_at.or(p.published_at);
-        r.permalink = r.permalink.take().or(p.permalink);
-        r.flagged = r.flagged.or(p.flagged);
+        let boxed = |v: Option<String>| v.map(String::into_boxed_str);
+        acc.owner_id = acc.owner_id.take().or_else(|| boxed(p.owner_id));
+        acc.owner_handle = acc.owner_handle.take().or_else(|| boxed(p.owner_handle));
+        if keep_links {
+            acc.permalink = acc.permalink.take().or_else(|| boxed(p.permalink));
+        }
+        acc.format = acc.format.or(p.format);
+        acc.published_at = acc.published_at.or(p.published_at);
+        acc.flagged = acc.flagged.or(p.flagged);
         acc.disclosed |= disclosed;
         if rules && acc.rule_caption.is_none() {
-            acc.rule_caption = p.caption;
+            acc.rule_caption = boxed(p.caption);
         }
+        let mut c = p.counts;
         match p.observed_at {
-            Some(t) => match acc.timed.iter_mut().find(|(x, _)| *x == t) {
-                Some((_, c)) => {
-                    let mut merged = p.counts;
-                    merged.fill_from(c);
-                    *c = merged;
+            Some(t) => {
+                if c.has_counters() {
+                    let snap = Snap::of(t, &c);
+                    match acc.snaps.iter_mut().find(|s| s.at == t) {
+                        Some(s) => {
+                            for (a, b) in s.vals.iter_mut().zip(snap.vals) {
+                                *a = b.or(*a);
+                            }
+                        }
+                        None => acc.snaps.push(snap),
+                    }
                 }
-                None => acc.timed.push((t, p.counts)),
-            },
+                for (i, (slot, new)) in acc.newest.slots().into_iter().zip(c.slots()).enumerate() {
+                    if new.is_some() && t >= acc.newest_at[i] {
+                        *slot = *new;
+                        acc.newest_at[i] = t;
+                    }
+                }
+                if c.watch_time_s.is_some() && t >= acc.newest_at[9] {
+                    acc.newest.watch_time_s = c.watch_time_s;
+                    acc.newest_at[9] = t;
+                }
+            }
             // Reads without a time: the first file's values stand (API dumps come before
             // dashboard CSVs), later ones fill what it lacks.
-            None => acc.untimed.fill_from(&p.counts),
+            None => match &mut acc.untimed {
+                Some(u) => u.fill_from(&c),
+                None => acc.untimed = Some(Box::new(c)),
+            },
         }
+    }
+
+    /// Where a post was first met, for errors.
+    fn post_at(&self, k: usize) -> At {
+        let p = &self.posts[k];
+        At { file: self.files[p.file as usize].clone(), row: p.row, path: p.path.to_string() }
     }
 
     /// Adds a comment: written now in the comments pass, kept until then in the first.
@@ -538,14 +681,18 @@ impl<'o> Social<'o> {
             return Ok(());
         }
         let key = digest(&c.comment_id);
-        if self.seen.contains_key(&key) {
+        let post = match &c.post_id {
+            Some(p) => self.post_index.get(p.as_str()).copied(),
+            None => c.parent_id.as_ref().and_then(|p| self.seen.get(&digest(p))).map(|&k| k as usize),
+        };
+        // The same id on the same post is the same comment; on another post, two ids whose
+        // 64-bit digests collide (about 1 in 10^7 imports of 10 M comments): both are kept.
+        if let Some(&k0) = self.seen.get(&key)
+            && post.is_none_or(|k| k as u32 == k0)
+        {
             self.report.skip("comment seen in an earlier pull (the newest pull's copy is kept)");
             return Ok(());
         }
-        let post = match &c.post_id {
-            Some(p) => self.post_index.get(p).copied(),
-            None => c.parent_id.as_ref().and_then(|p| self.seen.get(&digest(p))).map(|&k| k as usize),
-        };
         let Some(k) = post else {
             if c.post_id.is_none() {
                 self.reject(
@@ -564,7 +711,7 @@ impl<'o> Social<'o> {
             self.report.skip("comments on posts of accounts not in the plan");
             return Ok(());
         }
-        self.seen.insert(key, k as u32);
+        self.seen.entry(key).or_insert(k as u32);
         if let Some(parent) = &c.parent_id
             && !self.seen.contains_key(&digest(parent))
         {
@@ -586,7 +733,7 @@ impl<'o> Social<'o> {
         });
         self.comments
             .text(&c.comment_id)
-            .text(&self.posts[k].read.post_id)
+            .text(&self.posts[k].post_id)
             .opt_text(author.as_deref())
             .text(&c.text)
             .ts(c.created_at)
@@ -605,16 +752,18 @@ impl<'o> Social<'o> {
     /// met so far.
     pub fn end_posts_pass(&mut self, sink: &mut Sink<'_>) -> Result<(), DataError> {
         let plan = self.opts.plan.as_ref();
+        let mut creator_index: HashMap<String, u32> = HashMap::new();
         for k in 0..self.posts.len() {
-            let r = &self.posts[k].read;
+            let r = &self.posts[k];
             let account = r
                 .owner_id
-                .as_ref()
+                .as_deref()
                 .and_then(|id| self.account_by_id.get(id))
-                .or_else(|| r.owner_handle.as_ref().and_then(|h| self.account_by_handle.get(&h.to_lowercase())))
+                .or_else(|| r.owner_handle.as_deref().and_then(|h| self.account_by_handle.get(&h.to_lowercase())))
                 .map(|&a| &self.accounts[a]);
-            let id = r.owner_id.clone().or_else(|| account.and_then(|a| a.account_id.clone()));
-            let handle = r.owner_handle.clone().or_else(|| account.and_then(|a| a.handle.clone()));
+            let id = r.owner_id.as_deref().map(str::to_owned).or_else(|| account.and_then(|a| a.account_id.clone()));
+            let handle =
+                r.owner_handle.as_deref().map(str::to_owned).or_else(|| account.and_then(|a| a.handle.clone()));
             let (id, handle) = match (id, handle, &self.opts.account) {
                 (None, None, Some(given)) => (Some(given.clone()), Some(given.trim_start_matches('@').to_owned())),
                 other => (other.0, other.1),
@@ -629,8 +778,8 @@ impl<'o> Social<'o> {
             };
             if creator.is_none() {
                 if id.is_none() && handle.is_none() {
-                    let at = self.posts[k].at.clone();
-                    let pid = self.posts[k].read.post_id.clone();
+                    let at = self.post_at(k);
+                    let pid = self.posts[k].post_id.to_string();
                     self.reject(
                         Table::Posts,
                         &at,
@@ -649,7 +798,12 @@ impl<'o> Social<'o> {
                     self.report.skip("posts of accounts not in the plan");
                 }
             }
-            self.posts[k].creator = creator;
+            self.posts[k].creator = creator.map(|c| {
+                *creator_index.entry(c.clone()).or_insert_with(|| {
+                    self.creator_ids.push(c);
+                    (self.creator_ids.len() - 1) as u32
+                })
+            });
         }
         for (who, n) in std::mem::take(&mut self.unmapped) {
             self.report.notes.insert(format!("{} account not in the plan: {who} (posts skipped)", self.platform), n);
@@ -722,15 +876,16 @@ impl<'o> Social<'o> {
         } else {
             let mut seen = std::collections::BTreeSet::new();
             let mut missing = Vec::new();
-            for p in &self.posts {
-                let Some(id) = &p.creator else { continue };
-                if !seen.insert(id.clone()) {
+            for (k, p) in self.posts.iter().enumerate() {
+                let Some(c) = p.creator else { continue };
+                if !seen.insert(c) {
                     continue;
                 }
+                let id = &self.creator_ids[c as usize];
                 let key = id.split_once(':').map_or(id.as_str(), |(_, h)| h);
                 let a = find(&self.accounts, Some(key), key);
                 let Some(followers) = a.and_then(|a| a.followers) else {
-                    missing.push((p.at.clone(), key.to_owned()));
+                    missing.push((k, key.to_owned()));
                     continue;
                 };
                 let handle = a.and_then(|a| a.handle.clone()).unwrap_or_else(|| key.to_owned());
@@ -746,7 +901,8 @@ impl<'o> Social<'o> {
                     .end_row();
                 n += 1;
             }
-            for (at, key) in missing {
+            for (k, key) in missing {
+                let at = self.post_at(k);
                 self.reject(
                     Table::Creators,
                     &at,
@@ -769,30 +925,33 @@ impl<'o> Social<'o> {
         let plan = self.opts.plan.clone();
         let posts = std::mem::take(&mut self.posts);
         for mut p in posts {
-            let Some(creator) = p.creator.clone() else { continue };
-            let r = &p.read;
-            let (Some(format), Some(published_at)) = (r.format, r.published_at) else {
-                let missing = if r.format.is_none() { "its media type" } else { "its publication time" };
+            let Some(c) = p.creator else { continue };
+            let creator = self.creator_ids[c as usize].clone();
+            let at = || At { file: self.files[p.file as usize].clone(), row: p.row, path: p.path.to_string() };
+            let (Some(format), Some(published_at)) = (p.format, p.published_at) else {
+                let missing = if p.format.is_none() { "its media type" } else { "its publication time" };
+                let a = at();
                 self.reject(
                     Table::Posts,
-                    &p.at,
-                    &p.at.field(""),
-                    &r.post_id,
+                    &a,
+                    &a.field(""),
+                    &p.post_id,
                     format!("the dump has metrics for this post but not {missing}: include the post's own record (media / video list)"),
                 );
                 continue;
             };
-            let mut ids = vec![r.post_id.as_str()];
-            ids.extend(r.permalink.as_deref());
+            let mut ids = vec![&*p.post_id];
+            ids.extend(p.permalink.as_deref());
             let listed = plan.as_ref().and_then(|pl| pl.post(&ids));
             if let Some(l) = listed
                 && l.creator_id != creator
             {
+                let a = at();
                 self.reject(
                     Table::Posts,
-                    &p.at,
-                    &p.at.field(""),
-                    &r.post_id,
+                    &a,
+                    &a.field(""),
+                    &p.post_id,
                     format!(
                         "the plan lists this post for creator {} but the platform says it is {creator}'s",
                         l.creator_id
@@ -803,18 +962,17 @@ impl<'o> Social<'o> {
             let campaign = match listed {
                 Some(l) => l.campaign_id.clone(),
                 None => plan.as_ref().and_then(|pl| {
-                    pl.campaign_by_rules(&creator, published_at, p.rule_caption.as_deref().unwrap_or(""), r.flagged)
+                    pl.campaign_by_rules(&creator, published_at, p.rule_caption.as_deref().unwrap_or(""), p.flagged)
                         .map(str::to_owned)
                 }),
             };
-            let sponsored = r.flagged.unwrap_or(listed.is_some() || campaign.is_some() || p.disclosed);
-            p.timed.sort_by_key(|(t, _)| *t);
-            let mut c = Counts::default();
-            for (_, x) in p.timed.iter().rev() {
-                c.fill_from(x);
+            let sponsored = p.flagged.unwrap_or(listed.is_some() || campaign.is_some() || p.disclosed);
+            p.snaps.sort_by_key(|x| x.at);
+            let mut c = p.newest;
+            if let Some(u) = &p.untimed {
+                c.fill_from(u);
             }
-            c.fill_from(&p.untimed);
-            pb.text(&r.post_id)
+            pb.text(&p.post_id)
                 .text(&creator)
                 .opt_text(campaign.as_deref())
                 .text(self.platform)
@@ -833,15 +991,12 @@ impl<'o> Social<'o> {
                 .opt_float(c.watch_time_s)
                 .end_row();
             n_posts += 1;
-            for (t, x) in p.timed.iter().filter(|(_, x)| x.has_counters()) {
-                sb.text(&r.post_id)
-                    .ts(*t)
-                    .opt_int(x.views)
-                    .opt_int(x.likes)
-                    .opt_int(x.comments)
-                    .opt_int(x.shares)
-                    .opt_int(x.saves)
-                    .end_row();
+            for x in &p.snaps {
+                sb.text(&p.post_id).ts(x.at);
+                for v in x.vals {
+                    sb.opt_int(v);
+                }
+                sb.end_row();
                 n_snaps += 1;
             }
             if pb.len() >= COMMENT_BATCH {
@@ -963,5 +1118,15 @@ mod tests {
         assert!(path_observed(Path::new("exports/media.json")).is_none());
         assert!(api_time("2024-05-01T10:00:00").unwrap_err().contains("no UTC offset"));
         assert_eq!(api_time("2024-05-01T10:00:00+0000"), Ok(t));
+        for (fast, general) in [
+            ("2024-05-01T12:30:00+02:30", "2024-05-01 12:30:00 +0230"),
+            ("2024-05-01T05:00:00-05:00", "2024-05-01 05:00:00 -0500"),
+            ("2019-11-02T17:00:00.123456Z", "2019-11-02T17:00:00.123456Z"),
+            ("2019-11-02T17:00:00.5Z", "2019-11-02T17:00:00.500Z"),
+        ] {
+            assert_eq!(fast_time(fast), crate::import::time::parse_timestamp_us(general, None).ok(), "{fast}");
+        }
+        assert_eq!(fast_time("2024-02-30T10:00:00Z"), None, "no such day: the general parser says why");
+        assert!(api_time("2024-02-30T10:00:00Z").is_err());
     }
 }

@@ -71,10 +71,11 @@ fn read(s: &mut Social<'_>, path: &Path, sink: &mut Sink<'_>) -> Result<(), Data
     }
     let mut ignored = BTreeSet::new();
     let mut rows = 0u64;
+    let file: std::sync::Arc<Path> = std::sync::Arc::from(path);
     let mut file_user: Option<(Option<String>, Option<String>)> = None;
     jsonl::for_each_document(path, &["videos", "comments"], |l| {
         rows += 1;
-        let at = At { file: path.to_owned(), row: l.row, path: l.at.clone() };
+        let at = At { file: file.clone(), row: l.row, path: l.at };
         record(s, &l.value, &at, None, &mut file_user, &mut ignored, sink)
     })?;
     s.report.files.push(FileRead { path: path.to_owned(), rows, ignored_columns: ignored.into_iter().collect() });
@@ -282,6 +283,7 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
     if s.pass == Pass::Comments {
         return Ok(());
     }
+    let file: std::sync::Arc<Path> = std::sync::Arc::from(path);
     let zone = s.opts.timezone;
     let observed = s.opts.observed_at.or_else(|| super::path_observed(path));
     let mut reads: Vec<(PostRead, At)> = Vec::new();
@@ -292,7 +294,7 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
         USED,
         |_| Ok(()),
         |(), row| {
-            let at = At { file: path.to_owned(), row: row.row, path: String::new() };
+            let at = At { file: file.clone(), row: row.row, path: String::new() };
             let (handle, id) = parse_link(row.get("Video link"));
             let Some(id) = id else {
                 rejects.push((

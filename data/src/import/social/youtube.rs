@@ -99,9 +99,10 @@ fn read(s: &mut Social<'_>, path: &Path, sink: &mut Sink<'_>) -> Result<(), Data
     }
     let mut ignored = BTreeSet::new();
     let mut rows = 0u64;
+    let file: std::sync::Arc<Path> = std::sync::Arc::from(path);
     jsonl::for_each_document(path, &["items"], |l| {
         rows += 1;
-        let at = At { file: path.to_owned(), row: l.row, path: l.at.clone() };
+        let at = At { file: file.clone(), row: l.row, path: l.at };
         record(s, &l.value, &at, None, &mut ignored, sink)
     })?;
     s.report.files.push(FileRead { path: path.to_owned(), rows, ignored_columns: ignored.into_iter().collect() });
@@ -424,6 +425,7 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
     if s.pass == Pass::Comments {
         return Ok(());
     }
+    let file: std::sync::Arc<Path> = std::sync::Arc::from(path);
     let zone = s.opts.timezone.or_else(|| chrono::FixedOffset::east_opt(0));
     let observed = s.opts.observed_at.or_else(|| super::path_observed(path));
     let mut reads: Vec<(PostRead, At)> = Vec::new();
@@ -442,7 +444,7 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
             Ok(())
         },
         |(), row| {
-            let at = At { file: path.to_owned(), row: row.row, path: String::new() };
+            let at = At { file: file.clone(), row: row.row, path: String::new() };
             let id = row.get("Content");
             if id.eq_ignore_ascii_case("total") {
                 return Ok(());
