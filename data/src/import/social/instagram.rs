@@ -19,7 +19,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{AccountRead, At, CommentRead, Counts, Pass, PostRead, Social, api_time, count_text, is_csv};
+use super::{AccountRead, At, CommentRead, Counts, Pass, PostRead, Social, api_time, is_csv};
 use crate::import::headers::read_csv;
 use crate::import::{FileRead, ImportOptions, ImportReport, Sink, jsonl};
 use crate::{DataError, Table};
@@ -30,17 +30,8 @@ pub fn import(
     opts: &ImportOptions,
     sink: &mut Sink<'_>,
 ) -> Result<ImportReport, DataError> {
-    let mut s = Social::new("instagram", opts);
-    let (posts, comments) =
-        super::order_files(paths, |p| !is_csv(p) && super::first_record(p).is_some_and(|v| is_comment(&v)));
-    for p in &posts {
-        read(&mut s, p, sink)?;
-    }
-    s.end_posts_pass(sink)?;
-    for p in &comments {
-        read(&mut s, p, sink)?;
-    }
-    s.finish(sink)
+    let is_comment_file = |p: &Path| !is_csv(p) && super::first_record(p).is_some_and(|v| is_comment(&v));
+    super::run("instagram", paths, opts, sink, is_comment_file, read)
 }
 
 fn is_comment(v: &Value) -> bool {
@@ -65,12 +56,6 @@ fn read(s: &mut Social<'_>, path: &Path, sink: &mut Sink<'_>) -> Result<(), Data
     })?;
     s.report.files.push(FileRead { path: path.to_owned(), rows, ignored_columns: ignored.into_iter().collect() });
     Ok(())
-}
-
-/// `at` with `.key[i]` appended to its JSON path.
-fn child(at: &At, key: &str, i: usize) -> At {
-    let base = if at.path.contains('$') { at.field(key) } else { format!("$.{key}") };
-    At { file: at.file.clone(), row: at.row, path: format!("{base}[{i}]") }
 }
 
 /// The items of a nested edge (`{"data": […], "paging": …}`) or a bare list.
@@ -115,7 +100,7 @@ fn record(
     if let Some(items) = v.get("data").and_then(Value::as_array) {
         let observed = s.observed(Some(v), at, Table::Posts).or(inherited);
         for (i, item) in items.iter().enumerate() {
-            let a = child(at, "data", i);
+            let a = at.item("data", i);
             if is_metric(item) {
                 metric(s, item, &a, None, observed);
             } else {
@@ -147,7 +132,7 @@ fn record(
         s.account(account);
         let owner_id = id.or_else(|| handle.clone()).unwrap_or_default();
         for (i, m) in edge(v, "media").iter().enumerate() {
-            record(s, m, &child(at, "media", i), observed, Some((&owner_id, handle.as_deref())), ignored, sink)?;
+            record(s, m, &at.item("media", i), observed, Some((&owner_id, handle.as_deref())), ignored, sink)?;
         }
         return Ok(());
     }
@@ -218,10 +203,10 @@ fn media(
     };
     s.post(read, at);
     for (i, m) in edge(v, "insights").iter().enumerate() {
-        metric(s, m, &child(at, "insights", i), Some(&id), observed);
+        metric(s, m, &at.item("insights", i), Some(&id), observed);
     }
     for (i, c) in edge(v, "comments").iter().enumerate() {
-        comment(s, c, &child(at, "comments", i), Some(&id), None, sink)?;
+        comment(s, c, &at.item("comments", i), Some(&id), None, sink)?;
     }
     Ok(())
 }
@@ -283,24 +268,8 @@ fn comment(
         s.report.skip("comments without text (deleted)");
         return replies(s, v, at, post.as_deref(), &id, sink);
     };
-    let created_at = match jsonl::text(v, "timestamp").map(|t| (api_time(&t), t)) {
-        Some((Ok(x), _)) => x,
-        Some((Err(e), t)) => {
-            s.reject(Table::Comments, at, &at.field("timestamp"), &t, e);
-            return Ok(());
-        }
-        None => {
-            s.reject(Table::Comments, at, &at.field("timestamp"), "", "a comment needs its `timestamp`");
-            return Ok(());
-        }
-    };
-    let likes = match super::count(v, "like_count") {
-        Ok(n) => n,
-        Err(reason) => {
-            s.reject(Table::Comments, at, &at.field("like_count"), "", reason);
-            return Ok(());
-        }
-    };
+    let Some(created_at) = s.comment_time(v, "timestamp", at) else { return Ok(()) };
+    let Some(likes) = s.comment_count(v, "like_count", at) else { return Ok(()) };
     if post.is_none() && parent_id.is_none() {
         s.reject(
             Table::Comments,
@@ -326,7 +295,7 @@ fn replies(
     sink: &mut Sink<'_>,
 ) -> Result<(), DataError> {
     for (i, r) in edge(v, "replies").iter().enumerate() {
-        comment(s, r, &child(at, "replies", i), post, Some(id), sink)?;
+        comment(s, r, &at.item("replies", i), post, Some(id), sink)?;
     }
     Ok(())
 }
@@ -357,8 +326,7 @@ fn business_suite(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
     let file: std::sync::Arc<Path> = std::sync::Arc::from(path);
     let zone = s.opts.timezone;
     let observed = s.opts.observed_at.or_else(|| super::path_observed(path));
-    let mut reads: Vec<(PostRead, At)> = Vec::new();
-    let mut rejects: Vec<(At, String, String, String)> = Vec::new();
+    let mut out = super::CsvReads::default();
     let file = read_csv(
         path,
         &["Post ID", "Publish time", "Post type"],
@@ -375,12 +343,12 @@ fn business_suite(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
         |(), row| {
             let at = At { file: file.clone(), row: row.row, path: String::new() };
             if row.opt("Date").is_some_and(|d| !d.eq_ignore_ascii_case("lifetime")) {
-                rejects.push((
-                    at,
-                    "Date".into(),
-                    row.get("Date").into(),
-                    "a daily breakdown: export the posts with the Lifetime date range".into(),
-                ));
+                out.reject(
+                    &at,
+                    "Date",
+                    row.get("Date"),
+                    "a daily breakdown: export the posts with the Lifetime date range",
+                );
                 return Ok(());
             }
             let published = row.get("Publish time");
@@ -388,13 +356,12 @@ fn business_suite(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
                 Ok(n) => {
                     use chrono::TimeZone as _;
                     let Some(z) = zone else {
-                        rejects.push((
-                            at,
-                            "Publish time".into(),
-                            published.into(),
-                            "Business Suite writes the account's local time: pass --timezone (e.g. --timezone -05:00)"
-                                .into(),
-                        ));
+                        out.reject(
+                            &at,
+                            "Publish time",
+                            published,
+                            "Business Suite writes the account's local time: pass --timezone (e.g. --timezone -05:00)",
+                        );
                         return Ok(());
                     };
                     z.from_local_datetime(&n).single().map(|d| d.timestamp_micros())
@@ -402,7 +369,7 @@ fn business_suite(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
                 Err(_) => match crate::import::time::parse_timestamp_us(published, zone) {
                     Ok(t) => Some(t),
                     Err(e) => {
-                        rejects.push((at, "Publish time".into(), published.into(), e));
+                        out.reject(&at, "Publish time", published, e);
                         return Ok(());
                     }
                 },
@@ -422,22 +389,21 @@ fn business_suite(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
                 "other"
             };
             let mut counts = Counts::default();
-            for (col, slot) in [
-                ("Views", &mut counts.views),
-                ("Reach", &mut counts.reach),
-                ("Impressions", &mut counts.impressions),
-                ("Likes", &mut counts.likes),
-                ("Comments", &mut counts.comments),
-                ("Shares", &mut counts.shares),
-                ("Saves", &mut counts.saves),
-                ("Link clicks", &mut counts.link_clicks),
-            ] {
-                match count_text(row.get(col)) {
-                    Ok(n) => *slot = n,
-                    Err(e) => rejects.push((at.clone(), col.into(), row.get(col).into(), e)),
-                }
-            }
-            reads.push((
+            out.counts(
+                row,
+                &at,
+                [
+                    ("Views", &mut counts.views),
+                    ("Reach", &mut counts.reach),
+                    ("Impressions", &mut counts.impressions),
+                    ("Likes", &mut counts.likes),
+                    ("Comments", &mut counts.comments),
+                    ("Shares", &mut counts.shares),
+                    ("Saves", &mut counts.saves),
+                    ("Link clicks", &mut counts.link_clicks),
+                ],
+            );
+            out.push(
                 PostRead {
                     post_id: row.get("Post ID").to_owned(),
                     owner_id: row.opt("Account ID").map(str::to_owned),
@@ -451,16 +417,10 @@ fn business_suite(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
                     counts,
                 },
                 at,
-            ));
+            );
             Ok(())
         },
     )?;
-    for (at, col, value, reason) in rejects {
-        s.reject(Table::Posts, &at, &col, &value, reason);
-    }
-    for (r, at) in reads {
-        s.post(r, &at);
-    }
-    s.report.files.push(file);
+    out.finish(s, file);
     Ok(())
 }

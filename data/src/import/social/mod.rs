@@ -165,6 +165,13 @@ pub struct At {
 }
 
 impl At {
+    /// The record at `key[i]` inside this one (`$.data[0].replies[2]`).
+    #[must_use]
+    pub fn item(&self, key: &str, i: usize) -> At {
+        let base = if self.path.contains('$') { self.field(key) } else { format!("$.{key}") };
+        At { file: self.file.clone(), row: self.row, path: format!("{base}[{i}]") }
+    }
+
     /// The JSON path of `field` in this record.
     #[must_use]
     pub fn field(&self, field: &str) -> String {
@@ -528,6 +535,35 @@ impl<'o> Social<'o> {
                 let value = jsonl::get(v, field).map(ToString::to_string).unwrap_or_default();
                 let p = at.field(field);
                 self.reject(Table::Posts, at, &p, &value, reason);
+                None
+            }
+        }
+    }
+
+    /// A comment's required time at `field` (an API timestamp), or `None` after recording
+    /// why it is refused.
+    pub fn comment_time(&mut self, v: &Value, field: &str, at: &At) -> Option<i64> {
+        let name = field.rsplit('.').next().unwrap_or(field);
+        match jsonl::text(v, field).map(|t| (api_time(&t), t)) {
+            Some((Ok(x), _)) => Some(x),
+            Some((Err(e), t)) => {
+                self.reject(Table::Comments, at, &at.field(field), &t, e);
+                None
+            }
+            None => {
+                self.reject(Table::Comments, at, &at.field(field), "", format!("a comment needs its `{name}`"));
+                None
+            }
+        }
+    }
+
+    /// A comment's optional count at `field`: `Some(value or null)`, or `None` after
+    /// recording why it is refused.
+    pub fn comment_count(&mut self, v: &Value, field: &str, at: &At) -> Option<Option<i64>> {
+        match count(v, field) {
+            Ok(n) => Some(n),
+            Err(reason) => {
+                self.reject(Table::Comments, at, &at.field(field), "", reason);
                 None
             }
         }
@@ -1014,6 +1050,74 @@ impl<'o> Social<'o> {
         }
         Ok((n_posts, n_snaps))
     }
+}
+
+/// The rows of a dashboard CSV: reads of posts and the values refused, handed to the
+/// import once the file is read.
+#[derive(Default)]
+pub struct CsvReads {
+    reads: Vec<(PostRead, At)>,
+    rejects: Vec<(At, String, String, String)>,
+}
+
+impl CsvReads {
+    /// Refuses `value` of `column` in the row at `at`.
+    pub fn reject(&mut self, at: &At, column: &str, value: &str, reason: impl Into<String>) {
+        self.rejects.push((at.clone(), column.to_owned(), value.to_owned(), reason.into()));
+    }
+
+    /// Reads the count columns of a row into their slots (empty cells stay null).
+    pub fn counts<'c>(
+        &mut self,
+        row: &super::headers::Row<'_>,
+        at: &At,
+        columns: impl IntoIterator<Item = (&'c str, &'c mut Option<i64>)>,
+    ) {
+        for (col, slot) in columns {
+            match count_text(row.get(col)) {
+                Ok(n) => *slot = n,
+                Err(e) => self.reject(at, col, row.get(col), e),
+            }
+        }
+    }
+
+    /// Adds a read.
+    pub fn push(&mut self, read: PostRead, at: At) {
+        self.reads.push((read, at));
+    }
+
+    /// Hands the file's rejects and reads to the import.
+    pub fn finish(self, s: &mut Social<'_>, file: super::FileRead) {
+        for (at, col, value, reason) in self.rejects {
+            s.reject(Table::Posts, &at, &col, &value, reason);
+        }
+        for (r, at) in self.reads {
+            s.post(r, &at);
+        }
+        s.report.files.push(file);
+    }
+}
+
+/// A platform import: the files in two passes (accounts and posts, then comments) through
+/// `read`, then the tables written.
+pub fn run(
+    platform: &'static str,
+    paths: &[PathBuf],
+    opts: &ImportOptions,
+    sink: &mut Sink<'_>,
+    is_comment_file: impl Fn(&Path) -> bool,
+    read: impl Fn(&mut Social<'_>, &Path, &mut Sink<'_>) -> Result<(), DataError>,
+) -> Result<ImportReport, DataError> {
+    let mut s = Social::new(platform, opts);
+    let (posts, comments) = order_files(paths, is_comment_file);
+    for p in &posts {
+        read(&mut s, p, sink)?;
+    }
+    s.end_posts_pass(sink)?;
+    for p in &comments {
+        read(&mut s, p, sink)?;
+    }
+    s.finish(sink)
 }
 
 /// Orders a platform's files: API dumps, then dashboard CSVs, then the files whose first

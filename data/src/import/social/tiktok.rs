@@ -19,7 +19,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{AccountRead, At, CommentRead, Counts, Pass, PostRead, Social, count_text, is_csv};
+use super::{AccountRead, At, CommentRead, Counts, Pass, PostRead, Social, is_csv};
 use crate::import::headers::read_csv;
 use crate::import::{FileRead, ImportOptions, ImportReport, Sink, jsonl};
 use crate::{DataError, Table};
@@ -30,20 +30,18 @@ pub fn import(
     opts: &ImportOptions,
     sink: &mut Sink<'_>,
 ) -> Result<ImportReport, DataError> {
-    let mut s = Social::new("tiktok", opts);
-    let (posts, comments) = super::order_files(paths, |p| {
-        !is_csv(p)
-            && super::first_record(p)
-                .is_some_and(|v| is_comment(&v) || v.get("data").and_then(|d| d.get("comments")).is_some())
-    });
-    for p in &posts {
-        read(&mut s, p, sink)?;
-    }
-    s.end_posts_pass(sink)?;
-    for p in &comments {
-        read(&mut s, p, sink)?;
-    }
-    s.finish(sink)
+    super::run(
+        "tiktok",
+        paths,
+        opts,
+        sink,
+        |p| {
+            !is_csv(p)
+                && super::first_record(p)
+                    .is_some_and(|v| is_comment(&v) || v.get("data").and_then(|d| d.get("comments")).is_some())
+        },
+        read,
+    )
 }
 
 fn is_comment(v: &Value) -> bool {
@@ -82,11 +80,6 @@ fn read(s: &mut Social<'_>, path: &Path, sink: &mut Sink<'_>) -> Result<(), Data
     Ok(())
 }
 
-fn nested(at: &At, key: &str, i: usize) -> At {
-    let base = if at.path.contains('$') { at.field(key) } else { format!("$.{key}") };
-    At { file: at.file.clone(), row: at.row, path: format!("{base}[{i}]") }
-}
-
 fn record(
     s: &mut Social<'_>,
     v: &Value,
@@ -116,7 +109,7 @@ fn record(
         }
         for key in ["videos", "comments"] {
             for (i, item) in data.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice).iter().enumerate() {
-                let a = nested(at, &format!("data.{key}"), i);
+                let a = at.item(&format!("data.{key}"), i);
                 record(s, item, &a, observed, file_user, ignored, sink)?;
             }
         }
@@ -252,13 +245,7 @@ fn comment(s: &mut Social<'_>, v: &Value, at: &At, sink: &mut Sink<'_>) -> Resul
             return Ok(());
         }
     };
-    let likes = match super::count(v, "like_count") {
-        Ok(n) => n,
-        Err(reason) => {
-            s.reject(Table::Comments, at, &at.field("like_count"), "", reason);
-            return Ok(());
-        }
-    };
+    let Some(likes) = s.comment_count(v, "like_count", at) else { return Ok(()) };
     let author = jsonl::text(v, "username").or_else(|| jsonl::text(v, "user.open_id"));
     s.comment(
         CommentRead { comment_id: id, post_id: video, parent_id: parent, author, text, created_at, likes },
@@ -286,8 +273,7 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
     let file: std::sync::Arc<Path> = std::sync::Arc::from(path);
     let zone = s.opts.timezone;
     let observed = s.opts.observed_at.or_else(|| super::path_observed(path));
-    let mut reads: Vec<(PostRead, At)> = Vec::new();
-    let mut rejects: Vec<(At, String, String, String)> = Vec::new();
+    let mut out = super::CsvReads::default();
     let file = read_csv(
         path,
         &["Video link", "Post time"],
@@ -297,45 +283,36 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
             let at = At { file: file.clone(), row: row.row, path: String::new() };
             let (handle, id) = parse_link(row.get("Video link"));
             let Some(id) = id else {
-                rejects.push((
-                    at,
-                    "Video link".into(),
-                    row.get("Video link").into(),
-                    "not a TikTok video link (…/@handle/video/ID)".into(),
-                ));
+                out.reject(&at, "Video link", row.get("Video link"), "not a TikTok video link (…/@handle/video/ID)");
                 return Ok(());
             };
             let published_at = match crate::import::time::parse_timestamp_us(row.get("Post time"), zone) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    rejects.push((at, "Post time".into(), row.get("Post time").into(), e));
+                    out.reject(&at, "Post time", row.get("Post time"), e);
                     return Ok(());
                 }
             };
             let mut counts = Counts::default();
-            for (col, slot) in [
-                ("Total views", &mut counts.views),
-                ("Total likes", &mut counts.likes),
-                ("Total comments", &mut counts.comments),
-                ("Total shares", &mut counts.shares),
-                ("Add to favorites", &mut counts.saves),
-            ] {
-                match count_text(row.get(col)) {
-                    Ok(n) => *slot = n,
-                    Err(e) => rejects.push((at.clone(), col.into(), row.get(col).into(), e)),
-                }
-            }
+            out.counts(
+                row,
+                &at,
+                [
+                    ("Total views", &mut counts.views),
+                    ("Total likes", &mut counts.likes),
+                    ("Total comments", &mut counts.comments),
+                    ("Total shares", &mut counts.shares),
+                    ("Add to favorites", &mut counts.saves),
+                ],
+            );
             match row.opt("Total play time").map(|t| t.replace(',', "").parse::<f64>()) {
                 None => {}
                 Some(Ok(x)) if x >= 0.0 => counts.watch_time_s = Some(x),
-                Some(_) => rejects.push((
-                    at.clone(),
-                    "Total play time".into(),
-                    row.get("Total play time").into(),
-                    "expected seconds of play time".into(),
-                )),
+                Some(_) => {
+                    out.reject(&at, "Total play time", row.get("Total play time"), "expected seconds of play time");
+                }
             }
-            reads.push((
+            out.push(
                 PostRead {
                     post_id: id,
                     owner_id: None,
@@ -349,17 +326,12 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
                     counts,
                 },
                 at,
-            ));
+            );
             Ok(())
         },
     )?;
-    for (at, col, value, reason) in rejects {
-        s.reject(Table::Posts, &at, &col, &value, reason);
-    }
-    for (r, at) in reads {
-        // The API's publication time (to the second) wins over the CSV's minute.
-        s.post(r, &at);
-    }
-    s.report.files.push(file);
+    // The API's publication time (to the second) wins over the CSV's minute: API dumps are
+    // read first.
+    out.finish(s, file);
     Ok(())
 }

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{AccountRead, At, CommentRead, Counts, Pass, PostRead, Social, api_time, count_text, html_text, is_csv};
+use super::{AccountRead, At, CommentRead, Counts, Pass, PostRead, Social, api_time, html_text, is_csv};
 use crate::import::headers::read_csv;
 use crate::import::{FileRead, ImportOptions, ImportReport, Sink, jsonl};
 use crate::{DataError, Table};
@@ -35,18 +35,14 @@ pub fn import(
     opts: &ImportOptions,
     sink: &mut Sink<'_>,
 ) -> Result<ImportReport, DataError> {
-    let mut s = Social::new("youtube", opts);
-    let (posts, comments) = super::order_files(paths, |p| {
-        !is_csv(p) && super::first_record(p).is_some_and(|v| is_comment(&v) || first_item_is_comment(&v))
-    });
-    for p in &posts {
-        read(&mut s, p, sink)?;
-    }
-    s.end_posts_pass(sink)?;
-    for p in &comments {
-        read(&mut s, p, sink)?;
-    }
-    s.finish(sink)
+    super::run(
+        "youtube",
+        paths,
+        opts,
+        sink,
+        |p| !is_csv(p) && super::first_record(p).is_some_and(|v| is_comment(&v) || first_item_is_comment(&v)),
+        read,
+    )
 }
 
 fn kind(v: &Value) -> &str {
@@ -109,11 +105,6 @@ fn read(s: &mut Social<'_>, path: &Path, sink: &mut Sink<'_>) -> Result<(), Data
     Ok(())
 }
 
-fn nested(at: &At, key: &str, i: usize) -> At {
-    let base = if at.path.contains('$') { at.field(key) } else { format!("$.{key}") };
-    At { file: at.file.clone(), row: at.row, path: format!("{base}[{i}]") }
-}
-
 const VIDEO_FIELDS: &[&str] = &[
     "kind",
     "etag",
@@ -138,7 +129,7 @@ fn record(
     if let Some(items) = v.get("items").and_then(Value::as_array) {
         let observed = s.observed(Some(v), at, Table::Posts).or(inherited);
         for (i, item) in items.iter().enumerate() {
-            record(s, item, &nested(at, "items", i), observed, ignored, sink)?;
+            record(s, item, &at.item("items", i), observed, ignored, sink)?;
         }
         return Ok(());
     }
@@ -300,7 +291,7 @@ fn report(s: &mut Social<'_>, v: &Value, at: &At) {
         }
     }
     for (i, row) in v.get("rows").and_then(Value::as_array).map_or(&[][..], Vec::as_slice).iter().enumerate() {
-        let rat = nested(at, "rows", i);
+        let rat = at.item("rows", i);
         let Some(cells) = row.as_array() else {
             s.reject(Table::Posts, &rat, &rat.field(""), "", "a report row is a list of cells");
             continue;
@@ -353,7 +344,7 @@ fn thread(s: &mut Social<'_>, v: &Value, at: &At, sink: &mut Sink<'_>) -> Result
     comment(s, top, &top_at, video.as_deref(), None, sink)?;
     let replies = v.get("replies").and_then(|r| r.get("comments")).and_then(Value::as_array);
     for (i, r) in replies.map_or(&[][..], Vec::as_slice).iter().enumerate() {
-        comment(s, r, &nested(at, "replies.comments", i), video.as_deref(), top_id.as_deref(), sink)?;
+        comment(s, r, &at.item("replies.comments", i), video.as_deref(), top_id.as_deref(), sink)?;
     }
     Ok(())
 }
@@ -378,24 +369,8 @@ fn comment(
         s.report.skip("comments without text (deleted)");
         return Ok(());
     };
-    let created_at = match jsonl::text(v, "snippet.publishedAt").map(|t| (api_time(&t), t)) {
-        Some((Ok(t), _)) => t,
-        Some((Err(e), t)) => {
-            s.reject(Table::Comments, at, &at.field("snippet.publishedAt"), &t, e);
-            return Ok(());
-        }
-        None => {
-            s.reject(Table::Comments, at, &at.field("snippet.publishedAt"), "", "a comment needs its `publishedAt`");
-            return Ok(());
-        }
-    };
-    let likes = match super::count(v, "snippet.likeCount") {
-        Ok(n) => n,
-        Err(reason) => {
-            s.reject(Table::Comments, at, &at.field("snippet.likeCount"), "", reason);
-            return Ok(());
-        }
-    };
+    let Some(created_at) = s.comment_time(v, "snippet.publishedAt", at) else { return Ok(()) };
+    let Some(likes) = s.comment_count(v, "snippet.likeCount", at) else { return Ok(()) };
     let c = CommentRead {
         comment_id: id,
         post_id: jsonl::text(v, "snippet.videoId").or_else(|| video.map(str::to_owned)),
@@ -428,8 +403,7 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
     let file: std::sync::Arc<Path> = std::sync::Arc::from(path);
     let zone = s.opts.timezone.or_else(|| chrono::FixedOffset::east_opt(0));
     let observed = s.opts.observed_at.or_else(|| super::path_observed(path));
-    let mut reads: Vec<(PostRead, At)> = Vec::new();
-    let mut rejects: Vec<(At, String, String, String)> = Vec::new();
+    let mut out = super::CsvReads::default();
     let file = read_csv(
         path,
         &["Content", "Views"],
@@ -456,12 +430,12 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
                 None => None,
                 Some(t) => {
                     let Some(x) = parse_studio_date(t, zone) else {
-                        rejects.push((
-                            at,
-                            "Video publish time".into(),
-                            t.into(),
-                            "expected a date such as `Sep 20, 2026` or 2026-09-20".into(),
-                        ));
+                        out.reject(
+                            &at,
+                            "Video publish time",
+                            t,
+                            "expected a date such as `Sep 20, 2026` or 2026-09-20",
+                        );
                         return Ok(());
                     };
                     Some(x)
@@ -471,34 +445,28 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
                 None => None,
                 Some(Ok(x)) => Some(x),
                 Some(Err(_)) => {
-                    rejects.push((at, "Duration".into(), row.get("Duration").into(), "expected seconds".into()));
+                    out.reject(&at, "Duration", row.get("Duration"), "expected seconds");
                     return Ok(());
                 }
             };
             let mut counts = Counts::default();
-            for (col, slot) in [
-                ("Views", &mut counts.views),
-                ("Impressions", &mut counts.impressions),
-                ("Likes", &mut counts.likes),
-                ("Comments added", &mut counts.comments),
-                ("Shares", &mut counts.shares),
-            ] {
-                match count_text(row.get(col)) {
-                    Ok(n) => *slot = n,
-                    Err(e) => rejects.push((at.clone(), col.into(), row.get(col).into(), e)),
-                }
-            }
+            out.counts(
+                row,
+                &at,
+                [
+                    ("Views", &mut counts.views),
+                    ("Impressions", &mut counts.impressions),
+                    ("Likes", &mut counts.likes),
+                    ("Comments added", &mut counts.comments),
+                    ("Shares", &mut counts.shares),
+                ],
+            );
             match row.opt("Watch time (hours)").map(|t| t.replace(',', "").parse::<f64>()) {
                 None => {}
                 Some(Ok(h)) if h >= 0.0 => counts.watch_time_s = Some((h * 3600.0 * 100.0).round() / 100.0),
-                Some(_) => rejects.push((
-                    at.clone(),
-                    "Watch time (hours)".into(),
-                    row.get("Watch time (hours)").into(),
-                    "expected hours".into(),
-                )),
+                Some(_) => out.reject(&at, "Watch time (hours)", row.get("Watch time (hours)"), "expected hours"),
             }
-            reads.push((
+            out.push(
                 PostRead {
                     post_id: id.trim().to_owned(),
                     format: format_of(seconds, false),
@@ -510,17 +478,11 @@ fn studio(s: &mut Social<'_>, path: &Path) -> Result<(), DataError> {
                     ..PostRead::default()
                 },
                 at,
-            ));
+            );
             Ok(())
         },
     )?;
-    for (at, col, value, reason) in rejects {
-        s.reject(Table::Posts, &at, &col, &value, reason);
-    }
-    for (r, at) in reads {
-        s.post(r, &at);
-    }
-    s.report.files.push(file);
+    out.finish(s, file);
     Ok(())
 }
 
