@@ -265,3 +265,39 @@ pub fn keep_rows<S: std::hash::BuildHasher>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::RowBuilder;
+
+    fn creator(handle: &str, followers: i64, niche: Option<&str>) -> RecordBatch {
+        let mut b = RowBuilder::for_table(Table::Creators);
+        b.text("cr-ava")
+            .text("youtube")
+            .text(handle)
+            .int(followers)
+            .opt_int(None)
+            .opt_int(Some(96))
+            .opt_ts(None)
+            .opt_text(niche)
+            .opt_text(None)
+            .end_row();
+        b.finish()
+    }
+
+    #[test]
+    fn an_accounts_counts_take_the_later_import_and_other_columns_still_conflict() {
+        let file = Path::new("creators.parquet");
+        let plan = creator("ava", 230_000, Some("food"));
+        let platform = creator("ava", 231_000, None);
+        let (out, stats) = merge(Table::Creators, &[plan.clone()], file, &[platform]).unwrap().unwrap();
+        assert_eq!((out.num_rows(), stats.combined), (1, 1));
+        let followers = out.column(3).as_primitive::<arrow_array::types::Int64Type>().value(0);
+        assert_eq!(followers, 231_000, "the platform's read is newer than the plan's");
+        assert_eq!(out.column(7).as_string::<i32>().value(0), "food", "the plan's niche is kept");
+        let renamed = creator("ava.cooks", 231_000, None);
+        let conflict = merge(Table::Creators, &[plan], file, &[renamed]).unwrap().unwrap_err();
+        assert_eq!(conflict.column, "handle", "{conflict}");
+    }
+}
