@@ -291,7 +291,7 @@ mod tests {
         let file = Path::new("creators.parquet");
         let plan = creator("ava", 230_000, Some("food"));
         let platform = creator("ava", 231_000, None);
-        let (out, stats) = merge(Table::Creators, &[plan.clone()], file, &[platform]).unwrap().unwrap();
+        let (out, stats) = merge(Table::Creators, std::slice::from_ref(&plan), file, &[platform]).unwrap().unwrap();
         assert_eq!((out.num_rows(), stats.combined), (1, 1));
         let followers = out.column(3).as_primitive::<arrow_array::types::Int64Type>().value(0);
         assert_eq!(followers, 231_000, "the platform's read is newer than the plan's");
