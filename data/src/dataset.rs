@@ -11,11 +11,18 @@
 //!
 //! Files and folders whose names start with `.` or `_` (temporary files, `_SUCCESS`
 //! markers) are skipped.
+//!
+//! A dataset can also be held in memory ([`Dataset::in_memory`]): the Python binding and
+//! the Spark adapter hand each table over as Arrow batches, and every reader (scan,
+//! load, validate) conforms them exactly as it conforms a file. A table in memory has one
+//! pseudo file, `<root>/<table>`, which names it in rejects and messages.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use rayon::prelude::*;
 
 use crate::conform::{ColumnPlan, Conformed, conform};
@@ -29,6 +36,15 @@ pub struct Dataset {
     root: PathBuf,
     tables: BTreeMap<Table, Vec<PathBuf>>,
     ignored: Vec<PathBuf>,
+    /// Tables held in memory, by their pseudo file.
+    memory: BTreeMap<PathBuf, MemoryTable>,
+}
+
+/// A table given as Arrow batches (shared, so cloning a dataset copies no data).
+#[derive(Debug, Clone)]
+struct MemoryTable {
+    schema: SchemaRef,
+    batches: Arc<[RecordBatch]>,
 }
 
 /// What one scan of a table read.
@@ -86,7 +102,79 @@ impl Dataset {
             }
             tables.insert(table, files);
         }
-        Ok(Dataset { root, tables, ignored })
+        Ok(Dataset { root, tables, ignored, memory: BTreeMap::new() })
+    }
+
+    /// A dataset held in memory: each table's batches (all of one schema), named in
+    /// messages as `<root>/<table>`. The batches are conformed when read, like a file's.
+    pub fn in_memory(
+        root: impl Into<PathBuf>,
+        tables: impl IntoIterator<Item = (Table, SchemaRef, Vec<RecordBatch>)>,
+    ) -> Result<Dataset, DataError> {
+        let root = root.into();
+        let mut ds =
+            Dataset { root: root.clone(), tables: BTreeMap::new(), ignored: Vec::new(), memory: BTreeMap::new() };
+        for (table, schema, batches) in tables {
+            let path = root.join(table.name());
+            if let Some(b) = batches.iter().find(|b| b.schema().fields() != schema.fields()) {
+                let reason = format!("a batch's schema ({}) differs from the stream's ({schema})", b.schema());
+                return Err(DataError::Arrow { path, source: arrow_schema::ArrowError::SchemaError(reason) });
+            }
+            if ds.tables.insert(table, vec![path.clone()]).is_some() {
+                return Err(DataError::Ambiguous { dir: root, table, first: path.clone(), second: path });
+            }
+            ds.memory.insert(path, MemoryTable { schema, batches: batches.into() });
+        }
+        Ok(ds)
+    }
+
+    /// Whether `path` (one of [`Dataset::files`]) is a table held in memory.
+    #[must_use]
+    pub fn is_in_memory(&self, path: &Path) -> bool {
+        self.memory.contains_key(path)
+    }
+
+    /// The files of `table` on disk (none for a table held in memory): what a run
+    /// manifest lists as inputs.
+    #[must_use]
+    pub fn disk_files(&self, table: Table) -> &[PathBuf] {
+        match self.files(table) {
+            Some(files) if !files.iter().any(|f| self.is_in_memory(f)) => files,
+            _ => &[],
+        }
+    }
+
+    /// SHA-256 (hex) of one of the dataset's files: its bytes on disk, or the Arrow IPC
+    /// stream of a table held in memory.
+    pub fn sha256(&self, path: &Path) -> Result<String, DataError> {
+        use sha2::{Digest, Sha256};
+        let Some(m) = self.memory.get(path) else { return crate::sha256_file(path) };
+        struct Hasher(Sha256);
+        impl std::io::Write for Hasher {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let arrow = |source| DataError::Arrow { path: path.to_owned(), source };
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(Hasher(Sha256::new()), &m.schema).map_err(arrow)?;
+        for b in m.batches.iter() {
+            w.write(b).map_err(arrow)?;
+        }
+        w.finish().map_err(arrow)?;
+        let h = w.into_inner().map_err(arrow)?;
+        Ok(crate::hex(&h.0.finalize()))
+    }
+
+    /// A reader of one of the dataset's files (or of a table held in memory).
+    fn reader(&self, table: Table, path: &Path) -> Result<FileReader, DataError> {
+        match self.memory.get(path) {
+            Some(m) => Ok(FileReader::from_batches(table, path, m.schema.clone(), m.batches.to_vec())),
+            None => FileReader::open(table, path),
+        }
     }
 
     /// The dataset folder.
@@ -124,7 +212,7 @@ impl Dataset {
         let files = self.files(table).ok_or_else(|| DataError::MissingTable { dir: self.root.clone(), table })?;
         let mut summary = ScanSummary::default();
         for path in files {
-            let mut reader = FileReader::open(table, path)?;
+            let mut reader = self.reader(table, path)?;
             let plan = match ColumnPlan::new(spec, &reader.schema(), path) {
                 Ok(plan) => plan,
                 Err(rejects) => {
@@ -209,8 +297,22 @@ fn collect_partitions(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DataErro
 
 /// Reads one file of `table`, conformed, with every reject (file-level ones included).
 pub fn read_file(table: Table, path: &Path) -> Result<(Vec<RecordBatch>, Vec<Reject>), DataError> {
+    read_conformed(table, path, FileReader::open(table, path)?)
+}
+
+impl Dataset {
+    /// Reads one of the dataset's files (or its table held in memory) like [`read_file`].
+    pub fn read_file(&self, table: Table, path: &Path) -> Result<(Vec<RecordBatch>, Vec<Reject>), DataError> {
+        read_conformed(table, path, self.reader(table, path)?)
+    }
+}
+
+fn read_conformed(
+    table: Table,
+    path: &Path,
+    mut reader: FileReader,
+) -> Result<(Vec<RecordBatch>, Vec<Reject>), DataError> {
     let spec = table.spec();
-    let mut reader = FileReader::open(table, path)?;
     let plan = match ColumnPlan::new(spec, &reader.schema(), path) {
         Ok(plan) => plan,
         Err(rejects) => return Ok((Vec::new(), rejects)),

@@ -438,6 +438,18 @@ impl FileReader {
         Ok(FileReader { table, path, next_row: 1, inner })
     }
 
+    /// A reader over batches already in memory, named `path` in rejects and messages.
+    #[must_use]
+    pub fn from_batches(
+        table: Table,
+        path: impl Into<PathBuf>,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> FileReader {
+        let it = arrow_array::RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+        FileReader { table, path: path.into(), next_row: 1, inner: ReaderInner::Batches(Box::new(it)) }
+    }
+
     /// The file's path.
     #[must_use]
     pub fn path(&self) -> &Path {

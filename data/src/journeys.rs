@@ -387,20 +387,46 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
     touches.retain(|t| t.ts <= observation_end_us);
     stats.after_observation_end = (before - touches.len()) as u64;
 
-    // Sort by user, time, tie rank (code touches last or first), then input order.
+    // Sort by user, time, tie rank (code touches last or first), then source kind and id:
+    // never by input order, so journeys depend on the rows, not on how they were split or
+    // shuffled (a Spark partition's order is not a contract). Ids decide only exact ties.
+    // Users are numbered in id order first, for the same reason.
+    let mut by_id: Vec<u32> = (0..users.values.len() as u32).collect();
+    by_id.sort_unstable_by(|&a, &b| users.values[a as usize].cmp(&users.values[b as usize]));
+    let mut rank = vec![0u32; by_id.len()];
+    for (r, &u) in by_id.iter().enumerate() {
+        rank[u as usize] = r as u32;
+    }
+    for t in &mut touches {
+        t.user = rank[t.user as usize];
+    }
+    for o in &mut orders {
+        if o.user != NONE {
+            o.user = rank[o.user as usize];
+        }
+    }
+    let user_ids: Vec<String> = by_id.iter().map(|&u| std::mem::take(&mut users.values[u as usize])).collect();
+    drop(users);
     let code_rank = if params.code_outranks_link { 2u8 } else { 0 };
-    let input_order = |t: &TouchRecord| match t.source {
-        Source::Touchpoint(r) => (0u8, r),
-        Source::Session(s) => (1, s),
-        Source::Code(o) => (2, o),
+    let kind = |t: &TouchRecord| match t.source {
+        Source::Touchpoint(_) => 0u8,
+        Source::Session(_) => 1,
+        Source::Code(_) => 2,
+    };
+    let id_of = |t: &TouchRecord| -> &str {
+        match t.source {
+            Source::Touchpoint(r) => &touchpoint_ids[r as usize],
+            Source::Session(s) => &session_ids[s as usize],
+            Source::Code(o) => &orders[o as usize].order_id,
+        }
     };
     touches.sort_by(|a, b| {
         let ra = if matches!(a.source, Source::Code(_)) { code_rank } else { 1 };
         let rb = if matches!(b.source, Source::Code(_)) { code_rank } else { 1 };
-        (a.user, a.ts, ra, input_order(a)).cmp(&(b.user, b.ts, rb, input_order(b)))
+        (a.user, a.ts, ra, kind(a)).cmp(&(b.user, b.ts, rb, kind(b))).then_with(|| id_of(a).cmp(id_of(b)))
     });
     // Per user: the range of their touches.
-    let n_users = users.values.len();
+    let n_users = user_ids.len();
     let mut user_start = vec![0usize; n_users + 1];
     for t in &touches {
         user_start[t.user as usize + 1] += 1;
@@ -411,7 +437,10 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
 
     // Orders per user in time order.
     let mut by_user: Vec<u32> = (0..orders.len() as u32).filter(|&o| orders[o as usize].user != NONE).collect();
-    by_user.sort_by_key(|&o| (orders[o as usize].user, orders[o as usize].ts, o));
+    by_user.sort_by(|&a, &b| {
+        let (x, y) = (&orders[a as usize], &orders[b as usize]);
+        (x.user, x.ts).cmp(&(y.user, y.ts)).then_with(|| x.order_id.cmp(&y.order_id))
+    });
     let mut journeys: Vec<Vec<u32>> = vec![Vec::new(); orders.len()];
     let mut last_order: Vec<Option<i64>> = vec![None; n_users];
     let mut prev: Option<(u32, i64)> = None;
@@ -471,7 +500,7 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
     stats.non_converting = non_converting.len() as u64;
 
     Ok(Journeys {
-        users: users.values,
+        users: user_ids,
         creators: creators.values,
         campaigns: campaigns.values,
         touches,

@@ -98,7 +98,8 @@ const US_PER_DAY: f64 = 86_400_000_000.0;
 
 /// A customer's orders while summarising.
 struct Acc {
-    days: Vec<(i64, f64)>,
+    /// (ordered at µs, revenue, gross margin).
+    orders: Vec<(i64, f64, Option<f64>)>,
     revenue: f64,
     margin: f64,
     margin_known: bool,
@@ -163,15 +164,9 @@ pub fn build_until(
             }
             let acc = by_customer.entry(id.value(i).to_owned()).or_insert_with(|| {
                 order.push(id.value(i).to_owned());
-                Acc { days: Vec::new(), revenue: 0.0, margin: 0.0, margin_known: true }
+                Acc { orders: Vec::new(), revenue: 0.0, margin: 0.0, margin_known: true }
             });
-            acc.days.push((at.value(i).div_euclid(86_400_000_000), revenue.value(i)));
-            acc.revenue += revenue.value(i);
-            if margin.is_valid(i) {
-                acc.margin += margin.value(i);
-            } else {
-                acc.margin_known = false;
-            }
+            acc.orders.push((at.value(i), revenue.value(i), margin.is_valid(i).then(|| margin.value(i))));
         }
     }
     let full_end = observation_end_us.unwrap_or(latest);
@@ -205,11 +200,21 @@ pub fn build_until(
     let mut out = Vec::with_capacity(order.len());
     for id in order {
         let mut acc = by_customer.remove(&id).expect("every listed customer has orders");
-        acc.days.sort_by_key(|d| d.0);
-        let first_day = acc.days[0].0;
+        // Orders by time then value: sums are the same bits whatever order they came in.
+        acc.orders.sort_by(|a, b| {
+            (a.0, a.1.to_bits(), a.2.map(f64::to_bits)).cmp(&(b.0, b.1.to_bits(), b.2.map(f64::to_bits)))
+        });
+        for &(_, r, m) in &acc.orders {
+            acc.revenue += r;
+            match m {
+                Some(m) => acc.margin += m,
+                None => acc.margin_known = false,
+            }
+        }
+        let first_day = acc.orders[0].0.div_euclid(86_400_000_000);
         // Revenue per distinct day; repeat days are those after the first.
         let mut per_day: Vec<(i64, f64)> = Vec::new();
-        for (d, r) in acc.days {
+        for (d, r) in acc.orders.iter().map(|o| (o.0.div_euclid(86_400_000_000), o.1)) {
             match per_day.last_mut() {
                 Some(last) if last.0 == d => last.1 += r,
                 _ => per_day.push((d, r)),

@@ -11,7 +11,7 @@
 //! | `tol` | 1e-8 | finite, > 0 (gradient relative to 1 + \|ℓ\|; finite-difference gradients are exact to about 1e-10) |
 //! | `max_iter` | 500 | ≥ 1 |
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
@@ -175,15 +175,10 @@ impl ClvParams {
     fn fit_repeat<M: RepeatModel>(&self, customers: &[Rfm]) -> Result<ClvFit<M>, TrainError> {
         check_rfm(customers)?;
         let (rows, weights) = merge(customers);
-        let mean_t = customers.iter().map(|c| c.t).sum::<f64>() / customers.len() as f64;
+        let mean_t = rows.iter().zip(&weights).map(|(c, w)| w * c.t).sum::<f64>() / customers.len() as f64;
         let nll = |th: &[f64]| {
             let m = M::from_params(&th.iter().map(|v| v.exp()).collect::<Vec<_>>());
-            let v = -rows
-                .par_iter()
-                .zip(&weights)
-                .with_min_len(4_096)
-                .map(|(c, w)| w * m.log_likelihood_one(*c))
-                .sum::<f64>();
+            let v = -ordered_sum(rows.len(), |i| weights[i] * m.log_likelihood_one(rows[i]));
             if v.is_finite() { v } else { f64::INFINITY }
         };
         let (p, ll, iterations, se) = self.run(&nll, &M::start(mean_t), M::NAMES, M::SOLVER)?;
@@ -210,11 +205,18 @@ impl ClvParams {
                 m[i]
             )));
         }
-        let mean = m.iter().sum::<f64>() / m.len() as f64;
+        // Identical (x, m) pairs merged and sorted, as for the repeat models: the fit does
+        // not depend on the customers' order.
+        let mut pairs: BTreeMap<[u64; 2], f64> = BTreeMap::new();
+        for (xi, mi) in x.iter().zip(m) {
+            *pairs.entry([xi.to_bits(), mi.to_bits()]).or_default() += 1.0;
+        }
+        let pairs: Vec<(f64, f64, f64)> =
+            pairs.into_iter().map(|([xi, mi], w)| (f64::from_bits(xi), f64::from_bits(mi), w)).collect();
+        let mean = pairs.iter().map(|(_, mi, w)| w * mi).sum::<f64>() / m.len() as f64;
         let nll = |th: &[f64]| {
             let g = GammaGamma { p: th[0].exp(), q: th[1].exp(), gamma: th[2].exp() };
-            let v =
-                -x.par_iter().zip(m).with_min_len(4_096).map(|(&xi, &mi)| g.log_likelihood_one(xi, mi)).sum::<f64>();
+            let v = -ordered_sum(pairs.len(), |i| pairs[i].2 * g.log_likelihood_one(pairs[i].0, pairs[i].1));
             if v.is_finite() { v } else { f64::INFINITY }
         };
         let x0 = [0.0, 1.0_f64.ln().max(0.7), mean.max(1e-6).ln()];
@@ -295,21 +297,28 @@ fn check_rfm(customers: &[Rfm]) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// Merges identical summaries into (row, weight).
+/// Merges identical summaries into (row, weight), in the order of their values (so the
+/// fit is the same bits whatever order, or partitions, the customers came in).
 fn merge(customers: &[Rfm]) -> (Vec<Rfm>, Vec<f64>) {
-    let mut index: HashMap<[u64; 3], usize> = HashMap::new();
-    let mut rows = Vec::new();
-    let mut weights = Vec::new();
+    let mut index: BTreeMap<[u64; 3], f64> = BTreeMap::new();
     for c in customers {
-        let key = [c.frequency.to_bits(), c.recency.to_bits(), c.t.to_bits()];
-        let i = *index.entry(key).or_insert_with(|| {
-            rows.push(*c);
-            weights.push(0.0);
-            rows.len() - 1
-        });
-        weights[i] += 1.0;
+        *index.entry([c.frequency.to_bits(), c.recency.to_bits(), c.t.to_bits()]).or_default() += 1.0;
     }
-    (rows, weights)
+    index
+        .into_iter()
+        .map(|([f, r, t], w)| {
+            (Rfm { frequency: f64::from_bits(f), recency: f64::from_bits(r), t: f64::from_bits(t) }, w)
+        })
+        .unzip()
+}
+
+/// Σ f(i) for i in 0..n: chunks summed in parallel, then added in chunk order, so the
+/// result does not depend on the thread count.
+fn ordered_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
+    const CHUNK: usize = 4_096;
+    let parts: Vec<f64> =
+        (0..n.div_ceil(CHUNK)).into_par_iter().map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).map(&f).sum()).collect();
+    parts.iter().sum()
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 //! | `init_half_life_days` | 1.0 | finite, > 0 |
 
 use ndarray::{Array1, Array2};
-use roicast_models::attribution::hazard::{AdditiveHazard, GroupEstimate, HazardData, HazardEstimates};
-use serde::Serialize;
+use roicast_models::attribution::hazard::{AdditiveHazard, Derivatives, GroupEstimate, HazardData, HazardEstimates};
+use serde::{Deserialize, Serialize};
 
 use crate::{TrainError, check_param, cholesky_solve};
 
@@ -43,6 +43,30 @@ pub struct AdditiveHazardParams {
 impl Default for AdditiveHazardParams {
     fn default() -> Self {
         AdditiveHazardParams { max_iter: 200, tol: 1e-10, init_beta: 0.05, init_half_life_days: 1.0 }
+    }
+}
+
+/// What the solver needs of the journeys besides the derivatives: counts that add up
+/// over partitions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HazardSummary {
+    /// Converting journeys.
+    pub conversions: u64,
+    /// Touches per group.
+    pub touches_per_group: Vec<u64>,
+    /// Σ (end − start) over journeys, days (sets the baseline's starting value).
+    pub exposure_days: f64,
+}
+
+impl HazardSummary {
+    /// The summary of `data`.
+    #[must_use]
+    pub fn of(data: &HazardData) -> HazardSummary {
+        HazardSummary {
+            conversions: data.converted.iter().filter(|c| **c).count() as u64,
+            touches_per_group: data.touches_per_group(),
+            exposure_days: data.end.iter().zip(&data.start).map(|(e, s)| e - s).sum(),
+        }
     }
 }
 
@@ -101,20 +125,40 @@ impl AdditiveHazardParams {
 
     /// Fits the model to `data` with groups named `groups` (`groups.len() == data.n_groups`).
     pub fn fit(&self, data: &HazardData, groups: &[String]) -> Result<HazardFit, TrainError> {
-        self.check()?;
         if groups.len() != data.n_groups {
             return Err(TrainError::InvalidData(format!("{} group names for {} groups", groups.len(), data.n_groups)));
         }
-        let n_conv = data.converted.iter().filter(|c| **c).count();
+        self.fit_with(groups, &HazardSummary::of(data), |m| Ok(m.derivatives(data)))
+    }
+
+    /// Fits the model given the data's [`HazardSummary`] and a function giving ℓ and its
+    /// derivatives at a model: the same solver whether the journeys are here
+    /// ([`AdditiveHazardParams::fit`]) or spread over partitions whose derivatives are
+    /// summed in a fixed order (the Spark adapter).
+    pub fn fit_with(
+        &self,
+        groups: &[String],
+        summary: &HazardSummary,
+        mut derive: impl FnMut(&AdditiveHazard) -> Result<Derivatives, TrainError>,
+    ) -> Result<HazardFit, TrainError> {
+        self.check()?;
+        if groups.len() != summary.touches_per_group.len() {
+            return Err(TrainError::InvalidData(format!(
+                "{} group names for {} groups",
+                groups.len(),
+                summary.touches_per_group.len()
+            )));
+        }
+        let n_conv = summary.conversions;
         if n_conv == 0 {
             return Err(TrainError::InvalidData("no converting journeys: the model needs conversions to fit".into()));
         }
-        let k = data.n_groups;
+        let k = groups.len();
         let p = 2 * k + 1;
-        let n_touches = data.touches_per_group();
+        let n_touches = &summary.touches_per_group;
         // Groups without touches have no likelihood; their parameters stay fixed.
         let active: Vec<usize> = (0..p).filter(|&i| i == p - 1 || n_touches[i / 2] > 0).collect();
-        let exposure: f64 = data.end.iter().zip(&data.start).map(|(e, s)| e - s).sum();
+        let exposure = summary.exposure_days;
         let mut theta = vec![0.0; p];
         for g in 0..k {
             theta[2 * g] = self.init_beta.ln();
@@ -122,7 +166,7 @@ impl AdditiveHazardParams {
         }
         theta[p - 1] = (0.5 * n_conv as f64 / exposure.max(1e-9)).max(1e-12).ln();
         let model_at = |t: &[f64]| AdditiveHazard::from_theta(groups.to_vec(), t);
-        let mut d = model_at(&theta).derivatives(data);
+        let mut d = derive(&model_at(&theta))?;
         let mut mu = 1e-3;
         let mut iterations = 0;
         let mut converged = false;
@@ -162,7 +206,7 @@ impl AdditiveHazardParams {
                 }
             }
             // One pass gives ℓ and its derivatives at the trial point; kept if accepted.
-            let dt = model_at(&trial).derivatives(data);
+            let dt = derive(&model_at(&trial))?;
             if dt.log_likelihood.is_finite() && dt.log_likelihood >= d.log_likelihood {
                 theta = trial;
                 d = dt;

@@ -753,9 +753,29 @@ pub enum ClvCommand {
     /// Fit BG/NBD, Gamma-Gamma (to an RFM summary) or sBG (to a cohort's survival counts)
     /// and print the parameters as JSON.
     Fit(ClvFitArgs),
+    /// Write every customer's RFM summary (frequency, recency, T, monetary_value): the
+    /// input of `clv fit --rfm`.
+    Rfm(ClvRfmArgs),
     /// Fit on a calibration period, predict the hold-out period's repeat purchases, and
     /// compare with what happened, per cohort and in total.
     Backtest(ClvBacktestArgs),
+}
+
+/// `roicast clv rfm`.
+#[derive(Debug, Args)]
+pub struct ClvRfmArgs {
+    /// Dataset folder (needs orders; uses customers).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Output file: Parquet, CSV or Arrow IPC by extension.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Time unit of frequency, recency and T.
+    #[arg(long, default_value = "weeks", value_name = "UNIT")]
+    pub time_unit: String,
+    /// End of observation (default: the latest order).
+    #[arg(long, value_name = "RFC3339")]
+    pub observation_end: Option<String>,
 }
 
 /// `roicast clv backtest`.

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::bail;
 
-use super::args::{ClvArgs, ClvBacktestArgs, ClvFitArgs, ClvJobModel, ClvModelArg, CohortBy, OutputFormat};
+use super::args::{ClvArgs, ClvBacktestArgs, ClvFitArgs, ClvJobModel, ClvModelArg, ClvRfmArgs, CohortBy, OutputFormat};
 use super::{Outcome, Settings};
 use crate::jobs::Ctx;
 use crate::jobs::clv::{self, Summary};
@@ -106,6 +106,31 @@ pub(super) fn fit(a: &ClvFitArgs, _settings: &Settings, stdout: &mut dyn Write) 
 }
 
 /// `roicast clv backtest`.
+/// `roicast clv rfm --data DIR --out FILE`.
+pub(super) fn rfm(a: &ClvRfmArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let c = clv::RfmConfig {
+        data: a.data.clone(),
+        out: a.out.clone(),
+        time_unit: a.time_unit.clone(),
+        observation_end: a.observation_end.clone(),
+    };
+    let s = clv::rfm(ctx, &c)?;
+    match settings.format {
+        OutputFormat::Json => super::json(stdout, &s)?,
+        OutputFormat::Text => writeln!(
+            stdout,
+            "RFM summaries of {} customers ({} orders, {} refunded) up to {}, in {:?}: {}",
+            s.customers,
+            s.stats.orders,
+            s.stats.refunded,
+            s.observation_end,
+            s.time_unit,
+            s.out.display()
+        )?,
+    }
+    Ok(Outcome::Ok)
+}
+
 pub(super) fn backtest(
     a: &ClvBacktestArgs,
     ctx: &Ctx,

@@ -123,6 +123,7 @@ fn dispatch(command: Command, ctx: &Ctx, settings: &Settings, stdout: &mut dyn W
         Command::Run(a) => run::run(&a, ctx, settings, stdout),
         Command::Report(a) => run::report(&a, ctx, settings, stdout),
         Command::Clv(ClvArgs { command: Some(ClvCommand::Fit(a)), .. }) => clv::fit(&a, settings, stdout),
+        Command::Clv(ClvArgs { command: Some(ClvCommand::Rfm(a)), .. }) => clv::rfm(&a, ctx, settings, stdout),
         Command::Clv(ClvArgs { command: Some(ClvCommand::Backtest(a)), .. }) => {
             clv::backtest(&a, ctx, settings, stdout)
         }
@@ -172,17 +173,7 @@ fn report_error(err: &anyhow::Error, stderr: &mut dyn Write) -> ExitStatus {
     }
     // Rejected rows, and an invalid value or malformed line in an input file, are the
     // input's fault: exit 1.
-    let rejected = err.chain().any(|e| {
-        matches!(
-            e.downcast_ref::<roicast_data::DataError>(),
-            Some(
-                roicast_data::DataError::Rejected { .. }
-                    | roicast_data::DataError::InvalidRow { .. }
-                    | roicast_data::DataError::Csv { .. }
-            )
-        )
-    });
-    if rejected {
+    if crate::jobs::is_rejection(err) {
         let table_rows = err.chain().any(|e| {
             matches!(e.downcast_ref::<roicast_data::DataError>(), Some(roicast_data::DataError::Rejected { .. }))
         });

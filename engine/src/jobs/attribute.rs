@@ -30,6 +30,14 @@ use crate::output::{FileRecord, ManifestBuilder, Staging};
 use roicast_models::attribution::hazard::{HAZARD_FILE_FORMAT, HazardModelFile, hazard_data};
 use roicast_training::hazard::AdditiveHazardParams;
 
+/// The tables journeys are built from (what an attribution run reads).
+const JOURNEY_TABLES: [roicast_data::Table; 4] = [
+    roicast_data::Table::Touchpoints,
+    roicast_data::Table::Orders,
+    roicast_data::Table::Sessions,
+    roicast_data::Table::TrackingAssets,
+];
+
 /// Every model, in output order.
 pub const ALL_MODELS: &[&str] = &[
     "first_touch",
@@ -63,7 +71,7 @@ pub struct AttributionConfig {
     pub paths_out: Option<PathBuf>,
 }
 
-fn group_by_name(g: GroupBy) -> String {
+pub(crate) fn group_by_name(g: GroupBy) -> String {
     serde_json::to_value(g).expect("serialises").as_str().unwrap_or_default().to_owned()
 }
 
@@ -187,7 +195,9 @@ fn check_u_shape([first, last]: [f64; 2]) -> anyhow::Result<(f64, f64)> {
     Ok((first, last))
 }
 
-fn credits_schema() -> Arc<Schema> {
+/// The columns of `credits.parquet`, in order.
+#[must_use]
+pub fn credits_schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
         Field::new("order_id", DataType::Utf8, false),
         Field::new("touch_id", DataType::Utf8, true),
@@ -288,7 +298,7 @@ fn data_fingerprint(dataset: &Dataset) -> anyhow::Result<String> {
     let mut h = Sha256::new();
     for t in [roicast_data::Table::Touchpoints, roicast_data::Table::Orders] {
         for f in dataset.files(t).unwrap_or_default() {
-            h.update(roicast_data::sha256_file(f)?.as_bytes());
+            h.update(dataset.sha256(f)?.as_bytes());
         }
     }
     Ok(format!("sha256:{}", roicast_data::hex(&h.finalize())))
@@ -326,21 +336,35 @@ pub fn fit_hazard(
         solve_s: (t2 - t1).as_secs_f64(),
         fingerprint_s: (t3 - t2).as_secs_f64(),
     };
-    let file = HazardModelFile {
+    let file =
+        hazard_model_file(fit, by, jp, params, journeys.observation_end_us, serde_json::to_value(stats)?, fingerprint);
+    Ok((file, timings))
+}
+
+/// The saved form of a data-driven fit (a single-process or a partitioned one).
+pub(crate) fn hazard_model_file(
+    fit: roicast_training::hazard::HazardFit,
+    by: GroupBy,
+    jp: &JourneyParams,
+    params: &AdditiveHazardParams,
+    observation_end_us: i64,
+    journeys: serde_json::Value,
+    data_fingerprint: String,
+) -> HazardModelFile {
+    HazardModelFile {
         format: HAZARD_FILE_FORMAT,
         model: "additive_hazard".into(),
         roicast_version: env!("CARGO_PKG_VERSION").into(),
         group_by: group_by_name(by),
         estimates: fit.estimates,
-        data_fingerprint: fingerprint,
+        data_fingerprint,
         params: json!({
             "solver": params,
             "use_sessions": jp.use_sessions,
-            "observation_end": roicast_data::io::format_timestamp_us(journeys.observation_end_us),
+            "observation_end": roicast_data::io::format_timestamp_us(observation_end_us),
         }),
-        journeys: serde_json::to_value(stats)?,
-    };
-    Ok((file, timings))
+        journeys,
+    }
 }
 
 fn default_max_iter() -> usize {
@@ -385,7 +409,7 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<HazardModelFile> {
     let observation_end_us = observation_end(a.observation_end.as_deref())?;
     let jp = JourneyParams { use_sessions: a.use_sessions, observation_end_us, ..JourneyParams::default() };
     let params = AdditiveHazardParams::new().max_iter(a.max_iter).tol(a.tol);
-    let dataset = Dataset::open(&a.data).with_context(|| format!("failed to open the dataset {}", a.data.display()))?;
+    let dataset = ctx.open_dataset(&a.data)?;
     ctx.progress.stage("building journeys", 0);
     let journeys = roicast_data::journeys::build(&dataset, &jp)
         .with_context(|| format!("failed to build journeys from {}", a.data.display()))?;
@@ -408,17 +432,7 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<HazardModelFile> {
     }
     file.save(&a.out).with_context(|| format!("failed to write {}", a.out.display()))?;
     let dir = a.out.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_owned);
-    let inputs = [
-        roicast_data::Table::Touchpoints,
-        roicast_data::Table::Orders,
-        roicast_data::Table::Sessions,
-        roicast_data::Table::TrackingAssets,
-    ]
-    .iter()
-    .filter_map(|t| dataset.files(*t))
-    .flatten()
-    .map(|f| FileRecord::of(f))
-    .collect::<anyhow::Result<Vec<_>>>()?;
+    let inputs = FileRecord::inputs(&dataset, JOURNEY_TABLES)?;
     let manifest = m.finish(
         json!({ "data": a.data, "group_by": file.group_by, "max_iter": a.max_iter, "tol": a.tol, "observation_end": a.observation_end }),
         inputs,
@@ -433,7 +447,7 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<HazardModelFile> {
 /// Runs dataset-mode attribution and writes `credits.parquet` and
 /// `attribution_summary.csv` into `out` (both or neither).
 fn dataset_run(data: &Path, out: &Path, cfg: &AttributionConfig, ctx: &Ctx) -> anyhow::Result<AttributionRun> {
-    let dataset = Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
+    let dataset = ctx.open_dataset(data)?;
     ctx.progress.stage("building journeys", 0);
     let journeys = roicast_data::journeys::build(&dataset, &cfg.journeys)
         .with_context(|| format!("failed to build journeys from {}", data.display()))?;
@@ -510,7 +524,15 @@ fn dataset_run(data: &Path, out: &Path, cfg: &AttributionConfig, ctx: &Ctx) -> a
     })
 }
 
-fn push_credit(rows: &mut RowBuilder, j: &Journeys, g: &Grouping, model: &str, order: u32, touch: u32, credit: f64) {
+pub(crate) fn push_credit(
+    rows: &mut RowBuilder,
+    j: &Journeys,
+    g: &Grouping,
+    model: &str,
+    order: u32,
+    touch: u32,
+    credit: f64,
+) {
     let o = &j.orders[order as usize];
     rows.text(&o.order_id);
     if touch == NONE || touch == BASELINE_TOUCH {
@@ -820,7 +842,8 @@ impl Config {
         }
     }
 
-    fn resolve(&self) -> anyhow::Result<AttributionConfig> {
+    /// Checks the options and resolves them into the models and journey parameters.
+    pub fn resolve(&self) -> anyhow::Result<AttributionConfig> {
         let journeys = JourneyParams {
             code_outranks_link: self.code_outranks_link,
             use_sessions: self.use_sessions,
@@ -883,13 +906,8 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     let run = dataset_run(&c.data, &c.out, &cfg, ctx)?;
     ctx.progress.finish();
     m.stage_done("attribute");
-    let dataset = Dataset::open(&c.data)?;
-    let inputs = ["touchpoints", "orders", "tracking_assets", "sessions"]
-        .iter()
-        .filter_map(|t| dataset.files(t.parse().expect("table names")))
-        .flatten()
-        .map(|f| FileRecord::of(f))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let dataset = ctx.open_dataset(&c.data)?;
+    let inputs = FileRecord::inputs(&dataset, JOURNEY_TABLES)?;
     let outputs = run.outputs.iter().map(|f| FileRecord::of(f)).collect::<anyhow::Result<Vec<_>>>()?;
     let rows = BTreeMap::from([
         ("touchpoints".to_owned(), run.journeys.touchpoints),

@@ -138,11 +138,31 @@ pub fn fit(a: &FitConfig) -> anyhow::Result<serde_json::Value> {
         }
         FitModel::Bgnbd | FitModel::GammaGamma | FitModel::ParetoNbd => {
             let Some(path) = &a.rfm else { bail!("--model {:?} needs --rfm FILE", a.model) };
-            let gg = a.model == FitModel::GammaGamma;
-            let names: &[&str] =
-                if gg { &["frequency", "recency", "T", "monetary_value"] } else { &["frequency", "recency", "T"] };
+            let names: &[&str] = if a.model == FitModel::GammaGamma {
+                &["frequency", "recency", "T", "monetary_value"]
+            } else {
+                &["frequency", "recency", "T"]
+            };
             let cols = read_f64_columns(path, names)
                 .with_context(|| format!("failed to read the RFM table {}", path.display()))?;
+            fit_rfm_columns(a.model, &cols, path)?
+        }
+    };
+    Ok(doc)
+}
+
+/// Fits BG/NBD, Pareto/NBD or Gamma-Gamma to RFM columns (frequency, recency, T, and
+/// monetary_value for Gamma-Gamma) read from `path` (named in errors); the document
+/// `clv fit` prints. The rows' order does not change a bit of it.
+pub fn fit_rfm_columns(
+    model: FitModel,
+    cols: &[Vec<f64>],
+    path: &std::path::Path,
+) -> anyhow::Result<serde_json::Value> {
+    let params = ClvParams::new();
+    let gg = model == FitModel::GammaGamma;
+    let doc = {
+        {
             if gg {
                 // Customers without repeat purchases carry no spend information (lifetimes
                 // leaves them out the same way); counted, never silently dropped.
@@ -174,7 +194,7 @@ pub fn fit(a: &FitConfig) -> anyhow::Result<serde_json::Value> {
                 let customers: Vec<Rfm> = (0..cols[0].len())
                     .map(|i| Rfm { frequency: cols[0][i], recency: cols[1][i], t: cols[2][i] })
                     .collect();
-                let (name, fit_params, fit) = if a.model == FitModel::ParetoNbd {
+                let (name, fit_params, fit) = if model == FitModel::ParetoNbd {
                     let f = params
                         .fit_pareto_nbd(&customers)
                         .with_context(|| format!("Pareto/NBD fit on {} failed", path.display()))?;
@@ -390,6 +410,111 @@ pub struct Config {
     pub min_cohort: usize,
 }
 
+/// Per-customer RFM summaries (`roicast clv rfm`): the input of `clv fit`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RfmConfig {
+    /// Dataset folder (needs orders; uses customers).
+    pub data: PathBuf,
+    /// Output file (Parquet, CSV or Arrow IPC by extension), written atomically.
+    pub out: PathBuf,
+    /// Time unit of frequency, recency and T.
+    #[serde(default = "weeks")]
+    pub time_unit: String,
+    /// End of observation, RFC 3339 (default: the latest order).
+    #[serde(default)]
+    pub observation_end: Option<String>,
+}
+
+/// What `clv rfm` wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct RfmSummary {
+    /// The file written.
+    pub out: PathBuf,
+    /// Customers summarised.
+    pub customers: usize,
+    /// Orders and refunds read.
+    pub stats: roicast_data::rfm::RfmStats,
+    /// The end of observation used, RFC 3339.
+    pub observation_end: String,
+    /// The time unit.
+    pub time_unit: roicast_data::rfm::TimeUnit,
+}
+
+/// The columns of an RFM table, in order (a contract: `clv fit --rfm` reads them).
+#[must_use]
+pub fn rfm_schema() -> std::sync::Arc<arrow_schema::Schema> {
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+    std::sync::Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Utf8, false),
+        Field::new("frequency", DataType::Float64, false),
+        Field::new("recency", DataType::Float64, false),
+        Field::new("T", DataType::Float64, false),
+        Field::new("monetary_value", DataType::Float64, false),
+        Field::new("revenue", DataType::Float64, false),
+        Field::new("first_purchase_at", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+        Field::new("acquisition_creator_id", DataType::Utf8, true),
+        Field::new("acquisition_channel", DataType::Utf8, true),
+    ]))
+}
+
+/// The RFM summaries of `dataset`'s customers, one row each in customer order, and what
+/// was read; `end_us` is the end of observation (default: the latest order).
+pub fn rfm_batch(
+    dataset: &roicast_data::Dataset,
+    unit: roicast_data::rfm::TimeUnit,
+    end_us: Option<i64>,
+) -> anyhow::Result<(arrow_array::RecordBatch, roicast_data::rfm::RfmStats, i64)> {
+    let (rfm, stats, end_us) = roicast_data::rfm::build(dataset, unit, end_us, true)?;
+    let mut rows = RowBuilder::new(rfm_schema());
+    for c in &rfm {
+        rows.text(&c.customer_id)
+            .float(c.frequency)
+            .float(c.recency)
+            .float(c.t)
+            .float(c.monetary_value)
+            .float(c.revenue)
+            .ts(c.first_purchase_us)
+            .opt_text(c.acquisition_creator_id.as_deref())
+            .opt_text(c.acquisition_channel.as_deref())
+            .end_row();
+    }
+    Ok((rows.finish(), stats, end_us))
+}
+
+/// Writes every customer's RFM summary and `clv_rfm.manifest.json` beside it.
+pub fn rfm(ctx: &Ctx, a: &RfmConfig) -> anyhow::Result<RfmSummary> {
+    use roicast_data::validate::Progress as _;
+    let mut manifest = crate::output::ManifestBuilder::start("clv_rfm");
+    let unit: roicast_data::rfm::TimeUnit = a.time_unit.parse().map_err(anyhow::Error::msg)?;
+    let end_us = parse_observation_end(a.observation_end.as_deref())?;
+    let dataset = ctx.open_dataset(&a.data)?;
+    ctx.progress.stage("building RFM summaries", 0);
+    let (batch, stats, end_us) = rfm_batch(&dataset, unit, end_us)?;
+    let dir = crate::output::create_parent(&a.out)?;
+    roicast_data::io::write_table(&a.out, &rfm_schema(), &[batch.clone()])
+        .with_context(|| format!("failed to write {}", a.out.display()))?;
+    manifest.stage_done("rfm");
+    let inputs = FileRecord::inputs(&dataset, [roicast_data::Table::Orders, roicast_data::Table::Customers])?;
+    let observation_end = roicast_data::io::format_timestamp_us(end_us);
+    let m = manifest.finish(
+        json!({ "data": a.data, "time_unit": unit, "observation_end": observation_end }),
+        inputs,
+        vec![FileRecord::of(&a.out)?],
+        BTreeMap::from([("customers".to_owned(), batch.num_rows() as u64)]),
+        "ok",
+    );
+    m.write(&dir)?;
+    Ok(RfmSummary { out: a.out.clone(), customers: batch.num_rows(), stats, observation_end, time_unit: unit })
+}
+
+fn parse_observation_end(s: Option<&str>) -> anyhow::Result<Option<i64>> {
+    s.map(|s| {
+        roicast_data::conform::parse_timestamp_us(s).with_context(|| format!("invalid `--observation-end` = {s}"))
+    })
+    .transpose()
+}
+
 /// One cohort's value.
 #[derive(Debug, Clone, Serialize)]
 pub struct CohortValue {
@@ -439,15 +564,8 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     {
         bail!("invalid `--margin-rate` = {m}: expected a rate in [-1, 1]");
     }
-    let end_us = match &a.observation_end {
-        Some(s) => Some(
-            roicast_data::conform::parse_timestamp_us(s)
-                .with_context(|| format!("invalid `--observation-end` = {s}"))?,
-        ),
-        None => None,
-    };
-    let dataset =
-        roicast_data::Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
+    let end_us = parse_observation_end(a.observation_end.as_deref())?;
+    let dataset = ctx.open_dataset(data)?;
     ctx.progress.stage("building RFM summaries", 0);
     let (rfm, rfm_stats, end_us) = roicast_data::rfm::build(&dataset, unit, end_us, true)?;
     if rfm.is_empty() {
@@ -613,12 +731,10 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     result.with_context(|| format!("failed to write the CLV outputs into {}", out.display()))?;
     ctx.progress.finish();
     manifest.stage_done("clv");
-    let inputs = ["orders", "customers", "creators"]
-        .iter()
-        .filter_map(|t| dataset.files(t.parse().expect("table names")))
-        .flatten()
-        .map(|f| FileRecord::of(f))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let inputs = FileRecord::inputs(
+        &dataset,
+        [roicast_data::Table::Orders, roicast_data::Table::Customers, roicast_data::Table::Creators],
+    )?;
     let m = manifest.finish(
         json!({
             "data": data, "model": format!("{:?}", a.model), "horizon": a.horizon, "discount_rate": a.discount_rate,
@@ -781,7 +897,7 @@ pub struct BacktestSummary {
 }
 
 /// Fits on the calibration period and compares predicted with actual hold-out purchases.
-pub fn backtest(_ctx: &Ctx, a: &BacktestConfig) -> anyhow::Result<BacktestSummary> {
+pub fn backtest(ctx: &Ctx, a: &BacktestConfig) -> anyhow::Result<BacktestSummary> {
     let unit: roicast_data::rfm::TimeUnit = a.time_unit.parse().map_err(anyhow::Error::msg)?;
     let parse = |name: &str, s: &str| {
         roicast_data::conform::parse_timestamp_us(s).with_context(|| {
@@ -790,8 +906,7 @@ pub fn backtest(_ctx: &Ctx, a: &BacktestConfig) -> anyhow::Result<BacktestSummar
     };
     let cut = parse("calibration-end", &a.calibration_end)?;
     let end = a.observation_end.as_deref().map(|s| parse("observation-end", s)).transpose()?;
-    let dataset = roicast_data::Dataset::open(&a.data)
-        .with_context(|| format!("failed to open the dataset {}", a.data.display()))?;
+    let dataset = ctx.open_dataset(&a.data)?;
     let (rfm, _, end_us, holdout) = roicast_data::rfm::build_until(&dataset, unit, end, true, Some(cut))?;
     if end_us <= cut {
         bail!(

@@ -115,7 +115,7 @@ fn score(
     ctx: &Ctx,
 ) -> anyhow::Result<(Scored, Dataset, Vec<Campaign>, Vec<CommentRow>)> {
     use roicast_data::validate::Progress as _;
-    let dataset = Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))?;
+    let dataset = ctx.open_dataset(data)?;
     for t in [Table::Creators, Table::Posts] {
         if !dataset.has(t) {
             bail!("{}: the dataset has no {} table, which the engagement job needs", data.display(), t.name());
@@ -910,10 +910,6 @@ fn read_branded_search(path: &Path) -> anyhow::Result<Vec<(i64, f64)>> {
     Ok(out)
 }
 
-fn input_files(dataset: &Dataset) -> Vec<PathBuf> {
-    Table::ALL.iter().filter_map(|t| dataset.files(*t)).flatten().cloned().collect()
-}
-
 fn load_card(path: Option<&PathBuf>) -> anyhow::Result<RateCard> {
     match path {
         None => Ok(RateCard::default_card()),
@@ -1042,7 +1038,7 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     write_emv(&s, &staging.path("emv.csv"))?;
     let written = staging.commit()?;
     manifest.stage_done("write");
-    let inputs = input_files(&dataset).iter().map(|f| FileRecord::of(f)).collect::<anyhow::Result<Vec<_>>>()?;
+    let inputs = FileRecord::inputs(&dataset, Table::ALL.iter().copied())?;
     let flagged: Vec<&Card> = s.cards.iter().filter(|c| c.flagged).collect();
     manifest
         .finish(
@@ -1178,7 +1174,7 @@ pub fn run_emv(ctx: &Ctx, a: &EmvConfig) -> anyhow::Result<EmvSummary> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
     let path = a.out.join("emv.csv");
     write_emv(&s, &path)?;
-    let inputs = input_files(&dataset).iter().map(|f| FileRecord::of(f)).collect::<anyhow::Result<Vec<_>>>()?;
+    let inputs = FileRecord::inputs(&dataset, Table::ALL.iter().copied())?;
     manifest
         .finish(
             json!({ "data": a.data, "rate_card": s.rate_card }),

@@ -214,7 +214,7 @@ fn costs(path: &Path) -> anyhow::Result<PairCosts> {
 }
 
 /// The measured rows of a run, keyed for merging.
-fn measure(c: &Config, data: &Path) -> anyhow::Result<(Vec<Row>, Vec<Skipped>)> {
+fn measure(ctx: &Ctx, c: &Config, data: &Path) -> anyhow::Result<(Vec<Row>, Vec<Skipped>)> {
     let posts_path = c.results.join("engagement").join("posts_scored.parquet");
     let cards_path = c.results.join("engagement").join("creator_scorecard.parquet");
     let credits_path = c.results.join("attribution").join("credits.parquet");
@@ -223,7 +223,7 @@ fn measure(c: &Config, data: &Path) -> anyhow::Result<(Vec<Row>, Vec<Skipped>)> 
     need(&cards_path, "the engagement job")?;
     need(&credits_path, "the attribution job (grouped by creator)")?;
     need(&costs_path, "the ROI job")?;
-    let dataset = super::open_dataset(data)?;
+    let dataset = ctx.open_dataset(data)?;
     // Creators: niche, country.
     let mut profile: BTreeMap<(String, String), (Option<String>, Option<String>)> = BTreeMap::new();
     for b in dataset.load(Table::Creators)? {
@@ -470,7 +470,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         None => run_data(&c.results)?,
     };
     ctx.progress.stage("measuring campaigns × creators", 0);
-    let (mut rows, skipped) = measure(c, &data)?;
+    let (mut rows, skipped) = measure(ctx, c, &data)?;
     rows.sort_by_key(key);
     let mut seen: BTreeMap<(String, String, i64), usize> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {

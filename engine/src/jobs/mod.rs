@@ -33,6 +33,7 @@ pub mod forecast;
 pub mod generate;
 pub mod history;
 pub mod import;
+pub mod partitioned;
 pub mod pipeline;
 pub mod report;
 pub mod roi;
@@ -45,6 +46,8 @@ pub struct Ctx<'a> {
     /// Progress of long stages (hidden unless the caller draws it).
     pub progress: Bars,
     notes: RefCell<Option<&'a mut dyn Write>>,
+    /// Datasets held in memory, found by their root instead of a folder (Python, Spark).
+    datasets: Vec<roicast_data::Dataset>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -57,14 +60,32 @@ impl Ctx<'static> {
     /// A context that draws nothing and drops notes (libraries, Python, tests).
     #[must_use]
     pub fn silent() -> Ctx<'static> {
-        Ctx { progress: Bars::new(false), notes: RefCell::new(None) }
+        Ctx { progress: Bars::new(false), notes: RefCell::new(None), datasets: Vec::new() }
     }
 }
 
 impl<'a> Ctx<'a> {
     /// A context drawing `progress` and writing notes to `notes` (stderr on the CLI).
     pub fn new(progress: Bars, notes: Option<&'a mut dyn Write>) -> Ctx<'a> {
-        Ctx { progress, notes: RefCell::new(notes) }
+        Ctx { progress, notes: RefCell::new(notes), datasets: Vec::new() }
+    }
+
+    /// Lets jobs find `dataset` (usually [`roicast_data::Dataset::in_memory`]) by its
+    /// root: a config naming that root as its data reads these tables, not a folder.
+    #[must_use]
+    pub fn with_dataset(mut self, dataset: roicast_data::Dataset) -> Ctx<'a> {
+        self.datasets.retain(|d| d.root() != dataset.root());
+        self.datasets.push(dataset);
+        self
+    }
+
+    /// The dataset at `data`: one given with [`Ctx::with_dataset`], else the folder.
+    pub fn open_dataset(&self, data: &std::path::Path) -> anyhow::Result<roicast_data::Dataset> {
+        use anyhow::Context as _;
+        if let Some(d) = self.datasets.iter().find(|d| d.root() == data) {
+            return Ok(d.clone());
+        }
+        roicast_data::Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))
     }
 
     /// A line for the person running the job (ignored when nobody listens).
@@ -95,10 +116,22 @@ impl Rejected {
     pub const SHOWN: usize = 20;
 }
 
-/// One dataset table's files, as a path for manifests and messages.
-pub(crate) fn open_dataset(data: &std::path::Path) -> anyhow::Result<roicast_data::Dataset> {
-    use anyhow::Context as _;
-    roicast_data::Dataset::open(data).with_context(|| format!("failed to open the dataset {}", data.display()))
+/// Whether `err` is the input's fault (exit 1 on the command line, `InputError` in
+/// Python): a [`Rejected`], rejected table rows, or an invalid value or malformed line in
+/// an input file.
+#[must_use]
+pub fn is_rejection(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<Rejected>().is_some()
+            || matches!(
+                e.downcast_ref::<roicast_data::DataError>(),
+                Some(
+                    roicast_data::DataError::Rejected { .. }
+                        | roicast_data::DataError::InvalidRow { .. }
+                        | roicast_data::DataError::Csv { .. }
+                )
+            )
+    })
 }
 
 #[cfg(test)]

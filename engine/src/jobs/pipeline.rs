@@ -505,7 +505,7 @@ pub struct Summary {
 /// `run.manifest.json` after every job.
 pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     // Everything that can be checked is checked before the first job.
-    let dataset = Dataset::open(&c.data).with_context(|| format!("failed to open the dataset {}", c.data.display()))?;
+    let dataset = ctx.open_dataset(&c.data)?;
     for job in JOBS.iter().filter(|j| enabled(c, j.name)) {
         for t in job.tables {
             if !dataset.has(*t) {
@@ -532,7 +532,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         let mut h = Sha256::new();
         for f in dataset.files(t).unwrap_or(&[]) {
             if !file_hash.contains_key(f) {
-                file_hash.insert(f.clone(), roicast_data::sha256_file(f)?);
+                file_hash.insert(f.clone(), dataset.sha256(f)?);
             }
             h.update(f.display().to_string().as_bytes());
             h.update(file_hash[f].as_bytes());

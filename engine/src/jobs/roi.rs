@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use arrow_schema::{DataType, Field, Schema};
+use roicast_data::Table;
 use roicast_data::builder::RowBuilder;
 use roicast_data::io::TableWriter;
-use roicast_data::{Dataset, Table};
 use roicast_models::FxMap;
 use roicast_models::roi::{self, CostLine, Tracked};
 use serde_json::json;
@@ -178,14 +178,14 @@ pub struct Summary {
 }
 
 /// Computes ROI; writes `roi.parquet`, `roi_summary.csv` and `roi.manifest.json`.
-pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
+pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let manifest = ManifestBuilder::start("roi");
     if let Some(m) = a.margin_rate
         && !(m.is_finite() && (0.0..=1.0).contains(&m))
     {
         bail!("invalid `--margin-rate` = {m}: expected a rate in [0, 1]");
     }
-    let dataset = Dataset::open(&a.data).with_context(|| format!("failed to open the dataset {}", a.data.display()))?;
+    let dataset = ctx.open_dataset(&a.data)?;
     for t in [Table::Costs, Table::Orders, Table::Creators] {
         if !dataset.has(t) {
             bail!("{}: the dataset has no {} table, which the ROI job needs", a.data.display(), t.name());
@@ -499,12 +499,7 @@ pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let pairs_path = staging.path(CREATOR_CAMPAIGN_FILE);
     roicast_data::io::write_bytes_atomic(&pairs_path, &pairs.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
     let written = staging.commit()?;
-    let inputs = Table::ALL
-        .iter()
-        .filter_map(|t| dataset.files(*t))
-        .flatten()
-        .map(|f| FileRecord::of(f))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let inputs = FileRecord::inputs(&dataset, Table::ALL.iter().copied())?;
     manifest
         .finish(
             json!({ "data": a.data, "results": a.results, "currency": base, "margin_rate": margin, "paid_only": a.paid_only,

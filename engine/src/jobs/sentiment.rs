@@ -247,6 +247,34 @@ fn text_as_utf8(
     }
 }
 
+/// Scores one batch: every input column (shared, not copied) and the sentiment columns
+/// after them. `source` names the input in errors. The Python binding and the Spark
+/// adapter call this per batch; [`score_file`] does the same per file batch.
+pub fn score_batch(
+    scorer: &Scorer,
+    batch: &RecordBatch,
+    text_column: &str,
+    source: &Path,
+    first_row: u64,
+    summary: &mut ScoreSummary,
+) -> anyhow::Result<RecordBatch> {
+    let in_schema = batch.schema();
+    let Ok(text_index) = in_schema.index_of(text_column) else {
+        let names: Vec<&str> = in_schema.fields().iter().map(|f| f.name().as_str()).collect();
+        bail!("{}: no column `{text_column}` (columns: {})", source.display(), names.join(", "));
+    };
+    let schema = output_schema(&in_schema, source)?;
+    let text = text_as_utf8(batch, text_index, source, text_column, first_row)?;
+    let mut columns = batch.columns().to_vec();
+    columns.extend(score_column(scorer, &text, summary));
+    RecordBatch::try_new(schema, columns).context("building the scored batch")
+}
+
+/// The schema [`score_batch`] returns for input `schema`.
+pub fn scored_schema(schema: &Schema, source: &Path) -> anyhow::Result<SchemaRef> {
+    output_schema(schema, source)
+}
+
 /// Scores every row of `input` into `output` (any supported format each), keeping every
 /// input column. Written atomically: on error nothing is left at `output`.
 pub fn score_file(
@@ -260,10 +288,10 @@ pub fn score_file(
     let mut reader =
         FileReader::open(Table::Comments, input).with_context(|| format!("failed to open {}", input.display()))?;
     let in_schema = reader.schema();
-    let Ok(text_index) = in_schema.index_of(text_column) else {
+    if in_schema.index_of(text_column).is_err() {
         let names: Vec<&str> = in_schema.fields().iter().map(|f| f.name().as_str()).collect();
         bail!("{}: no column `{text_column}` (columns: {}); pass --text-column", input.display(), names.join(", "));
-    };
+    }
     let schema = output_schema(&in_schema, input)?;
     let mut writer = TableWriter::create(output, &schema)?;
     ctx.progress.stage("scoring comments", 0);
@@ -278,10 +306,7 @@ pub fn score_file(
                 reject.reason
             );
         }
-        let text = text_as_utf8(&raw.batch, text_index, input, text_column, raw.first_row)?;
-        let mut columns = raw.batch.columns().to_vec();
-        columns.extend(score_column(scorer, &text, &mut summary));
-        let out = RecordBatch::try_new(schema.clone(), columns).context("building the scored batch")?;
+        let out = score_batch(scorer, &raw.batch, text_column, input, raw.first_row, &mut summary)?;
         writer.write(&out)?;
         ctx.progress.advance(out.num_rows() as u64);
     }
@@ -361,7 +386,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
             (input.clone(), output.clone(), dir)
         }
         Target::Dataset { data, out } => {
-            let dataset = super::open_dataset(data)?;
+            let dataset = ctx.open_dataset(data)?;
             let Some(files) = dataset.files(Table::Comments) else {
                 bail!("{}: the dataset has no comments table", data.display());
             };

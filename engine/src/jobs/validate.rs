@@ -28,7 +28,7 @@ pub type Summary = ValidationReport;
 /// summary says `ok: false` (turn it into an error with [`rejected`]).
 pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     let mut m = ManifestBuilder::start("validate");
-    let dataset = super::open_dataset(&c.data)?;
+    let dataset = ctx.open_dataset(&c.data)?;
     let report = roicast_data::validate::validate(&dataset, &ctx.progress)
         .with_context(|| format!("failed to validate {}", c.data.display()))?;
     ctx.progress.finish();

@@ -25,6 +25,25 @@ impl FileRecord {
         let bytes = std::fs::metadata(path).with_context(|| format!("failed to stat {}", path.display()))?.len();
         Ok(FileRecord { path: path.to_owned(), bytes, sha256: roicast_data::sha256_file(path)? })
     }
+
+    /// Records every file of `tables` in `dataset` (present ones, in order); a table held
+    /// in memory is recorded by its pseudo file with the hash of its Arrow stream.
+    pub fn inputs(
+        dataset: &roicast_data::Dataset,
+        tables: impl IntoIterator<Item = roicast_data::Table>,
+    ) -> anyhow::Result<Vec<FileRecord>> {
+        let mut out = Vec::new();
+        for t in tables {
+            for f in dataset.files(t).unwrap_or_default() {
+                if dataset.is_in_memory(f) {
+                    out.push(FileRecord { path: f.clone(), bytes: 0, sha256: dataset.sha256(f)? });
+                } else {
+                    out.push(FileRecord::of(f)?);
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// A run manifest. Its JSON field names are a stable contract.

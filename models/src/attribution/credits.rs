@@ -191,6 +191,20 @@ pub fn credit_orders(
     g: &Grouping,
     models: &[Model],
     hazard: Option<&AdditiveHazard>,
+    sink: impl FnMut(&[Credit]) -> Result<(), ModelError>,
+) -> Result<Attribution, ModelError> {
+    credit_orders_with(j, g, models, hazard, None, sink)
+}
+
+/// [`credit_orders`] with the Markov removal effects given (per group of `g`) instead of
+/// computed from these journeys: a partition of a larger dataset credits its orders with
+/// the whole data's chain.
+pub fn credit_orders_with(
+    j: &Journeys,
+    g: &Grouping,
+    models: &[Model],
+    hazard: Option<&AdditiveHazard>,
+    markov_effects: Option<&[f64]>,
     mut sink: impl FnMut(&[Credit]) -> Result<(), ModelError>,
 ) -> Result<Attribution, ModelError> {
     if models.contains(&Model::DataDriven) && hazard.is_none_or(|h| h.beta.len() != g.names.len()) {
@@ -199,9 +213,17 @@ pub fn credit_orders(
         ));
     }
     let markov_order = models.iter().find_map(|m| if let Model::Markov(k) = m { Some(*k) } else { None });
-    let effects = match markov_order {
-        Some(k) => Some(removal_effects(&path_counts(j, g), g.names.len(), k)?.removal_effects),
-        None => None,
+    let effects = match (markov_order, markov_effects) {
+        (Some(_), Some(e)) if e.len() == g.names.len() => Some(e.to_vec()),
+        (Some(_), Some(e)) => {
+            return Err(ModelError::InvalidInput(format!(
+                "{} Markov removal effects for {} groups",
+                e.len(),
+                g.names.len()
+            )));
+        }
+        (Some(k), None) => Some(removal_effects(&path_counts(j, g), g.names.len(), k)?.removal_effects),
+        (None, _) => None,
     };
     let n_groups = g.names.len();
     let none_group = n_groups; // the "(none)" group for empty journeys

@@ -47,6 +47,9 @@ pub struct HazardData {
     pub touch_time: Vec<f64>,
     /// Touch groups.
     pub touch_group: Vec<u32>,
+    /// Per journey: its user (an index into [`Journeys::users`]) when built by
+    /// [`hazard_data`]; empty otherwise.
+    pub user: Vec<u32>,
 }
 
 impl HazardData {
@@ -91,6 +94,14 @@ pub struct HazardDataStats {
 /// (converted) or to the observation end (censored). Times are days since `epoch_us`.
 #[must_use]
 pub fn hazard_data(j: &Journeys, g: &Grouping) -> (HazardData, HazardDataStats, i64) {
+    let epoch_us = j.touches.iter().map(|t| t.ts).min().unwrap_or(0);
+    hazard_data_from(j, g, epoch_us)
+}
+
+/// [`hazard_data`] with times counted from `epoch_us`: the partitions of one fit share
+/// the whole data's epoch, so their journeys' times are the single-process fit's.
+#[must_use]
+pub fn hazard_data_from(j: &Journeys, g: &Grouping, epoch_us: i64) -> (HazardData, HazardDataStats, i64) {
     let code = roicast_data::schema::INTERACTIONS.iter().position(|i| *i == "code").map(|i| i as u8);
     let mut first_order = vec![i64::MAX; j.users.len()];
     for o in &j.orders {
@@ -99,7 +110,6 @@ pub fn hazard_data(j: &Journeys, g: &Grouping) -> (HazardData, HazardDataStats, 
             *f = (*f).min(o.ts);
         }
     }
-    let epoch_us = j.touches.iter().map(|t| t.ts).min().unwrap_or(0);
     let days = |us: i64| (us - epoch_us) as f64 / US_PER_DAY;
     let mut data = HazardData { n_groups: g.names.len(), offsets: vec![0], ..HazardData::default() };
     let mut stats = HazardDataStats::default();
@@ -131,6 +141,7 @@ pub fn hazard_data(j: &Journeys, g: &Grouping) -> (HazardData, HazardDataStats, 
             data.end.push(days(end));
             data.converted.push(converted);
             data.offsets.push(data.touch_time.len());
+            data.user.push(u);
             stats.journeys += 1;
             stats.conversions += u64::from(converted);
         }
@@ -373,120 +384,136 @@ impl AdditiveHazard {
         let base = p - 1;
         let zero = || Derivatives { log_likelihood: 0.0, gradient: vec![0.0; p], hessian: vec![0.0; p * p] };
         let chunk = 8_192;
-        (0..data.len().div_ceil(chunk))
-            .into_par_iter()
-            .map(|c| {
-                let mut acc = zero();
-                // Per group over the chunk: Σ H, Σ ∂H/∂b, Σ ∂²H/∂b² (cumulative terms) and
-                // Σ ∂²λ/λ blocks (aa, ab, bb) of converting journeys.
-                let mut cum = vec![0.0f64; 3 * k_groups];
-                let mut curv = vec![0.0f64; 3 * k_groups];
-                let mut exposure = 0.0;
-                let mut inv_sum = 0.0;
-                // Per journey: ∂λ/∂θ for the groups it touches.
-                let mut dl = vec![0.0f64; 2 * k_groups];
-                let mut d2 = vec![0.0f64; 3 * k_groups];
-                let mut touched: Vec<usize> = Vec::new();
-                let mut idx: Vec<usize> = Vec::new();
-                for i in c * chunk..((c + 1) * chunk).min(data.len()) {
-                    let (s, e) = (data.offsets[i], data.offsets[i + 1]);
-                    let t_end = data.end[i];
-                    exposure += t_end - data.start[i];
-                    let converted = data.converted[i];
-                    let mut rate = self.baseline;
-                    for j in s..e {
-                        let k = data.touch_group[j] as usize;
-                        let d = t_end - data.touch_time[j];
-                        if d <= 0.0 {
-                            continue;
-                        }
-                        let (beta, omega) = (self.beta[k], self.omega[k]);
-                        let decay = (-omega * d).exp();
-                        let od = omega * d;
-                        let h_b = beta * od * decay;
-                        cum[3 * k] += beta * (1.0 - decay);
-                        cum[3 * k + 1] += h_b;
-                        cum[3 * k + 2] += h_b * (1.0 - od);
-                        if converted {
-                            let h = beta * omega * decay;
-                            rate += h;
-                            if !touched.contains(&k) {
-                                touched.push(k);
-                            }
-                            let one = 1.0 - od;
-                            dl[2 * k] += h;
-                            dl[2 * k + 1] += h * one;
-                            d2[3 * k] += h;
-                            d2[3 * k + 1] += h * one;
-                            d2[3 * k + 2] += h * (one * one - od);
-                        }
-                    }
-                    if !converted {
+        let per_chunk = |c: usize| {
+            let mut acc = zero();
+            // Per group over the chunk: Σ H, Σ ∂H/∂b, Σ ∂²H/∂b² (cumulative terms) and
+            // Σ ∂²λ/λ blocks (aa, ab, bb) of converting journeys.
+            let mut cum = vec![0.0f64; 3 * k_groups];
+            let mut curv = vec![0.0f64; 3 * k_groups];
+            let mut exposure = 0.0;
+            let mut inv_sum = 0.0;
+            // Per journey: ∂λ/∂θ for the groups it touches.
+            let mut dl = vec![0.0f64; 2 * k_groups];
+            let mut d2 = vec![0.0f64; 3 * k_groups];
+            let mut touched: Vec<usize> = Vec::new();
+            let mut idx: Vec<usize> = Vec::new();
+            for i in c * chunk..((c + 1) * chunk).min(data.len()) {
+                let (s, e) = (data.offsets[i], data.offsets[i + 1]);
+                let t_end = data.end[i];
+                exposure += t_end - data.start[i];
+                let converted = data.converted[i];
+                let mut rate = self.baseline;
+                for j in s..e {
+                    let k = data.touch_group[j] as usize;
+                    let d = t_end - data.touch_time[j];
+                    if d <= 0.0 {
                         continue;
                     }
-                    acc.log_likelihood += rate.ln();
-                    let inv = 1.0 / rate;
-                    inv_sum += inv;
-                    // ∂ log λ = ∂λ/λ; ∂² log λ = ∂²λ/λ − ∂λ ∂λᵀ/λ².
-                    idx.clear();
-                    for &k in &touched {
-                        idx.push(2 * k);
-                        idx.push(2 * k + 1);
-                    }
-                    let lambda0 = self.baseline;
-                    for (x, &a) in idx.iter().enumerate() {
-                        acc.gradient[a] += dl[a] * inv;
-                        for &b in &idx[x..] {
-                            let v = dl[a] * dl[b] * inv * inv;
-                            acc.hessian[a * p + b] -= v;
-                            if a != b {
-                                acc.hessian[b * p + a] -= v;
-                            }
+                    let (beta, omega) = (self.beta[k], self.omega[k]);
+                    let decay = (-omega * d).exp();
+                    let od = omega * d;
+                    let h_b = beta * od * decay;
+                    cum[3 * k] += beta * (1.0 - decay);
+                    cum[3 * k + 1] += h_b;
+                    cum[3 * k + 2] += h_b * (1.0 - od);
+                    if converted {
+                        let h = beta * omega * decay;
+                        rate += h;
+                        if !touched.contains(&k) {
+                            touched.push(k);
                         }
-                        let v = dl[a] * lambda0 * inv * inv;
-                        acc.hessian[a * p + base] -= v;
-                        acc.hessian[base * p + a] -= v;
+                        let one = 1.0 - od;
+                        dl[2 * k] += h;
+                        dl[2 * k + 1] += h * one;
+                        d2[3 * k] += h;
+                        d2[3 * k + 1] += h * one;
+                        d2[3 * k + 2] += h * (one * one - od);
                     }
-                    acc.hessian[base * p + base] -= lambda0 * lambda0 * inv * inv;
-                    for &k in &touched {
-                        curv[3 * k] += d2[3 * k] * inv;
-                        curv[3 * k + 1] += d2[3 * k + 1] * inv;
-                        curv[3 * k + 2] += d2[3 * k + 2] * inv;
-                        dl[2 * k] = 0.0;
-                        dl[2 * k + 1] = 0.0;
-                        d2[3 * k] = 0.0;
-                        d2[3 * k + 1] = 0.0;
-                        d2[3 * k + 2] = 0.0;
-                    }
-                    touched.clear();
                 }
-                // Baseline: ℓ gets Σ log λ (above) − λ₀ Σ (T − s); ∂/∂c of log λ is λ₀/λ.
+                if !converted {
+                    continue;
+                }
+                acc.log_likelihood += rate.ln();
+                let inv = 1.0 / rate;
+                inv_sum += inv;
+                // ∂ log λ = ∂λ/λ; ∂² log λ = ∂²λ/λ − ∂λ ∂λᵀ/λ².
+                idx.clear();
+                for &k in &touched {
+                    idx.push(2 * k);
+                    idx.push(2 * k + 1);
+                }
                 let lambda0 = self.baseline;
-                acc.log_likelihood -= lambda0 * exposure;
-                acc.gradient[base] += lambda0 * inv_sum - lambda0 * exposure;
-                acc.hessian[base * p + base] += lambda0 * inv_sum - lambda0 * exposure;
-                for k in 0..k_groups {
-                    let (a, b) = (2 * k, 2 * k + 1);
-                    acc.log_likelihood -= cum[3 * k];
-                    acc.gradient[a] -= cum[3 * k];
-                    acc.gradient[b] -= cum[3 * k + 1];
-                    acc.hessian[a * p + a] += curv[3 * k] - cum[3 * k];
-                    acc.hessian[a * p + b] += curv[3 * k + 1] - cum[3 * k + 1];
-                    acc.hessian[b * p + a] += curv[3 * k + 1] - cum[3 * k + 1];
-                    acc.hessian[b * p + b] += curv[3 * k + 2] - cum[3 * k + 2];
+                for (x, &a) in idx.iter().enumerate() {
+                    acc.gradient[a] += dl[a] * inv;
+                    for &b in &idx[x..] {
+                        let v = dl[a] * dl[b] * inv * inv;
+                        acc.hessian[a * p + b] -= v;
+                        if a != b {
+                            acc.hessian[b * p + a] -= v;
+                        }
+                    }
+                    let v = dl[a] * lambda0 * inv * inv;
+                    acc.hessian[a * p + base] -= v;
+                    acc.hessian[base * p + a] -= v;
                 }
-                acc
-            })
-            .reduce(zero, |mut a, b| {
-                a.log_likelihood += b.log_likelihood;
-                for (x, y) in a.gradient.iter_mut().zip(&b.gradient) {
-                    *x += y;
+                acc.hessian[base * p + base] -= lambda0 * lambda0 * inv * inv;
+                for &k in &touched {
+                    curv[3 * k] += d2[3 * k] * inv;
+                    curv[3 * k + 1] += d2[3 * k + 1] * inv;
+                    curv[3 * k + 2] += d2[3 * k + 2] * inv;
+                    dl[2 * k] = 0.0;
+                    dl[2 * k + 1] = 0.0;
+                    d2[3 * k] = 0.0;
+                    d2[3 * k + 1] = 0.0;
+                    d2[3 * k + 2] = 0.0;
                 }
-                for (x, y) in a.hessian.iter_mut().zip(&b.hessian) {
-                    *x += y;
-                }
-                a
-            })
+                touched.clear();
+            }
+            // Baseline: ℓ gets Σ log λ (above) − λ₀ Σ (T − s); ∂/∂c of log λ is λ₀/λ.
+            let lambda0 = self.baseline;
+            acc.log_likelihood -= lambda0 * exposure;
+            acc.gradient[base] += lambda0 * inv_sum - lambda0 * exposure;
+            acc.hessian[base * p + base] += lambda0 * inv_sum - lambda0 * exposure;
+            for k in 0..k_groups {
+                let (a, b) = (2 * k, 2 * k + 1);
+                acc.log_likelihood -= cum[3 * k];
+                acc.gradient[a] -= cum[3 * k];
+                acc.gradient[b] -= cum[3 * k + 1];
+                acc.hessian[a * p + a] += curv[3 * k] - cum[3 * k];
+                acc.hessian[a * p + b] += curv[3 * k + 1] - cum[3 * k + 1];
+                acc.hessian[b * p + a] += curv[3 * k + 1] - cum[3 * k + 1];
+                acc.hessian[b * p + b] += curv[3 * k + 2] - cum[3 * k + 2];
+            }
+            acc
+        };
+        // Chunks are computed in parallel a window at a time and added in chunk order, so
+        // the sums (and the fit) are the same bits whatever the thread count.
+        let n_chunks = data.len().div_ceil(chunk);
+        let window = rayon::current_num_threads().max(1);
+        let mut total = zero();
+        let mut c0 = 0;
+        while c0 < n_chunks {
+            let c1 = (c0 + window).min(n_chunks);
+            let parts: Vec<Derivatives> = (c0..c1).into_par_iter().map(per_chunk).collect();
+            for part in &parts {
+                total.add(part);
+            }
+            c0 = c1;
+        }
+        total
+    }
+}
+
+impl Derivatives {
+    /// Adds `other` (the same parameters' derivatives over more journeys) to these.
+    pub fn add(&mut self, other: &Derivatives) {
+        self.log_likelihood += other.log_likelihood;
+        for (x, y) in self.gradient.iter_mut().zip(&other.gradient) {
+            *x += y;
+        }
+        for (x, y) in self.hessian.iter_mut().zip(&other.hessian) {
+            *x += y;
+        }
     }
 }
 
@@ -504,6 +531,7 @@ mod tests {
             offsets: vec![0, 3, 4, 6],
             touch_time: vec![0.0, 1.5, 2.5, 1.0, 2.0, 4.0],
             touch_group: vec![0, 1, 0, 1, 1, 0],
+            user: Vec::new(),
         }
     }
 
