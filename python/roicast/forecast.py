@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ._core import PathLike, Result, drop_none, read_output, run_job, to_table
@@ -40,12 +41,17 @@ class ForecastModel:
 
 
 def _file(table: Any, tmp: str, name: str) -> Optional[str]:
+    """A table argument as a file the job reads (written by pyarrow: Parquet, or CSV for
+    the files the forecast reads as CSV only)."""
     if table is None:
         return None
     if isinstance(table, (str, os.PathLike)):
         return os.fspath(table)
     path = Path(tmp) / name
-    pq.write_table(to_table(table), path)
+    if path.suffix == ".csv":
+        pacsv.write_csv(to_table(table), path)
+    else:
+        pq.write_table(to_table(table), path)
     return os.fspath(path)
 
 
@@ -82,7 +88,7 @@ def predict(
         out = Path(tmp) / "forecast.parquet"
         settings = drop_none({
             "model": os.fspath(model), "candidates": _file(candidates, tmp, "candidates.parquet"),
-            "scenarios": _file(scenarios, tmp, "scenarios.parquet"), "budget": budget,
+            "scenarios": _file(scenarios, tmp, "scenarios.csv"), "budget": budget,
             "target_roi": target_roi, "probability": probability, "out": os.fspath(out),
         })
         summary = run_job("forecast", settings, None, threads)

@@ -35,13 +35,19 @@ _TABLE = "_roicast_table"
 def _spark_schema(schema: pa.Schema):
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    return from_arrow_schema(schema)
+    try:
+        return from_arrow_schema(schema, prefer_timestamp_ntz=False)
+    except TypeError:  # Spark 3.x: no prefer_timestamp_ntz
+        return from_arrow_schema(schema)
 
 
 def _arrow_schema(df) -> pa.Schema:
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    return to_arrow_schema(df.schema)
+    try:
+        return to_arrow_schema(df.schema, timezone="UTC")
+    except TypeError:  # Spark 3.x: no timezone argument
+        return to_arrow_schema(df.schema)
 
 
 def _to_arrow(df) -> pa.Table:

@@ -98,7 +98,8 @@ fn to_py(py: Python<'_>, f: Failure) -> PyErr {
             || e.downcast_ref::<roicast_training::TrainError>().is_some()
     });
     let param = err.chain().any(|e| {
-        matches!(e.downcast_ref::<roicast_data::DataError>(), Some(roicast_data::DataError::InvalidParam { .. }))
+        e.downcast_ref::<jobs::InvalidSettings>().is_some()
+            || matches!(e.downcast_ref::<roicast_data::DataError>(), Some(roicast_data::DataError::InvalidParam { .. }))
     });
     if model_failure {
         ModelError::new_err(message)

@@ -844,6 +844,10 @@ impl Config {
 
     /// Checks the options and resolves them into the models and journey parameters.
     pub fn resolve(&self) -> anyhow::Result<AttributionConfig> {
+        super::settings(self.resolve_unmarked())
+    }
+
+    fn resolve_unmarked(&self) -> anyhow::Result<AttributionConfig> {
         let journeys = JourneyParams {
             code_outranks_link: self.code_outranks_link,
             use_sessions: self.use_sessions,

@@ -556,15 +556,17 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     use roicast_data::validate::Progress as _;
     let (data, out) = (&a.data, &a.out);
     let mut manifest = crate::output::ManifestBuilder::start("clv");
-    let unit: roicast_data::rfm::TimeUnit = a.time_unit.parse().map_err(anyhow::Error::msg)?;
+    let (unit, annual, end_us) = super::settings((|| {
+        let unit: roicast_data::rfm::TimeUnit = a.time_unit.parse().map_err(anyhow::Error::msg)?;
+        let annual = parse_discount(&a.discount_rate)?;
+        if let Some(m) = a.margin_rate
+            && !(m.is_finite() && (-1.0..=1.0).contains(&m))
+        {
+            bail!("invalid `--margin-rate` = {m}: expected a rate in [-1, 1]");
+        }
+        Ok((unit, annual, parse_observation_end(a.observation_end.as_deref())?))
+    })())?;
     let horizon_days = a.horizon.as_days();
-    let annual = parse_discount(&a.discount_rate)?;
-    if let Some(m) = a.margin_rate
-        && !(m.is_finite() && (-1.0..=1.0).contains(&m))
-    {
-        bail!("invalid `--margin-rate` = {m}: expected a rate in [-1, 1]");
-    }
-    let end_us = parse_observation_end(a.observation_end.as_deref())?;
     let dataset = ctx.open_dataset(data)?;
     ctx.progress.stage("building RFM summaries", 0);
     let (rfm, rfm_stats, end_us) = roicast_data::rfm::build(&dataset, unit, end_us, true)?;

@@ -116,6 +116,17 @@ impl Rejected {
     pub const SHOWN: usize = 20;
 }
 
+/// A job's settings were refused before any input was read (a bad model name, an
+/// out-of-range parameter): `ConfigError` in Python. Displays as the error it wraps.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct InvalidSettings(pub anyhow::Error);
+
+/// Marks an error from checking settings as [`InvalidSettings`].
+pub(crate) fn settings<T>(r: anyhow::Result<T>) -> anyhow::Result<T> {
+    r.map_err(|e| InvalidSettings(e).into())
+}
+
 /// Whether `err` is the input's fault (exit 1 on the command line, `InputError` in
 /// Python): a [`Rejected`], rejected table rows, or an invalid value or malformed line in
 /// an input file.
@@ -156,5 +167,18 @@ mod tests {
         let e = anyhow::Error::from(r).context("the validate step of the run failed");
         assert_eq!(format!("{e:#}"), "the validate step of the run failed: 1 rejected row");
         assert!(e.chain().any(|c| c.downcast_ref::<Rejected>().is_some()));
+    }
+}
+#[cfg(test)]
+mod settings_tests {
+    #[test]
+    fn a_refused_setting_is_marked() {
+        let c = super::attribute::Config {
+            models: Some(vec!["nope".into()]),
+            ..super::attribute::Config::new("d".into(), "o".into())
+        };
+        let e = super::attribute::run(&super::Ctx::silent(), &c).unwrap_err();
+        assert!(e.chain().any(|x| x.downcast_ref::<super::InvalidSettings>().is_some()), "{e:#}");
+        assert!(e.downcast_ref::<super::InvalidSettings>().is_some());
     }
 }
