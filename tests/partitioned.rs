@@ -175,7 +175,7 @@ fn attribution_split_by_user_equals_the_single_process_run() {
                 }
                 Some(se) => assert!((a - b).abs() < 1e-3 * se, "{}: {name} {a} vs {b} (SE {se})", w.group),
                 None => {
-                    assert!(w.at_bound || (a - b).abs() < 1e-12 || rel(a, b) < 1e-9, "{}: {name} {a} vs {b}", w.group)
+                    assert!(w.at_bound || (a - b).abs() < 1e-12 || rel(a, b) < 1e-9, "{}: {name} {a} vs {b}", w.group);
                 }
             }
         }

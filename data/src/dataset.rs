@@ -148,7 +148,6 @@ impl Dataset {
     /// stream of a table held in memory.
     pub fn sha256(&self, path: &Path) -> Result<String, DataError> {
         use sha2::{Digest, Sha256};
-        let Some(m) = self.memory.get(path) else { return crate::sha256_file(path) };
         struct Hasher(Sha256);
         impl std::io::Write for Hasher {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -159,6 +158,7 @@ impl Dataset {
                 Ok(())
             }
         }
+        let Some(m) = self.memory.get(path) else { return crate::sha256_file(path) };
         let arrow = |source| DataError::Arrow { path: path.to_owned(), source };
         let mut w = arrow_ipc::writer::StreamWriter::try_new(Hasher(Sha256::new()), &m.schema).map_err(arrow)?;
         for b in m.batches.iter() {

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pyarrow as pa
@@ -183,11 +184,14 @@ class AttributionRun:
     with the columns of ``attribution_summary.csv``), ``model`` (the data-driven model
     used) and ``globals`` (end of observation, groups, Markov removal effects)."""
 
-    def __init__(self, credits, summary: pa.Table, model: Optional[AttributionModel], globals_: Dict[str, Any]):
+    def __init__(self, credits, summary: pa.Table, model: Optional[AttributionModel], globals_: Dict[str, Any],
+                 timings: Dict[str, float]):
         self.credits = credits
         self.summary = summary
         self.model = model
         self.globals = globals_
+        #: Seconds per pass on the driver (scan, fit_stats, fit, totals) and Newton passes.
+        self.timings = timings
 
     def __iter__(self):
         return iter((self.credits, self.summary))
@@ -207,7 +211,8 @@ def _prepare(touchpoints, orders, sessions, tracking_assets, partitions, setting
     return packed, shared, globals_
 
 
-def _fit(packed, shared, settings: str, globals_: str, fit_stats: pa.Table) -> Tuple[str, Optional[Dict[str, Any]]]:
+def _fit(packed, shared, settings: str, globals_: str, fit_stats: pa.Table,
+         timings: Optional[Dict[str, float]] = None) -> Tuple[str, Optional[Dict[str, Any]]]:
     """Merges the fit stats; fits the data-driven model when `fit_stats` has its summary."""
     globals_, summary = _native.attribution_merge_fit_stats(settings, globals_, fit_stats)
     partial = _native.partial_schema()
@@ -215,7 +220,10 @@ def _fit(packed, shared, settings: str, globals_: str, fit_stats: pa.Table) -> T
     rows = _map(packed, _JOURNEY_TABLES, lambda t, p: _native.attribution_hazard_rows(settings, g, t, p),
                 _native.hazard_rows_schema(), shared).persist()
     try:
+        passes = [0]
+
         def derive(model_json: str) -> pa.Table:
+            passes[0] += 1
             def run(batches):
                 from roicast import _native as N
 
@@ -230,6 +238,8 @@ def _fit(packed, shared, settings: str, globals_: str, fit_stats: pa.Table) -> T
 
         fingerprint = "spark:" + hashlib.sha256(fit_stats.to_string().encode()).hexdigest()[:16]
         model = json.loads(_native.attribution_fit(settings, globals_, summary, fingerprint, derive))
+        if timings is not None:
+            timings["newton_passes"] = passes[0]
     finally:
         rows.unpersist()
     g = json.loads(globals_)
@@ -263,16 +273,23 @@ def attribute(
         model = model.doc
     settings = _settings({"models": list(models) if models is not None else None, "group_by": group_by,
                           "lookback": lookback, "half_life": half_life, **options})
+    timings: Dict[str, float] = {}
+    clock = time.perf_counter()
     packed, shared, globals_ = _prepare(touchpoints, orders, sessions, tracking_assets, partitions, settings)
+    timings["scan_s"] = time.perf_counter() - clock
     partial = _native.partial_schema()
     fitted = None
     needs_fit = _wants(models, "data_driven") and model is None
     if _wants(models, "markov") or needs_fit:
         g = globals_
+        clock = time.perf_counter()
         stats = _to_arrow(_map(packed, _JOURNEY_TABLES,
                                lambda t, p: _native.attribution_fit_stats(settings, g, t, p), partial, shared))
+        timings["fit_stats_s"] = time.perf_counter() - clock
         if needs_fit:
-            globals_, fitted = _fit(packed, shared, settings, globals_, stats)
+            clock = time.perf_counter()
+            globals_, fitted = _fit(packed, shared, settings, globals_, stats, timings)
+            timings["fit_s"] = time.perf_counter() - clock
         else:
             globals_, _ = _native.attribution_merge_fit_stats(settings, globals_, stats)
     if model is not None:
@@ -283,8 +300,10 @@ def attribute(
     g = globals_
     credits = _map(packed, _JOURNEY_TABLES, lambda t, p: _native.attribution_credits(settings, g, t, p, False),
                    _native.credits_schema(), shared)
+    clock = time.perf_counter()
     totals = _to_arrow(_map(packed, _JOURNEY_TABLES,
                             lambda t, p: _native.attribution_credits(settings, g, t, p, True), partial, shared))
+    timings["totals_s"] = time.perf_counter() - clock
     rows = json.loads(_native.attribution_merge_totals(settings, totals))
     by = json.loads(settings).get("group_by", "channel")
     summary = pa.table({
@@ -295,7 +314,7 @@ def attribute(
         "revenue": pa.array([r["revenue"] for r in rows], pa.float64()),
         "assisted_conversions": pa.array([r["assisted_conversions"] for r in rows], pa.int64()),
     })
-    return AttributionRun(credits, summary, AttributionModel(fitted) if fitted else None, json.loads(globals_))
+    return AttributionRun(credits, summary, AttributionModel(fitted) if fitted else None, json.loads(globals_), timings)
 
 
 def train_attribution(

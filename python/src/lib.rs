@@ -196,10 +196,17 @@ fn job<C: DeserializeOwned, S: Serialize>(
     }
 }
 
-fn jobs_table() -> HashMap<&'static str, Box<dyn Fn(&Ctx, &str) -> Result<serde_json::Value, Failure> + Send + Sync>> {
-    use roicast_engine::jobs::*;
-    let mut m: HashMap<&'static str, Box<dyn Fn(&Ctx, &str) -> Result<serde_json::Value, Failure> + Send + Sync>> =
-        HashMap::new();
+/// A job as the binding calls it: settings JSON in, summary JSON out.
+type JobFn = Box<dyn Fn(&Ctx, &str) -> Result<serde_json::Value, Failure> + Send + Sync>;
+
+/// Every job by the name Python calls it.
+type Jobs = HashMap<&'static str, JobFn>;
+
+fn jobs_table() -> Jobs {
+    use roicast_engine::jobs::{
+        attribute, clv, engagement, forecast, generate, history, import, pipeline, report, roi, sentiment, validate,
+    };
+    let mut m: Jobs = HashMap::new();
     m.insert("validate", Box::new(job(validate::run)));
     m.insert("sentiment", Box::new(job(sentiment::run)));
     m.insert("engagement", Box::new(job(engagement::run)));
@@ -236,9 +243,7 @@ fn run_job(
     root: Option<String>,
     threads: Option<usize>,
 ) -> PyResult<String> {
-    static JOBS: OnceLock<
-        HashMap<&'static str, Box<dyn Fn(&Ctx, &str) -> Result<serde_json::Value, Failure> + Send + Sync>>,
-    > = OnceLock::new();
+    static JOBS: OnceLock<Jobs> = OnceLock::new();
     let jobs = JOBS.get_or_init(jobs_table);
     let Some(f) = jobs.get(name) else {
         let mut names: Vec<&str> = jobs.keys().copied().collect();
@@ -274,7 +279,7 @@ fn pipeline_config(py: Python<'_>, path: PathBuf) -> PyResult<String> {
 /// Every table of the dataset folder `path`, conformed to its canonical schema (a table
 /// with rejected rows raises `InputError`; run `validate` for the full list).
 #[pyfunction]
-fn load_dataset<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+fn load_dataset(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
     let out = compute(py, None, || -> anyhow::Result<Vec<(Table, SchemaRef, Vec<RecordBatch>)>> {
         let ds = Ctx::silent().open_dataset(&path)?;
         let mut out = Vec::new();

@@ -17,6 +17,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "spark: runs a local Spark session (slow to start)")
+
+
 def _binary() -> Path:
     env = os.environ.get("ROICAST_BIN")
     for p in ([Path(env)] if env else []) + [REPO / "target/release/roicast", REPO / "target/debug/roicast"]:

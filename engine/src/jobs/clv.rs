@@ -492,7 +492,7 @@ pub fn rfm(ctx: &Ctx, a: &RfmConfig) -> anyhow::Result<RfmSummary> {
     ctx.progress.stage("building RFM summaries", 0);
     let (batch, stats, end_us) = rfm_batch(&dataset, unit, end_us)?;
     let dir = crate::output::create_parent(&a.out)?;
-    roicast_data::io::write_table(&a.out, &rfm_schema(), &[batch.clone()])
+    roicast_data::io::write_table(&a.out, &rfm_schema(), std::slice::from_ref(&batch))
         .with_context(|| format!("failed to write {}", a.out.display()))?;
     manifest.stage_done("rfm");
     let inputs = FileRecord::inputs(&dataset, [roicast_data::Table::Orders, roicast_data::Table::Customers])?;

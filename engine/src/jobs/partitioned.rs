@@ -72,9 +72,12 @@ pub struct Partial {
     pub blob: Option<Vec<u8>>,
 }
 
+/// One partial row being built: kind, key, numbers, count, blob.
+type PartialRow = (String, String, [f64; 3], i64, Option<Vec<u8>>);
+
 struct Partials {
     partition: i32,
-    kinds: Vec<(String, String, [f64; 3], i64, Option<Vec<u8>>)>,
+    kinds: Vec<PartialRow>,
 }
 
 impl Partials {
@@ -198,7 +201,7 @@ pub struct AttributionGlobals {
 }
 
 fn journeys_of(dataset: &Dataset, cfg: &AttributionConfig, end_us: Option<i64>) -> anyhow::Result<Journeys> {
-    let jp = JourneyParams { observation_end_us: end_us.or(cfg.journeys.observation_end_us), ..cfg.journeys.clone() };
+    let jp = JourneyParams { observation_end_us: end_us.or(cfg.journeys.observation_end_us), ..cfg.journeys };
     roicast_data::journeys::build(dataset, &jp)
         .with_context(|| format!("failed to build journeys from {}", dataset.root().display()))
 }
@@ -486,7 +489,7 @@ pub fn fit_partitioned(
         (Err(_), Some(e)) => return Err(e.context("a partition's derivatives failed")),
         (Err(e), None) => return Err(anyhow::Error::from(e).context("the data-driven (additive-hazard) fit failed")),
     };
-    let jp = JourneyParams { observation_end_us: Some(globals.observation_end_us), ..cfg.journeys.clone() };
+    let jp = JourneyParams { observation_end_us: Some(globals.observation_end_us), ..cfg.journeys };
     let stats = serde_json::json!({ "conversions": summary.conversions, "touches": summary.touches_per_group.iter().sum::<u64>() });
     Ok(hazard_model_file(fit, cfg.group_by, &jp, &params, globals.observation_end_us, stats, fingerprint))
 }
@@ -631,19 +634,21 @@ pub fn rfm_histogram(batches: &[RecordBatch], partition: i32) -> anyhow::Result<
     Ok(p.finish())
 }
 
+/// Every customer's (frequency, recency, T), and the repeat customers' (frequency,
+/// monetary value).
+pub type RfmColumns = (Vec<roicast_models::clv::Rfm>, Vec<(f64, f64)>);
+
 /// Merged [`rfm_histogram`] partials as per-customer columns again (the fit merges
 /// identical rows itself, in value order): frequency, recency, T; and the repeat
 /// customers' frequency and monetary value.
-pub fn merge_rfm_histogram(
-    partials: &[RecordBatch],
-) -> anyhow::Result<(Vec<roicast_models::clv::Rfm>, Vec<(f64, f64)>)> {
+pub fn merge_rfm_histogram(partials: &[RecordBatch]) -> anyhow::Result<RfmColumns> {
     let mut rfm = Vec::new();
     let mut spend = Vec::new();
     for r in read_partials(partials)? {
         let n = usize::try_from(r.n).unwrap_or(0);
         match r.kind.as_str() {
             "rfm" => {
-                rfm.extend(std::iter::repeat_n(roicast_models::clv::Rfm { frequency: r.x, recency: r.y, t: r.z }, n))
+                rfm.extend(std::iter::repeat_n(roicast_models::clv::Rfm { frequency: r.x, recency: r.y, t: r.z }, n));
             }
             "spend" => spend.extend(std::iter::repeat_n((r.x, r.y), n)),
             _ => {}
