@@ -3,7 +3,6 @@
 //! fails).
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
@@ -11,16 +10,6 @@ use arrow_array::{Array, RecordBatch};
 use roicast_data::generate::{GenerateParams, Scenario, generate};
 use roicast_data::validate::NoProgress;
 use roicast_tests::roicast;
-
-fn read(path: &Path) -> Vec<RecordBatch> {
-    let f = std::fs::File::open(path).unwrap();
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
 
 fn floats(b: &RecordBatch, name: &str) -> Vec<Option<f64>> {
     let a = b.column(b.schema().index_of(name).unwrap()).as_primitive::<Float64Type>();
@@ -54,7 +43,7 @@ fn hand_made_posts_score_as_computed_by_hand() {
     let out = dir.path().join("out");
     let (code, _, stderr) = roicast(&["engagement", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    let b = &read(&out.join("posts_scored.parquet"))[0];
+    let b = &roicast_tests::read_parquet(&out.join("posts_scored.parquet"))[0];
     assert_eq!(texts(b, "post_id"), ["p1", "p2"]);
     // interactions: 400 + 50 + 30 = 480; 200 + 10 = 210
     assert_eq!(floats(b, "interactions"), [Some(480.0), Some(210.0)]);
@@ -78,7 +67,7 @@ fn hand_made_posts_score_as_computed_by_hand() {
     assert!((emv[0].unwrap() - 105.0).abs() < 1e-9, "{emv:?}");
     assert!((emv[1].unwrap() - 27.0).abs() < 1e-9, "{emv:?}");
     // The creator's card sums them and EMV is never in a revenue column.
-    let card = &read(&out.join("creator_scorecard.parquet"))[0];
+    let card = &roicast_tests::read_parquet(&out.join("creator_scorecard.parquet"))[0];
     assert!((floats(card, "emv")[0].unwrap() - 132.0).abs() < 1e-9);
     assert!(card.schema().fields().iter().all(|f| !f.name().contains("revenue")));
     let emv_csv = std::fs::read_to_string(out.join("emv.csv")).unwrap();
@@ -143,7 +132,7 @@ fn flags(seed: u64) -> (Vec<String>, HashSet<String>, Vec<String>) {
     assert_eq!(code, 0, "{stderr}");
     let mut flagged = Vec::new();
     let mut by_er = Vec::new();
-    for b in read(&out.join("creator_scorecard.parquet")) {
+    for b in roicast_tests::read_parquet(&out.join("creator_scorecard.parquet")) {
         let ids = texts(&b, "creator_id");
         let f = b.column(b.schema().index_of("suspected_inflation").unwrap()).as_boolean().clone();
         let er = floats(&b, "er_followers");

@@ -35,3 +35,14 @@ pub fn files_with_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Every batch of a Parquet file.
+#[must_use]
+pub fn read_parquet(path: &Path) -> Vec<arrow_array::RecordBatch> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .map(|b| b.unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .collect()
+}

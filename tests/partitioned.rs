@@ -67,16 +67,6 @@ fn split(data: &Path, tables: &[(Table, &str)], shared: &[Table]) -> Vec<Dataset
         .collect()
 }
 
-fn parquet(path: &Path) -> Vec<RecordBatch> {
-    let f = std::fs::File::open(path).unwrap();
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
 type CreditKey = (String, String, String);
 
 /// credits rows keyed by (order, model, touch) → (credit, group).
@@ -190,7 +180,7 @@ fn attribution_split_by_user_equals_the_single_process_run() {
         .map(|(k, d)| p::attribution_credits(d, &c, &globals, k as i32, false).unwrap())
         .collect();
     let got = credits(&got);
-    let want = credits(&parquet(&out.join("credits.parquet")));
+    let want = credits(&roicast_tests::read_parquet(&out.join("credits.parquet")));
     assert_eq!(got.len(), want.len());
     for (k, (w, wg)) in &want {
         let (g, gg) = &got[k];
@@ -271,7 +261,7 @@ fn clv_split_by_customer_equals_the_single_process_summaries_and_fit() {
         v.sort();
         v
     };
-    let (got, want) = (key(&rows), key(&parquet(&rfm_file)));
+    let (got, want) = (key(&rows), key(&roicast_tests::read_parquet(&rfm_file)));
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(&want) {
         assert_eq!(g, w);

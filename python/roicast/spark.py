@@ -28,7 +28,7 @@ import pyarrow as pa
 from . import AttributionModel, _native
 from .clv import ClvFit
 
-__all__ = ["AttributionRun", "attribute", "clv_fit", "clv_rfm", "score_sentiment", "train_attribution"]
+__all__ = ["AttributionRun", "attribute", "clv_fit", "clv_rfm", "engagement", "score_sentiment", "train_attribution"]
 
 _TABLE = "_roicast_table"
 
@@ -380,3 +380,29 @@ def clv_fit(rfm, model: str = "bgnbd") -> ClvFit:
 
     hist = _to_arrow(rfm.select(*cols).mapInArrow(run, _spark_schema(_native.partial_schema())))
     return ClvFit(json.loads(_native.clv_fit_histogram(model, hist)))
+
+
+# ---------------------------------------------------------------------------------------
+# Engagement (on the driver)
+
+_ENGAGEMENT_TABLES = ("creators", "posts", "post_snapshots", "comments", "sessions", "tracking_assets", "orders",
+                      "campaigns")
+
+
+def engagement(creators, posts, post_snapshots=None, comments=None, *, sessions=None, tracking_assets=None,
+               orders=None, campaigns=None, out=None, **options):
+    """Engagement quality, authenticity, EMV and brand health from Spark DataFrames.
+
+    Not distributed: the job's benchmarks are medians over every post of a platform, tier
+    and format, and its pod detection follows comment authors across creators, so it
+    needs the whole data at once. The tables are collected to the driver as Arrow
+    (``toArrow``) and the job runs there, as :func:`roicast.engagement` (same options,
+    same ``Result``). Posts and comments are small next to touchpoints; select the
+    columns and date range you need first.
+    """
+    from . import engagement as run_engagement
+
+    given = dict(zip(_ENGAGEMENT_TABLES, (creators, posts, post_snapshots, comments, sessions, tracking_assets,
+                                          orders, campaigns)))
+    tables = {name: _to_arrow(df) for name, df in given.items() if df is not None}
+    return run_engagement(tables, out=out, **options)

@@ -395,6 +395,23 @@ fn to_json<T: Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| Error::new_err(e.to_string()))
 }
 
+/// Runs an attribution kernel on one partition's tables with the run's settings and
+/// globals (none for the scan).
+fn on_partition(
+    py: Python<'_>,
+    settings: &str,
+    globals: Option<&str>,
+    tables: &Bound<'_, PyDict>,
+    partition: i32,
+    kernel: impl FnOnce(&Dataset, &jobs::attribute::Config, &part::AttributionGlobals) -> anyhow::Result<RecordBatch> + Send,
+) -> PyResult<PyArrowType<RecordBatch>> {
+    let c: jobs::attribute::Config = json(settings)?;
+    let g: part::AttributionGlobals = globals.map(json).transpose()?.unwrap_or_default();
+    let ds = dataset(&format!("<partition {partition}>"), tables)?;
+    let out = compute(py, None, || kernel(&ds, &c, &g))?;
+    ok(py, out).map(PyArrowType)
+}
+
 /// Attribution pass 1 over one partition (`tables`: its touchpoints, orders, sessions
 /// and tracking assets): latest time, earliest touch, groups.
 #[pyfunction]
@@ -404,10 +421,7 @@ fn attribution_scan(
     tables: &Bound<'_, PyDict>,
     partition: i32,
 ) -> PyResult<PyArrowType<RecordBatch>> {
-    let c: jobs::attribute::Config = json(settings)?;
-    let ds = dataset(&format!("<partition {partition}>"), tables)?;
-    let out = compute(py, None, || part::attribution_scan(&ds, &c, partition))?;
-    ok(py, out).map(PyArrowType)
+    on_partition(py, settings, None, tables, partition, |d, c, _| part::attribution_scan(d, c, partition))
 }
 
 /// Merges pass-1 partials into the run's globals (JSON).
@@ -427,11 +441,9 @@ fn attribution_fit_stats(
     tables: &Bound<'_, PyDict>,
     partition: i32,
 ) -> PyResult<PyArrowType<RecordBatch>> {
-    let c: jobs::attribute::Config = json(settings)?;
-    let g: part::AttributionGlobals = json(globals)?;
-    let ds = dataset(&format!("<partition {partition}>"), tables)?;
-    let out = compute(py, None, || part::attribution_fit_stats(&ds, &c, &g, partition))?;
-    ok(py, out).map(PyArrowType)
+    on_partition(py, settings, Some(globals), tables, partition, |d, c, g| {
+        part::attribution_fit_stats(d, c, g, partition)
+    })
 }
 
 /// Merges pass-2 partials: returns the globals with the Markov chain, and the fit's
@@ -458,11 +470,7 @@ fn attribution_hazard_rows(
     tables: &Bound<'_, PyDict>,
     partition: i32,
 ) -> PyResult<PyArrowType<RecordBatch>> {
-    let c: jobs::attribute::Config = json(settings)?;
-    let g: part::AttributionGlobals = json(globals)?;
-    let ds = dataset(&format!("<partition {partition}>"), tables)?;
-    let out = compute(py, None, || part::attribution_hazard_rows(&ds, &c, &g))?;
-    ok(py, out).map(PyArrowType)
+    on_partition(py, settings, Some(globals), tables, partition, part::attribution_hazard_rows)
 }
 
 /// The schema of the fit's journey rows.
@@ -530,11 +538,9 @@ fn attribution_credits(
     partition: i32,
     totals: bool,
 ) -> PyResult<PyArrowType<RecordBatch>> {
-    let c: jobs::attribute::Config = json(settings)?;
-    let g: part::AttributionGlobals = json(globals)?;
-    let ds = dataset(&format!("<partition {partition}>"), tables)?;
-    let out = compute(py, None, || part::attribution_credits(&ds, &c, &g, partition, totals))?;
-    ok(py, out).map(PyArrowType)
+    on_partition(py, settings, Some(globals), tables, partition, |d, c, g| {
+        part::attribution_credits(d, c, g, partition, totals)
+    })
 }
 
 /// Merges `total` partials into the totals (JSON list, the fields of

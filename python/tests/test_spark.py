@@ -28,12 +28,12 @@ def spark(request):
     os.environ["PYSPARK_PYTHON"] = sys.executable  # workers import the roicast of this venv
     from pyspark.sql import SparkSession
 
-    builder = (SparkSession.builder.config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "4")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.driver.memory", "2g"))
+    builder = (SparkSession.builder.config("spark.sql.shuffle.partitions", "4")
+               .config("spark.sql.session.timeZone", "UTC"))
     if request.param == "classic":
-        session = builder.master("local[2]").getOrCreate()
+        # Static configs: a Connect client cannot set them (it warns), so classic only.
+        session = builder.master("local[2]").config("spark.ui.enabled", "false") \
+            .config("spark.driver.memory", "2g").getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
     else:
         session = builder.remote("local[2]").getOrCreate()
@@ -121,3 +121,27 @@ def test_clv_rfm_and_fits_equal_the_cli(spark, cli, data, tmp_path):
     for model in ["bgnbd", "gamma-gamma"]:
         doc = cli.json("clv", "fit", "--model", model, "--rfm", tmp_path / "rfm.parquet")
         assert dict(rs.clv_fit(rfm, model=model)) == doc, model
+
+
+def test_engagement_from_dataframes_equals_the_cli(spark, demo, data):
+    tables = {t: read(spark, data, t) for t in ["creators", "posts", "post_snapshots", "comments", "sessions",
+                                                  "tracking_assets", "orders", "campaigns"]}
+    got = rs.engagement(tables.pop("creators"), tables.pop("posts"), tables.pop("post_snapshots"),
+                        tables.pop("comments"), **tables)
+    for name, file in [("posts_scored", "posts_scored.parquet"), ("creator_scorecard", "creator_scorecard.parquet")]:
+        want = pq.read_table(demo / "results/engagement" / file)
+        assert got[name].num_rows == want.num_rows
+        for c in want.column_names:
+            assert got[name].column(c).equals(want.column(c)), (name, c)
+
+
+def test_a_bad_row_fails_the_job_naming_table_row_column_and_reason(spark, data):
+    from pyspark.sql import functions as F
+
+    orders = read(spark, data, "orders")
+    bad = orders.withColumn("revenue", F.when(F.col("order_id") == orders.first()["order_id"], F.lit(-5.0))
+                            .otherwise(F.col("revenue")))
+    with pytest.raises(Exception) as e:
+        rs.attribute(read(spark, data, "touchpoints"), bad, models=["last_touch"])
+    text = str(e.value)
+    assert "<partition" in text and "orders" in text and "revenue" in text, text[-2000:]
