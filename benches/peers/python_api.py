@@ -30,7 +30,7 @@ def cli(*args):
     out = tempfile.mkdtemp(prefix="bench-cli-")
     try:
         t = time.perf_counter()
-        subprocess.run([binary, "--quiet", *[a.replace("@OUT", out) for a in args]], check=True)
+        subprocess.run([binary, "--quiet", *[a.replace("@OUT", out) for a in args]], check=True, stdout=subprocess.DEVNULL)
         return time.perf_counter() - t
     finally:
         shutil.rmtree(out, ignore_errors=True)
@@ -60,7 +60,11 @@ jobs = {
     ),
 }
 
-print(f"| job | CLI median s | API, folder s | ratio | API, in-memory s | ratio |")
+print(f"`bash benches/peers/python_api.sh` on the demo world (`{data}`), medians of {n} alternating runs,\n"
+      f"one process, {os.cpu_count()} cores. CLI: the `roicast` process (read Parquet, compute, write). "
+      "API, folder: `roicast.<job>(folder)` (the same files, outputs read back as pyarrow tables). "
+      "API, in-memory: the tables already in memory (`roicast.read_dataset`, not timed).\n")
+print("| job | CLI median s | API, folder s | ratio | API, in-memory s | ratio |")
 print("|---|---:|---:|---:|---:|---:|")
 for name, (c, folder, memory) in jobs.items():
     times = {"cli": [], "folder": [], "memory": []}

@@ -38,7 +38,7 @@ def table(name: str) -> str:
 
 def cli(*args) -> float:
     t = time.perf_counter()
-    subprocess.run([binary, "--quiet", *map(str, args)], check=True)
+    subprocess.run([binary, "--quiet", *map(str, args)], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t
 
 
@@ -75,6 +75,7 @@ try:
     t_passes = time.perf_counter() - t0
     t1 = time.perf_counter()
     run.credits.write.mode("overwrite").parquet(str(scratch / "spark_credits"))
+    run.unpersist()
     t_credits = time.perf_counter() - t1
     t_spark_att = time.perf_counter() - t0
 

@@ -185,7 +185,8 @@ class AttributionRun:
     used) and ``globals`` (end of observation, groups, Markov removal effects)."""
 
     def __init__(self, credits, summary: pa.Table, model: Optional[AttributionModel], globals_: Dict[str, Any],
-                 timings: Dict[str, float]):
+                 timings: Dict[str, float], packed=None):
+        self._packed = packed
         self.credits = credits
         self.summary = summary
         self.model = model
@@ -196,6 +197,12 @@ class AttributionRun:
     def __iter__(self):
         return iter((self.credits, self.summary))
 
+    def unpersist(self) -> None:
+        """Releases the shuffled input the passes (and ``credits``) read; call it once
+        ``credits`` is written (a later action on ``credits`` shuffles again)."""
+        if self._packed is not None:
+            self._packed.unpersist()
+
 
 def _wants(models: Optional[Sequence[str]], name: str) -> bool:
     return models is None or name in models
@@ -203,7 +210,9 @@ def _wants(models: Optional[Sequence[str]], name: str) -> bool:
 
 def _prepare(touchpoints, orders, sessions, tracking_assets, partitions, settings: str):
     shared = {"tracking_assets": _ipc(_to_arrow(tracking_assets))} if tracking_assets is not None else {}
-    packed = _pack({"touchpoints": touchpoints, "orders": orders, "sessions": sessions}, "user_id", partitions)
+    # Persisted: every pass reads the same shuffled partitions instead of shuffling again.
+    packed = _pack({"touchpoints": touchpoints, "orders": orders, "sessions": sessions}, "user_id",
+                   partitions).persist()
     partial = _native.partial_schema()
     scan = _to_arrow(_map(packed, _JOURNEY_TABLES,
                           lambda t, p: _native.attribution_scan(settings, t, p), partial, shared))
@@ -314,7 +323,8 @@ def attribute(
         "revenue": pa.array([r["revenue"] for r in rows], pa.float64()),
         "assisted_conversions": pa.array([r["assisted_conversions"] for r in rows], pa.int64()),
     })
-    return AttributionRun(credits, summary, AttributionModel(fitted) if fitted else None, json.loads(globals_), timings)
+    return AttributionRun(credits, summary, AttributionModel(fitted) if fitted else None, json.loads(globals_), timings,
+                          packed)
 
 
 def train_attribution(
@@ -336,7 +346,10 @@ def train_attribution(
     stats = _to_arrow(_map(packed, _JOURNEY_TABLES,
                            lambda t, p: _native.attribution_fit_stats(settings, g, t, p),
                            _native.partial_schema(), shared))
-    _, model = _fit(packed, shared, settings, globals_, stats)
+    try:
+        _, model = _fit(packed, shared, settings, globals_, stats)
+    finally:
+        packed.unpersist()
     if model is None:
         raise _native.ModelError("no converting journeys: the data-driven model needs conversions to fit")
     return AttributionModel(model)
