@@ -12,7 +12,7 @@ use roicast_data::journeys::{JourneyParams, Journeys, build};
 use roicast_models::attribution::Rule;
 use roicast_models::attribution::credits::{GroupBy, Model, credit_orders, grouping, path_counts};
 use roicast_models::attribution::hazard::hazard_data;
-use roicast_models::attribution::markov::removal_effects;
+use roicast_models::attribution::markov::{removal_effects, removal_effects_dense};
 use roicast_training::hazard::AdditiveHazardParams;
 
 fn worlds() -> Vec<(&'static str, tempfile::TempDir, Journeys)> {
@@ -51,6 +51,18 @@ fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("markov_removal_effects_exact", name), |b| {
             b.iter(|| removal_effects(&paths, grp.names.len(), 1).expect("effects"));
         });
+        // By creator: the sparse LU against one dense solve per group (the method before).
+        let by_creator = grouping(j, GroupBy::Creator);
+        let creator_paths = path_counts(j, &by_creator);
+        g.bench_function(BenchmarkId::new("markov_by_creator_sparse", name), |b| {
+            b.iter(|| removal_effects(&creator_paths, by_creator.names.len(), 1).expect("effects"));
+        });
+        if *name == "demo" {
+            // (At `large`, 3,797 states: 3,796 dense solves of 3,797² — hours.)
+            g.bench_function(BenchmarkId::new("markov_by_creator_dense", name), |b| {
+                b.iter(|| removal_effects_dense(&creator_paths, by_creator.names.len(), 1).expect("effects"));
+            });
+        }
         let gi = grouping(j, GroupBy::ChannelInteraction);
         let (data, _, _) = hazard_data(j, &gi);
         g.throughput(Throughput::Elements(data.len() as u64));

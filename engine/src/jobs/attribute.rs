@@ -646,6 +646,7 @@ fn paths_run(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) -> any
         None
     };
     let effects = chain.as_ref().map(|c| c.removal_effects.clone());
+    let weights = chain.as_ref().map(|c| c.journey_weights.clone());
     for m in &cfg.models {
         let mut conv = vec![0.0; n];
         let mut value = vec![0.0; n];
@@ -675,7 +676,7 @@ fn paths_run(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) -> any
                 match m {
                     Model::Rule(rule) => rule.weights(&buf, p.len() as i64, &mut w),
                     Model::Markov(_) => {
-                        let e = effects.as_ref().expect("computed above");
+                        let e = weights.as_ref().expect("computed above");
                         roicast_models::attribution::distinct_split(&buf, |g| e[g as usize], &mut w);
                     }
                     Model::Shapley => Rule::LinearDistinct.weights(&buf, 0, &mut w),

@@ -195,6 +195,9 @@ pub struct AttributionGlobals {
     /// Markov removal effects by group, once merged.
     #[serde(default)]
     pub markov_effects: Option<BTreeMap<String, f64>>,
+    /// The Markov model's weights inside a journey by group, once merged.
+    #[serde(default)]
+    pub markov_weights: Option<BTreeMap<String, f64>>,
     /// The data-driven model, once fitted (or given).
     #[serde(default)]
     pub hazard: Option<HazardModelFile>,
@@ -260,6 +263,7 @@ pub fn merge_scan(c: &Config, partials: &[RecordBatch]) -> anyhow::Result<Attrib
         epoch_us: epoch.unwrap_or(0),
         groups: groups.into_iter().map(|(_, _, name)| name.to_owned()).collect(),
         markov_effects: None,
+        markov_weights: None,
         hazard: None,
     })
 }
@@ -325,6 +329,8 @@ pub fn merge_fit_stats(
         let effects = removal_effects(&pc, globals.groups.len(), order).context("the Markov chain failed")?;
         globals.markov_effects =
             Some(globals.groups.iter().cloned().zip(effects.removal_effects).collect::<BTreeMap<_, _>>());
+        globals.markov_weights =
+            Some(globals.groups.iter().cloned().zip(effects.journey_weights).collect::<BTreeMap<_, _>>());
     }
     let mut summary = HazardSummary { touches_per_group: vec![0; globals.groups.len()], ..HazardSummary::default() };
     for r in &rows {
@@ -507,7 +513,7 @@ pub fn attribution_credits(
     let cfg = c.resolve()?;
     let j = journeys_of(dataset, &cfg, Some(globals.observation_end_us))?;
     let g = grouping(&j, cfg.group_by);
-    let effects = match (&globals.markov_effects, cfg.models.iter().any(|m| matches!(m, Model::Markov(_)))) {
+    let effects = match (&globals.markov_weights, cfg.models.iter().any(|m| matches!(m, Model::Markov(_)))) {
         (Some(e), true) => Some(aligned_effects(e, &g)?),
         (None, true) => bail!("the Markov model needs the whole data's chain: merge the fit stats first"),
         _ => None,
@@ -546,7 +552,7 @@ pub fn attribution_credits(
 fn aligned_effects(effects: &BTreeMap<String, f64>, g: &Grouping) -> anyhow::Result<Vec<f64>> {
     g.names
         .iter()
-        .map(|n| effects.get(n).copied().with_context(|| format!("group `{n}` has no Markov removal effect")))
+        .map(|n| effects.get(n).copied().with_context(|| format!("group `{n}` has no Markov weight")))
         .collect()
 }
 

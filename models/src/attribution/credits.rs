@@ -139,8 +139,11 @@ pub struct GroupTotal {
 pub struct Attribution {
     /// Model list, in credit order.
     pub models: Vec<Model>,
-    /// Markov removal effects per group, when Markov ran.
+    /// Markov removal effects per group, when Markov ran on these journeys.
     pub removal_effects: Option<Vec<f64>>,
+    /// The Markov model's weights per group inside a journey
+    /// ([`super::markov::RemovalEffects::journey_weights`]), when Markov ran.
+    pub markov_weights: Option<Vec<f64>>,
     /// Totals per model and group, sorted by model then group.
     pub totals: Vec<GroupTotal>,
 }
@@ -196,15 +199,15 @@ pub fn credit_orders(
     credit_orders_with(j, g, models, hazard, None, sink)
 }
 
-/// [`credit_orders`] with the Markov removal effects given (per group of `g`) instead of
-/// computed from these journeys: a partition of a larger dataset credits its orders with
-/// the whole data's chain.
+/// [`credit_orders`] with the Markov model's journey weights given (per group of `g`,
+/// [`super::markov::RemovalEffects::journey_weights`]) instead of computed from these journeys: a
+/// partition of a larger dataset credits its orders with the whole data's chain.
 pub fn credit_orders_with(
     j: &Journeys,
     g: &Grouping,
     models: &[Model],
     hazard: Option<&AdditiveHazard>,
-    markov_effects: Option<&[f64]>,
+    markov_weights: Option<&[f64]>,
     mut sink: impl FnMut(&[Credit]) -> Result<(), ModelError>,
 ) -> Result<Attribution, ModelError> {
     if models.contains(&Model::DataDriven) && hazard.is_none_or(|h| h.beta.len() != g.names.len()) {
@@ -213,17 +216,20 @@ pub fn credit_orders_with(
         ));
     }
     let markov_order = models.iter().find_map(|m| if let Model::Markov(k) = m { Some(*k) } else { None });
-    let effects = match (markov_order, markov_effects) {
-        (Some(_), Some(e)) if e.len() == g.names.len() => Some(e.to_vec()),
-        (Some(_), Some(e)) => {
+    let (removal, effects) = match (markov_order, markov_weights) {
+        (Some(_), Some(w)) if w.len() == g.names.len() => (None, Some(w.to_vec())),
+        (Some(_), Some(w)) => {
             return Err(ModelError::InvalidInput(format!(
-                "{} Markov removal effects for {} groups",
-                e.len(),
+                "{} Markov journey weights for {} groups",
+                w.len(),
                 g.names.len()
             )));
         }
-        (Some(k), None) => Some(removal_effects(&path_counts(j, g), g.names.len(), k)?.removal_effects),
-        (None, _) => None,
+        (Some(k), None) => {
+            let chain = removal_effects(&path_counts(j, g), g.names.len(), k)?;
+            (Some(chain.removal_effects), Some(chain.journey_weights))
+        }
+        (None, _) => (None, None),
     };
     let n_groups = g.names.len();
     let none_group = n_groups; // the "(none)" group for empty journeys
@@ -373,5 +379,5 @@ pub fn credit_orders_with(
             });
         }
     }
-    Ok(Attribution { models: models.to_vec(), removal_effects: effects, totals })
+    Ok(Attribution { models: models.to_vec(), removal_effects: removal, markov_weights: effects, totals })
 }

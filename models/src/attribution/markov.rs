@@ -5,16 +5,32 @@
 //! absorbing states `conversion` and `null`; transition probabilities are the observed
 //! transition counts normalised per state (each path weighted by its conversions plus
 //! nulls). The conversion probability from `start` solves the linear system
-//! `(I − Q) x = r` (Q: transient-to-transient probabilities, r: transient-to-conversion),
-//! by Gaussian elimination with partial pivoting — no simulation, so no sampling noise
-//! and no truncation bias. Removing a group sends every transition into a state that
-//! contains it to `null`; its removal effect is `1 − P_removed / P`.
+//! `(I − Q) x = r` (Q: transient-to-transient probabilities, r: transient-to-conversion)
+//! — no simulation, so no sampling noise and no truncation bias. Removing a group sends
+//! every transition into a state that contains it (the set `S`) to `null`; its removal
+//! effect is `1 − P_removed / P`.
 //!
-//! Cost: one dense solve per group plus one, `O(groups · states³)`; states are
-//! `groups + 1` for order 1 and up to `Σ groups^k` for order k (only observed ones).
+//! One sparse LU of `I − Q` serves every removal. With `M = (I − Q)⁻¹`, forcing the
+//! states of `S` to 0 is a rank-`|S|` change whose Schur complement gives
+//!
+//! ```text
+//! P_removed = x₀ − M_{0S} (M_{SS})⁻¹ x_S
+//! ```
+//!
+//! (for order 1, `S` is one state `s` and this is `x₀ − P(reach s) · x_s`: the chain's
+//! converting paths through `s` are exactly what the removal takes away). `M_{0S}` is one
+//! transposed solve for all groups; `M_{SS}` needs `|S|` sparse triangular solves per
+//! group (see [`super::sparse_lu`]). The dense solve per group this replaced,
+//! `O(groups · states³)`, is kept as [`removal_effects_dense`], the reference in tests.
+//!
+//! States are `groups + 1` for order 1 and up to `Σ groups^k` for order k (only observed
+//! ones).
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
+use super::sparse_lu::{FactorError, MAX_DENSE_BLOCK, MAX_FILL, SparseLu};
 use crate::ModelError;
 
 /// A path with its outcomes (`ChannelAttribution`'s path table row).
@@ -37,6 +53,13 @@ pub struct RemovalEffects {
     pub conversion_probability: f64,
     /// Per group (index = group): `1 − P(conversion without the group) / P(conversion)`.
     pub removal_effects: Vec<f64>,
+    /// Per group: the weight the `markov` model gives the group inside a journey — its
+    /// removal effect divided by the share of conversions whose path contains it
+    /// (`RE_g · C / C_g`; 0 for a group on no converting path). A removal effect is
+    /// close to that share (the chain's probability of a converting path through the
+    /// group), so using it raw inside a journey would weigh groups by their size: see
+    /// `docs/attribution.md`, "Markov at creator level".
+    pub journey_weights: Vec<f64>,
     /// Transient states of the chain (start included).
     pub n_states: usize,
 }
@@ -183,12 +206,7 @@ pub(crate) fn gaussian_solve(a: &mut [f64], b: &mut [f64], n: usize) {
     }
 }
 
-/// Removal effects of `n_groups` groups over `paths`, with a chain of the given `order`.
-///
-/// # Errors
-/// [`ModelError::InvalidInput`] if `order` is 0 or above [`MAX_ORDER`], a path names a
-/// group ≥ `n_groups`, or a count is negative or not finite.
-pub fn removal_effects(paths: &[PathCounts], n_groups: usize, order: usize) -> Result<RemovalEffects, ModelError> {
+fn check(paths: &[PathCounts], n_groups: usize, order: usize) -> Result<(), ModelError> {
     if order == 0 || order > MAX_ORDER {
         return Err(ModelError::InvalidInput(format!("invalid `order` = {order}: expected 1 to {MAX_ORDER}")));
     }
@@ -203,6 +221,131 @@ pub fn removal_effects(paths: &[PathCounts], n_groups: usize, order: usize) -> R
             )));
         }
     }
+    Ok(())
+}
+
+/// Per group: removal effect over the share of conversions whose path contains it.
+fn journey_weights(paths: &[PathCounts], n_groups: usize, effects: &[f64]) -> Vec<f64> {
+    let mut through = vec![0.0; n_groups];
+    let mut total = 0.0;
+    let mut seen: Vec<u32> = Vec::new();
+    for p in paths.iter().filter(|p| p.conversions > 0.0) {
+        total += p.conversions;
+        seen.clear();
+        for &g in &p.path {
+            if !seen.contains(&g) {
+                seen.push(g);
+                through[g as usize] += p.conversions;
+            }
+        }
+    }
+    effects.iter().zip(&through).map(|(&e, &c)| if c > 0.0 { e * total / c } else { 0.0 }).collect()
+}
+
+/// The states of each group: `out[g]` lists the states whose tuple contains `g`.
+fn states_of_groups(chain: &Chain, n_groups: usize) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); n_groups];
+    for (i, s) in chain.states.iter().enumerate() {
+        let mut seen: Vec<u32> = Vec::with_capacity(s.len());
+        for &g in s {
+            if !seen.contains(&g) {
+                seen.push(g);
+                out[g as usize].push(i);
+            }
+        }
+    }
+    out
+}
+
+/// Removals of more states than this are solved by factoring the chain without them
+/// rather than by the `|S|`-rank update (whose dense `|S|³` solve would cost more).
+const MAX_UPDATE: usize = 384;
+
+fn too_large(states: usize, groups: usize, order: usize, block: usize) -> ModelError {
+    ModelError::InvalidInput(format!(
+        "the order-{order} Markov chain over {groups} groups has {states} states whose elimination leaves \
+         {block} states coupled: too large to solve exactly here (limits: a dense core of {MAX_DENSE_BLOCK} \
+         states, {MAX_FILL} fill entries); use a lower --markov-order or a coarser --group-by"
+    ))
+}
+
+/// Removal effects of `n_groups` groups over `paths`, with a chain of the given `order`.
+///
+/// # Errors
+/// [`ModelError::InvalidInput`] if `order` is 0 or above [`MAX_ORDER`], a path names a
+/// group ≥ `n_groups`, or a count is negative or not finite, or the chain has a closed
+/// set of states without exit (not possible for chains built from paths, which all end).
+pub fn removal_effects(paths: &[PathCounts], n_groups: usize, order: usize) -> Result<RemovalEffects, ModelError> {
+    removal_effects_with(paths, n_groups, order, MAX_UPDATE)
+}
+
+fn removal_effects_with(
+    paths: &[PathCounts],
+    n_groups: usize,
+    order: usize,
+    max_update: usize,
+) -> Result<RemovalEffects, ModelError> {
+    check(paths, n_groups, order)?;
+    let chain = build(paths, order);
+    let n = chain.states.len();
+    let refused = |e| match e {
+        FactorError::Singular => {
+            ModelError::InvalidInput("the Markov chain has states that never reach conversion or null".into())
+        }
+        FactorError::TooLarge { block } => too_large(n, n_groups, order, block),
+    };
+    let lu = SparseLu::factor(n, &chain.q, true).map_err(refused)?;
+    let x = lu.solve(&chain.r);
+    let p = x[0];
+    let mut effects = vec![0.0; n_groups];
+    if p > 0.0 {
+        let mut e0 = vec![0.0; n];
+        e0[0] = 1.0;
+        // z_s = M_{0s}: expected visits to s from start.
+        let z = lu.solve_transposed(&e0);
+        let members = states_of_groups(&chain, n_groups);
+        effects = members
+            .par_iter()
+            .map(|s| {
+                if s.is_empty() {
+                    return Ok(0.0);
+                }
+                if s.len() > max_update {
+                    // A hub in a higher-order chain: factor the chain without it instead.
+                    let mut removed = vec![false; n];
+                    for &i in s {
+                        removed[i] = true;
+                    }
+                    let q: Vec<(usize, usize, f64)> =
+                        chain.q.iter().copied().filter(|&(i, j, _)| !removed[i] && !removed[j]).collect();
+                    let r: Vec<f64> =
+                        chain.r.iter().zip(&removed).map(|(&r, &gone)| if gone { 0.0 } else { r }).collect();
+                    let without = SparseLu::factor(n, &q, false).map_err(refused)?.solve(&r)[0];
+                    return Ok((1.0 - without / p).clamp(0.0, 1.0));
+                }
+                let mut m_ss = lu.inverse_block(s);
+                let mut y: Vec<f64> = s.iter().map(|&i| x[i]).collect();
+                gaussian_solve(&mut m_ss, &mut y, s.len());
+                let lost: f64 = s.iter().zip(&y).map(|(&i, yi)| z[i] * yi).sum();
+                Ok((lost / p).clamp(0.0, 1.0))
+            })
+            .collect::<Result<Vec<f64>, ModelError>>()?;
+    }
+    let journey_weights = journey_weights(paths, n_groups, &effects);
+    Ok(RemovalEffects { conversion_probability: p, removal_effects: effects, journey_weights, n_states: n })
+}
+
+/// [`removal_effects`] by one dense Gaussian elimination per group, `O(groups · states³)`:
+/// the reference the sparse method is tested and benchmarked against.
+///
+/// # Errors
+/// As [`removal_effects`].
+pub fn removal_effects_dense(
+    paths: &[PathCounts],
+    n_groups: usize,
+    order: usize,
+) -> Result<RemovalEffects, ModelError> {
+    check(paths, n_groups, order)?;
     let chain = build(paths, order);
     let none = vec![false; chain.states.len()];
     let p = solve(&chain, &none);
@@ -216,7 +359,13 @@ pub fn removal_effects(paths: &[PathCounts], n_groups: usize, order: usize) -> R
             *e = (1.0 - solve(&chain, &removed) / p).clamp(0.0, 1.0);
         }
     }
-    Ok(RemovalEffects { conversion_probability: p, removal_effects: effects, n_states: chain.states.len() })
+    let journey_weights = journey_weights(paths, n_groups, &effects);
+    Ok(RemovalEffects {
+        conversion_probability: p,
+        removal_effects: effects,
+        journey_weights,
+        n_states: chain.states.len(),
+    })
 }
 
 #[cfg(test)]
@@ -266,6 +415,82 @@ mod tests {
                 let (a, b) = (solve(&chain, &removed), iterate(&chain, &removed));
                 assert!((a - b).abs() < 1e-9, "order {order}, group {g}: {a} vs {b}");
             }
+        }
+    }
+
+    /// Random paths over `groups` groups (loops, repeats, conversions and nulls).
+    fn random_paths(n_paths: usize, groups: u32, seed: u64) -> Vec<PathCounts> {
+        let mut x = seed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..n_paths)
+            .map(|_| {
+                let len = 1 + (next() % 6) as usize;
+                // Skewed: low groups are hubs, as channels are among creators.
+                let path: Vec<u32> =
+                    (0..len).map(|_| (next() % u64::from(groups)).min(next() % u64::from(groups)) as u32).collect();
+                pc(&path, (next() % 4) as f64, (next() % 9) as f64)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sparse_method_equals_the_dense_solve_on_random_chains() {
+        // (The dense reference costs groups · states³: higher orders on small chains.)
+        for (n_paths, groups, seed, orders) in [(50, 4, 1, 3), (300, 10, 2, 2), (600, 40, 3, 1), (3000, 150, 4, 1)] {
+            let paths = random_paths(n_paths, groups, seed);
+            for order in 1..=orders {
+                let sparse = removal_effects(&paths, groups as usize, order).unwrap();
+                let dense = removal_effects_dense(&paths, groups as usize, order).unwrap();
+                assert!((sparse.conversion_probability - dense.conversion_probability).abs() < 1e-12);
+                assert_eq!(sparse.n_states, dense.n_states);
+                for (g, (a, b)) in sparse.removal_effects.iter().zip(&dense.removal_effects).enumerate() {
+                    assert!((a - b).abs() < 1e-9, "{n_paths} paths, order {order}, group {g}: {a} vs {b}");
+                }
+                for (a, b) in sparse.journey_weights.iter().zip(&dense.journey_weights) {
+                    assert!((a - b).abs() < 1e-7 * b.abs().max(1.0));
+                }
+                // Every removal by refactoring the chain without the group's states.
+                let refactored = removal_effects_with(&paths, groups as usize, order, 0).unwrap();
+                for (a, b) in refactored.removal_effects.iter().zip(&dense.removal_effects) {
+                    assert!((a - b).abs() < 1e-9, "refactored, order {order}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn journey_weights_do_not_depend_on_how_finely_groups_are_cut() {
+        // Group 2 of the coarse world is cut into 2 and 3, each taking every other path.
+        // Raw removal effects halve; the journey weights stay those of the whole group.
+        let coarse = random_paths(4000, 3, 9);
+        let fine: Vec<PathCounts> = coarse
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PathCounts {
+                path: p.path.iter().map(|&g| if g == 2 && i % 2 == 1 { 3 } else { g }).collect(),
+                ..p.clone()
+            })
+            .collect();
+        let c = removal_effects(&coarse, 3, 1).unwrap();
+        let f = removal_effects(&fine, 4, 1).unwrap();
+        assert!(
+            f.removal_effects[2] < 0.7 * c.removal_effects[2],
+            "{:?} vs {:?}",
+            f.removal_effects,
+            c.removal_effects
+        );
+        for half in [2, 3] {
+            let (a, b) = (f.journey_weights[half], c.journey_weights[2]);
+            assert!((a - b).abs() < 0.1 * b, "weight of half {half}: {a} vs the whole group's {b}");
+        }
+        // Weights are removal effects per share of conversions: near 1 for every group.
+        for w in &c.journey_weights {
+            assert!((0.5..1.5).contains(w), "{:?}", c.journey_weights);
         }
     }
 

@@ -13,13 +13,14 @@
 //! | `linear_distinct` | 1/d per distinct group, split equally over that group's touches (mta's and Google's convention) |
 //! | `time_decay` | ∝ 2^(−Δ/H), Δ = conversion time − touch time, H = half-life |
 //! | `u_shaped` | 1 touch: 1; 2 touches: first : last = w_first : w_last; 3+: w_first, w_last, the rest split over the middle |
-//! | `markov` | ∝ the removal effect of the touch's group ([`markov`]), split equally over its touches |
+//! | `markov` | ∝ the removal effect of the touch's group per unit of its share of conversions ([`markov::RemovalEffects::journey_weights`]), split equally over its touches |
 //! | `shapley` | the exact Shapley value ([`shapley`]); per journey it equals `linear_distinct` |
 
 pub mod credits;
 pub mod hazard;
 pub mod markov;
 pub mod shapley;
+mod sparse_lu;
 
 use serde::{Deserialize, Serialize};
 
