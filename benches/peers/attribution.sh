@@ -14,10 +14,8 @@ cargo build --release --locked -p roicast-engine --manifest-path "$root/Cargo.to
 bin="$root/target/release/roicast"
 [ -d "$work/large" ] || "$bin" generate --scenario large --out "$work/large" -q
 "$bin" attribute --data "$work/large" --out "$work/attr" --models last_touch --paths-out "$work/paths.csv" -q >/dev/null
-"$bin" attribute --data "$work/large" --out "$work/attr_c" --models last_touch --group-by creator \
-  --paths-out "$work/creator_paths.csv" -q >/dev/null
 end=$(python3 -c "import json;print(json.load(open('$work/large/truth.json'))['observation_end'])")
 "$bin" train attribution --data "$work/large" --out "$work/hazard.json" --group-by channel-interaction \
   --observation-end "$end" --journeys-out "$work/journeys.parquet" -q >/dev/null
 "$here/.venv/bin/python" "$here/attribution_peers.py" --paths "$work/paths.csv" --journeys "$work/journeys.parquet" \
-  --data "$work/large" --observation-end "$end" --roicast "$bin" --creator-paths "$work/creator_paths.csv" --out "$here/results/attribution.md" "$@"
+  --data "$work/large" --observation-end "$end" --roicast "$bin" --out "$here/results/attribution.md" "$@"

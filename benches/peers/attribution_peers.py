@@ -110,7 +110,6 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--observation-end", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--creator-paths", help="a creator-level path table (`--group-by creator --paths-out`)")
     args = ap.parse_args()
     import ChannelAttribution as ca  # noqa: E402
 
@@ -146,27 +145,6 @@ def main():
     t_rc_m, _ = median_time(rc_m, args.repeat)
     c_rc_m = statistics.median(rc_m() for _ in range(args.repeat))
     rows.append(("Markov order 1 (exact vs simulated), path table", len(paths), t_ca_m, t_rc_m, c_rc_m, "ChannelAttribution markov_model"))
-    creator_check = None
-    if args.creator_paths:
-        cpaths = pd.read_csv(args.creator_paths)
-        t_ca_c, ca_c = median_time(
-            quiet(lambda: ca.markov_model(cpaths, "path", "total_conversions", var_value="total_conversion_value",
-                                          var_null="total_null", order=1, sep=">", verbose=False, flg_pro=False)),
-            args.repeat,
-        )
-        rc_c = roicast("attribute", "--paths", args.creator_paths, "--out", str(tmp / "mc.csv"), "--models", "markov_global",
-                       manifest="attribute.manifest.json", stage="compute")
-        t_rc_c, _ = median_time(rc_c, args.repeat)
-        c_rc_c = statistics.median(rc_c() for _ in range(args.repeat))
-        rows.append(("Markov order 1 by creator (exact vs simulated), path table", len(cpaths), t_ca_c, t_rc_c, c_rc_c,
-                     "ChannelAttribution markov_model"))
-        # Same quantity both sides: conversions by global removal-effect shares.
-        ca_tot = ca_c.set_index("channel_name")["total_conversions"]
-        ours_c = pd.read_csv(tmp / "mc.csv").query("model == 'markov_global'").set_index("channel")["conversions"]
-        both = pd.concat([ca_tot.rename("ca"), ours_c.rename("roicast")], axis=1).fillna(0.0)
-        top = both.sort_values("roicast", ascending=False).head(20)
-        creator_check = (len(both), float(np.corrcoef(both["ca"], both["roicast"])[0, 1]),
-                         float((top["ca"] - top["roicast"]).abs().div(top["roicast"]).median()))
 
     journeys = pd.read_parquet(args.journeys)
     n_j = journeys["journey"].nunique()
@@ -194,12 +172,6 @@ def main():
                  "10 M-touchpoint dataset and journey building) and writing. Compute: roicast's own timing of the "
                  "model stage from its run manifest (path mode `compute`; the fit's `fit (solver)`), comparable to the "
                  "peers' in-memory timings.")
-    if creator_check:
-        n, r, med = creator_check
-        lines.append("")
-        lines.append(f"By creator: ChannelAttribution's simulated conversions per channel against roicast's exact "
-                     f"`markov_global` over {n:,} channels: Pearson r = {r:.4f}; median relative difference on the top "
-                     f"20 channels {med:.3%} (simulation noise).")
     lines.append("")
     lines.append("Estimates (scipy vs roicast):")
     lines.append("")
