@@ -20,7 +20,7 @@
 //! (for order 1, `S` is one state `s` and this is `x₀ − P(reach s) · x_s`: the chain's
 //! converting paths through `s` are exactly what the removal takes away). `M_{0S}` is one
 //! transposed solve for all groups; `M_{SS}` needs `|S|` sparse triangular solves per
-//! group (see [`super::sparse_lu`]). The dense solve per group this replaced,
+//! group (`sparse_lu.rs`, private). The dense solve per group this replaced,
 //! `O(groups · states³)`, is kept as [`removal_effects_dense`], the reference in tests.
 //!
 //! States are `groups + 1` for order 1 and up to `Σ groups^k` for order k (only observed
