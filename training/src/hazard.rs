@@ -23,21 +23,21 @@ use ndarray::{Array1, Array2};
 use roicast_models::attribution::hazard::{AdditiveHazard, Derivatives, GroupEstimate, HazardData, HazardEstimates};
 use serde::{Deserialize, Serialize};
 
-use crate::{TrainError, check_param, cholesky_solve};
+use crate::{TrainError, check_param, cholesky_inverse, cholesky_solve};
 
 /// Lower bound of `log β` (β = 1e-12).
-const LOG_BETA_FLOOR: f64 = -27.631_021_115_928_547;
+pub(crate) const LOG_BETA_FLOOR: f64 = -27.631_021_115_928_547;
 
 /// `log β` below which a group is reported at the bound (β < 1e-7).
-const BOUND_LOG_BETA: f64 = -16.118_095_650_958_32;
+pub(crate) const BOUND_LOG_BETA: f64 = -16.118_095_650_958_32;
 
 /// Solver parameters (unchecked until [`AdditiveHazardParams::fit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AdditiveHazardParams {
-    max_iter: usize,
-    tol: f64,
-    init_beta: f64,
-    init_half_life_days: f64,
+    pub(crate) max_iter: usize,
+    pub(crate) tol: f64,
+    pub(crate) init_beta: f64,
+    pub(crate) init_half_life_days: f64,
 }
 
 impl Default for AdditiveHazardParams {
@@ -114,7 +114,7 @@ impl AdditiveHazardParams {
         self
     }
 
-    fn check(&self) -> Result<(), TrainError> {
+    pub(crate) fn check(&self) -> Result<(), TrainError> {
         if self.max_iter == 0 {
             return Err(TrainError::InvalidParam { name: "max_iter", value: "0".into(), expected: ">= 1" });
         }
@@ -259,6 +259,9 @@ impl AdditiveHazardParams {
                     half_life_hours_se: se(2 * g + 1).map(|s| s * hl_h),
                     n_touches: n_touches[g],
                     at_bound: at_bound[g],
+                    class: None,
+                    strength_effect: None,
+                    half_life_effect: None,
                 }
             })
             .collect();
@@ -270,32 +273,24 @@ impl AdditiveHazardParams {
                 log_likelihood: d.log_likelihood,
                 iterations,
                 converged: true,
+                hierarchy: None,
             },
             model,
         })
     }
 }
 
-/// Inverse of the observed information (−H) restricted to `idx`, by solving for each
-/// unit vector; `None` if it is not positive definite.
+/// Inverse of the observed information (−H) restricted to `idx` (one Cholesky
+/// factorisation); `None` if it is not positive definite.
 fn invert_information(hessian: &[f64], p: usize, idx: &[usize]) -> Option<Array2<f64>> {
     let m = idx.len();
-    let mut info = Array2::<f64>::zeros((m, m));
+    let mut info = vec![0.0; m * m];
     for (r, &i) in idx.iter().enumerate() {
         for (c, &j) in idx.iter().enumerate() {
-            info[(r, c)] = -hessian[i * p + j];
+            info[r * m + c] = -hessian[i * p + j];
         }
     }
-    let mut cov = Array2::<f64>::zeros((m, m));
-    for c in 0..m {
-        let mut e = Array1::<f64>::zeros(m);
-        e[c] = 1.0;
-        let col = cholesky_solve(info.clone(), e)?;
-        for r in 0..m {
-            cov[(r, c)] = col[r];
-        }
-    }
-    Some(cov)
+    Array2::from_shape_vec((m, m), cholesky_inverse(&info, m)?).ok()
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod boost;
 pub mod clv;
 pub mod forecast;
 pub mod hazard;
+pub mod hierarchical;
 pub mod metrics;
 pub mod optim;
 pub mod sentiment;
@@ -227,11 +228,74 @@ pub(crate) fn cholesky_solve(mut a: Array2<f64>, mut b: Array1<f64>) -> Option<A
     Some(b)
 }
 
+/// Inverse of a symmetric positive definite `n × n` matrix (row-major), from one
+/// Cholesky factorisation (`O(n³)`); `None` if it is not positive definite.
+pub(crate) fn cholesky_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
+    let scale = (0..n).map(|i| a[i * n + i].abs()).fold(0.0, f64::max).max(1.0);
+    // Lower factor L (row-major, lower triangle used).
+    let mut l = vec![0.0; n * n];
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d -= l[j * n + k] * l[j * n + k];
+        }
+        if !(d > 1e-12 * scale) {
+            return None;
+        }
+        let d = d.sqrt();
+        l[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= l[i * n + k] * l[j * n + k];
+            }
+            l[i * n + j] = s / d;
+        }
+    }
+    // L⁻¹ column by column (lower triangular), then A⁻¹ = L⁻ᵀ L⁻¹.
+    let mut li = vec![0.0; n * n];
+    for c in 0..n {
+        li[c * n + c] = 1.0 / l[c * n + c];
+        for i in c + 1..n {
+            let mut s = 0.0;
+            for k in c..i {
+                s -= l[i * n + k] * li[k * n + c];
+            }
+            li[i * n + c] = s / l[i * n + i];
+        }
+    }
+    let mut inv = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = 0.0;
+            for k in i..n {
+                s += li[k * n + i] * li[k * n + j];
+            }
+            inv[i * n + j] = s;
+            inv[j * n + i] = s;
+        }
+    }
+    Some(inv)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
+
+    #[test]
+    fn cholesky_inverse_inverts() {
+        let a = [4.0, 1.0, 0.5, 1.0, 3.0, -0.2, 0.5, -0.2, 2.0];
+        let inv = cholesky_inverse(&a, 3).unwrap();
+        for i in 0..3 {
+            for j in 0..3 {
+                let v: f64 = (0..3).map(|k| a[i * 3 + k] * inv[k * 3 + j]).sum();
+                assert_abs_diff_eq!(v, if i == j { 1.0 } else { 0.0 }, epsilon = 1e-14);
+            }
+        }
+        assert!(cholesky_inverse(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
+    }
 
     #[test]
     fn ridge_recovers_exact_linear_data() {

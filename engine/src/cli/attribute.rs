@@ -198,7 +198,22 @@ pub(super) fn print_hazard_labelled(
         "  baseline hazard {:.3e} per day (± {})",
         f.estimates.baseline_per_day,
         fmt(f.estimates.baseline_per_day_se)
-    )
+    )?;
+    if let Some(h) = &f.estimates.hierarchy {
+        for c in &h.classes {
+            writeln!(
+                stdout,
+                "  {} groups shrunk toward their class `{}`: beta {:.5}, half-life {:.2} h",
+                c.n_groups, c.class, c.beta, c.half_life_hours
+            )?;
+        }
+        writeln!(
+            stdout,
+            "  spread of the creator effects (chosen by {}): sigma of log beta {:.3}, of log half-life {:.3}",
+            h.penalty_chosen_by, h.sigma_log_beta, h.sigma_log_half_life
+        )?;
+    }
+    Ok(())
 }
 
 /// Prints totals as a table: one row per group, one column per model (conversions).

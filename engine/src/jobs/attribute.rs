@@ -29,6 +29,7 @@ use super::Ctx;
 use crate::output::{FileRecord, ManifestBuilder, Staging};
 use roicast_models::attribution::hazard::{HAZARD_FILE_FORMAT, HazardModelFile, hazard_data};
 use roicast_training::hazard::AdditiveHazardParams;
+use roicast_training::hierarchical::Hierarchy;
 
 /// The tables journeys are built from (what an attribution run reads).
 const JOURNEY_TABLES: [roicast_data::Table; 4] = [
@@ -327,7 +328,11 @@ pub fn fit_hazard(
     let t0 = std::time::Instant::now();
     let (data, stats, _) = hazard_data(journeys, g);
     let t1 = std::time::Instant::now();
-    let fit = params.fit(&data, &g.names).context("the data-driven (additive-hazard) fit failed")?;
+    let fit = match hazard_hierarchy(by, &g.names) {
+        Some(h) => params.fit_hierarchical(&data, &g.names, &h),
+        None => params.fit(&data, &g.names),
+    }
+    .context("the data-driven (additive-hazard) fit failed")?;
     let t2 = std::time::Instant::now();
     let fingerprint = data_fingerprint(dataset)?;
     let t3 = std::time::Instant::now();
@@ -339,6 +344,18 @@ pub fn fit_hazard(
     let file =
         hazard_model_file(fit, by, jp, params, journeys.observation_end_us, serde_json::to_value(stats)?, fingerprint);
     Ok((file, timings))
+}
+
+/// The hierarchy of a fit grouped by creator: every creator is shrunk toward the creator
+/// channel (one class); the groups of touches without a creator (named by their channel)
+/// are fitted freely. `None` for other groupings, or when no group is a creator.
+pub(crate) fn hazard_hierarchy(by: GroupBy, names: &[String]) -> Option<Hierarchy> {
+    if by != GroupBy::Creator {
+        return None;
+    }
+    let parent: Vec<Option<u32>> =
+        names.iter().map(|n| (!roicast_data::schema::CHANNELS.contains(&n.as_str())).then_some(0)).collect();
+    parent.iter().any(Option::is_some).then(|| Hierarchy { classes: vec!["creator".to_owned()], parent })
 }
 
 /// The saved form of a data-driven fit (a single-process or a partitioned one).

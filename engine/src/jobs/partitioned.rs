@@ -25,12 +25,14 @@ use roicast_data::Dataset;
 use roicast_data::builder::RowBuilder;
 use roicast_data::journeys::{JourneyParams, Journeys};
 use roicast_models::attribution::credits::{GroupTotal, Grouping, Model, credit_orders_with, grouping, path_counts};
-use roicast_models::attribution::hazard::{AdditiveHazard, Derivatives, HazardData, HazardModelFile, hazard_data_from};
+use roicast_models::attribution::hazard::{
+    AdditiveHazard, HazardData, HazardModelFile, SparseDerivatives, hazard_data_from,
+};
 use roicast_models::attribution::markov::{PathCounts, removal_effects};
 use roicast_training::hazard::{AdditiveHazardParams, HazardSummary};
 use serde::{Deserialize, Serialize};
 
-use super::attribute::{AttributionConfig, Config, credits_schema, hazard_model_file, push_credit};
+use super::attribute::{AttributionConfig, Config, credits_schema, hazard_hierarchy, hazard_model_file, push_credit};
 
 /// Separates the parts of a partial's key (group names never contain it).
 pub const SEP: char = '\u{1f}';
@@ -434,43 +436,40 @@ pub fn hazard_data_of_rows(batches: &[RecordBatch], groups: &[String]) -> anyhow
     Ok(data)
 }
 
-/// One Newton pass over a partition's fit journeys: ℓ, ∇ℓ and ∇²ℓ at `model`, as one
-/// `derivatives` partial.
+/// One Newton pass over a partition's fit journeys: ℓ, ∇ℓ and the block-sparse ∇²ℓ at
+/// `model` ([`SparseDerivatives`]), as one `derivatives` partial.
 pub fn hazard_partial(batches: &[RecordBatch], model: &AdditiveHazard, partition: i32) -> anyhow::Result<RecordBatch> {
     let data = hazard_data_of_rows(batches, &model.groups)?;
-    let d = model.derivatives(&data);
-    let mut bytes = Vec::with_capacity(8 * (1 + d.gradient.len() + d.hessian.len()));
-    for v in std::iter::once(d.log_likelihood).chain(d.gradient.iter().copied()).chain(d.hessian.iter().copied()) {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
+    let d = model.sparse_derivatives(&data);
     let mut p = Partials::new(partition);
-    p.kinds.push(("derivatives".into(), String::new(), [0.0; 3], data.len() as i64, Some(bytes)));
+    p.kinds.push(("derivatives".into(), String::new(), [0.0; 3], data.len() as i64, Some(d.to_bytes())));
     Ok(p.finish())
 }
 
 /// Adds [`hazard_partial`] rows in partition order.
-pub fn merge_derivatives(partials: &[RecordBatch], n_params: usize) -> anyhow::Result<Derivatives> {
-    let mut total =
-        Derivatives { log_likelihood: 0.0, gradient: vec![0.0; n_params], hessian: vec![0.0; n_params * n_params] };
-    for r in read_partials(partials)?.iter().filter(|r| r.kind == "derivatives") {
+pub fn merge_derivatives(partials: &[RecordBatch], n_groups: usize) -> anyhow::Result<SparseDerivatives> {
+    let mut total = SparseDerivatives::zero(n_groups);
+    let mut rows = read_partials(partials)?;
+    rows.retain(|r| r.kind == "derivatives");
+    rows.sort_by_key(|r| r.partition);
+    for r in &rows {
         let bytes = r.blob.as_deref().unwrap_or_default();
-        if bytes.len() != 8 * (1 + n_params + n_params * n_params) {
-            bail!("partition {}: derivatives of {} bytes, expected {} parameters", r.partition, bytes.len(), n_params);
-        }
-        let v: Vec<f64> =
-            bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8"))).collect();
-        total.add(&Derivatives {
-            log_likelihood: v[0],
-            gradient: v[1..=n_params].to_vec(),
-            hessian: v[1 + n_params..].to_vec(),
-        });
+        let d = SparseDerivatives::from_bytes(bytes, n_groups).with_context(|| {
+            format!(
+                "partition {}: derivatives of {} bytes are not those of {n_groups} groups",
+                r.partition,
+                bytes.len()
+            )
+        })?;
+        total.add(&d);
     }
     Ok(total)
 }
 
 /// The data-driven fit over partitions: the single-process solver
-/// ([`AdditiveHazardParams::fit_with`]), with ℓ and its derivatives from `derive`, which
-/// runs [`hazard_partial`] on every partition and returns the partials.
+/// ([`AdditiveHazardParams::fit_with`], or the hierarchical one grouped by creator), with ℓ
+/// and its derivatives from `derive`, which runs [`hazard_partial`] on every partition and
+/// returns the partials.
 pub fn fit_partitioned(
     c: &Config,
     globals: &AttributionGlobals,
@@ -480,16 +479,20 @@ pub fn fit_partitioned(
 ) -> anyhow::Result<HazardModelFile> {
     let cfg = c.resolve()?;
     let params = AdditiveHazardParams::new();
-    let p = 2 * globals.groups.len() + 1;
+    let k = globals.groups.len();
     let mut failure: Option<anyhow::Error> = None;
-    let fit = params.fit_with(&globals.groups, summary, |m| {
-        let parts = derive(m).and_then(|parts| merge_derivatives(&parts, p));
+    let mut derive_sparse = |m: &AdditiveHazard| {
+        let parts = derive(m).and_then(|parts| merge_derivatives(&parts, k));
         parts.map_err(|e| {
             let msg = format!("{e:#}");
             failure = Some(e);
             roicast_training::TrainError::InvalidData(msg)
         })
-    });
+    };
+    let fit = match hazard_hierarchy(cfg.group_by, &globals.groups) {
+        Some(h) => params.fit_hierarchical_with(&globals.groups, summary, &h, derive_sparse),
+        None => params.fit_with(&globals.groups, summary, |m| derive_sparse(m).map(|d| d.to_dense())),
+    };
     let fit = match (fit, failure) {
         (Ok(f), _) => f,
         (Err(_), Some(e)) => return Err(e.context("a partition's derivatives failed")),

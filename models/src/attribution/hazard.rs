@@ -22,6 +22,8 @@
 //! and Hessian, and the credit rule: a touch's share of the hazard at the conversion
 //! time, `β_k ω_k e^(−ω_k Δ) / λ(T)` (the rest is the baseline's).
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 use roicast_data::journeys::{Journeys, NONE};
 use serde::{Deserialize, Serialize};
@@ -168,6 +170,48 @@ pub struct GroupEstimate {
     pub n_touches: u64,
     /// Whether `beta` hit its lower bound.
     pub at_bound: bool,
+    /// Hierarchical fit: the class whose strength and decay this group's are shrunk toward
+    /// (the channel of a creator's touches); absent for a group fitted freely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Hierarchical fit: `beta` over the class's strength (the creator effect on strength).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strength_effect: Option<f64>,
+    /// Hierarchical fit: the half-life over the class's half-life (the effect on decay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_life_effect: Option<f64>,
+}
+
+/// One class of a hierarchical fit: the strength and half-life its groups are shrunk
+/// toward (geometric means: the class's `log β` and `log ω` are the means of its groups').
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassEstimate {
+    /// Class name (a channel).
+    pub class: String,
+    /// The class's strength: expected conversions a touch of a typical member adds.
+    pub beta: f64,
+    /// The class's half-life in hours.
+    pub half_life_hours: f64,
+    /// Groups of the class in the fit.
+    pub n_groups: u64,
+}
+
+/// The shrinkage of a hierarchical fit: each member group's `log β` and `log ω` are its
+/// class's plus an effect drawn from `N(0, σ²)`, with the two `σ` chosen by the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HierarchyEstimates {
+    /// The classes.
+    pub classes: Vec<ClassEstimate>,
+    /// `σ` of the groups' `log β` around their class's.
+    pub sigma_log_beta: f64,
+    /// `σ` of the groups' `log` half-life around their class's.
+    pub sigma_log_half_life: f64,
+    /// How the `σ` were chosen.
+    pub penalty_chosen_by: String,
+    /// How the standard errors were computed.
+    pub standard_errors: String,
+    /// Updates of the `σ` until they settled.
+    pub sigma_updates: usize,
 }
 
 /// What a fit estimated, with its diagnostics.
@@ -185,6 +229,9 @@ pub struct HazardEstimates {
     pub iterations: usize,
     /// `true`: a fit that does not converge is an error, never saved.
     pub converged: bool,
+    /// The shrinkage, when the fit was hierarchical (`--group-by creator`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<HierarchyEstimates>,
 }
 
 /// Format version of [`HazardModelFile`].
@@ -373,30 +420,36 @@ impl AdditiveHazard {
             .sum()
     }
 
-    /// ℓ, ∇ℓ and ∇²ℓ in `θ` (exact, analytic).
+    /// ℓ, ∇ℓ and ∇²ℓ in `θ` (exact, analytic), the Hessian dense: the blocks of
+    /// [`AdditiveHazard::sparse_derivatives`] laid out as a `p × p` matrix.
+    #[must_use]
+    pub fn derivatives(&self, data: &HazardData) -> Derivatives {
+        self.sparse_derivatives(data).to_dense()
+    }
+
+    /// ℓ, ∇ℓ and ∇²ℓ in `θ` (exact, analytic), the Hessian block-sparse
+    /// ([`SparseDerivatives`]): memory grows with the groups and the pairs of groups that
+    /// meet in a converting journey, not with the square of the groups.
     ///
     /// Per touch only per-group sums are accumulated (the cumulative terms are separable by
     /// group); the coupling through `log λ(T)` is added once per converting journey.
+    /// Chunks are computed in parallel a window at a time and added in chunk order, so the
+    /// sums (and the fit) are the same bits whatever the thread count.
     #[must_use]
-    pub fn derivatives(&self, data: &HazardData) -> Derivatives {
+    pub fn sparse_derivatives(&self, data: &HazardData) -> SparseDerivatives {
         let k_groups = self.beta.len();
-        let p = 2 * k_groups + 1;
-        let base = p - 1;
-        let zero = || Derivatives { log_likelihood: 0.0, gradient: vec![0.0; p], hessian: vec![0.0; p * p] };
         let chunk = 8_192;
         let per_chunk = |c: usize| {
-            let mut acc = zero();
-            // Per group over the chunk: Σ H, Σ ∂H/∂b, Σ ∂²H/∂b² (cumulative terms) and
-            // Σ ∂²λ/λ blocks (aa, ab, bb) of converting journeys.
+            let mut acc = SparseDerivatives::zero(k_groups);
+            let base = 2 * k_groups;
+            let mut cross: HashMap<(u32, u32), [f64; 4]> = HashMap::new();
             let mut cum = vec![0.0f64; 3 * k_groups];
             let mut curv = vec![0.0f64; 3 * k_groups];
             let mut exposure = 0.0;
             let mut inv_sum = 0.0;
-            // Per journey: ∂λ/∂θ for the groups it touches.
             let mut dl = vec![0.0f64; 2 * k_groups];
             let mut d2 = vec![0.0f64; 3 * k_groups];
             let mut touched: Vec<usize> = Vec::new();
-            let mut idx: Vec<usize> = Vec::new();
             for i in c * chunk..((c + 1) * chunk).min(data.len()) {
                 let (s, e) = (data.offsets[i], data.offsets[i + 1]);
                 let t_end = data.end[i];
@@ -436,27 +489,29 @@ impl AdditiveHazard {
                 acc.log_likelihood += rate.ln();
                 let inv = 1.0 / rate;
                 inv_sum += inv;
-                // ∂ log λ = ∂λ/λ; ∂² log λ = ∂²λ/λ − ∂λ ∂λᵀ/λ².
-                idx.clear();
-                for &k in &touched {
-                    idx.push(2 * k);
-                    idx.push(2 * k + 1);
-                }
                 let lambda0 = self.baseline;
-                for (x, &a) in idx.iter().enumerate() {
+                for (x, &k) in touched.iter().enumerate() {
+                    let (a, b) = (2 * k, 2 * k + 1);
                     acc.gradient[a] += dl[a] * inv;
-                    for &b in &idx[x..] {
-                        let v = dl[a] * dl[b] * inv * inv;
-                        acc.hessian[a * p + b] -= v;
-                        if a != b {
-                            acc.hessian[b * p + a] -= v;
+                    acc.gradient[b] += dl[b] * inv;
+                    let blk = &mut acc.blocks[k];
+                    // ∂ log λ = ∂λ/λ; ∂² log λ = ∂²λ/λ − ∂λ ∂λᵀ/λ².
+                    blk[0] -= dl[a] * dl[a] * inv * inv;
+                    blk[1] -= dl[a] * dl[b] * inv * inv;
+                    blk[2] -= dl[b] * dl[b] * inv * inv;
+                    acc.baseline_row[a] -= dl[a] * lambda0 * inv * inv;
+                    acc.baseline_row[b] -= dl[b] * lambda0 * inv * inv;
+                    for &l in &touched[x + 1..] {
+                        let (lo, hi) = if k < l { (k, l) } else { (l, k) };
+                        let e = cross.entry((lo as u32, hi as u32)).or_insert([0.0; 4]);
+                        for u in 0..2 {
+                            for v in 0..2 {
+                                e[2 * u + v] -= dl[2 * lo + u] * dl[2 * hi + v] * inv * inv;
+                            }
                         }
                     }
-                    let v = dl[a] * lambda0 * inv * inv;
-                    acc.hessian[a * p + base] -= v;
-                    acc.hessian[base * p + a] -= v;
                 }
-                acc.hessian[base * p + base] -= lambda0 * lambda0 * inv * inv;
+                acc.baseline_baseline -= lambda0 * lambda0 * inv * inv;
                 for &k in &touched {
                     curv[3 * k] += d2[3 * k] * inv;
                     curv[3 * k + 1] += d2[3 * k + 1] * inv;
@@ -469,32 +524,32 @@ impl AdditiveHazard {
                 }
                 touched.clear();
             }
-            // Baseline: ℓ gets Σ log λ (above) − λ₀ Σ (T − s); ∂/∂c of log λ is λ₀/λ.
             let lambda0 = self.baseline;
             acc.log_likelihood -= lambda0 * exposure;
             acc.gradient[base] += lambda0 * inv_sum - lambda0 * exposure;
-            acc.hessian[base * p + base] += lambda0 * inv_sum - lambda0 * exposure;
+            acc.baseline_baseline += lambda0 * inv_sum - lambda0 * exposure;
             for k in 0..k_groups {
                 let (a, b) = (2 * k, 2 * k + 1);
                 acc.log_likelihood -= cum[3 * k];
                 acc.gradient[a] -= cum[3 * k];
                 acc.gradient[b] -= cum[3 * k + 1];
-                acc.hessian[a * p + a] += curv[3 * k] - cum[3 * k];
-                acc.hessian[a * p + b] += curv[3 * k + 1] - cum[3 * k + 1];
-                acc.hessian[b * p + a] += curv[3 * k + 1] - cum[3 * k + 1];
-                acc.hessian[b * p + b] += curv[3 * k + 2] - cum[3 * k + 2];
+                let blk = &mut acc.blocks[k];
+                blk[0] += curv[3 * k] - cum[3 * k];
+                blk[1] += curv[3 * k + 1] - cum[3 * k + 1];
+                blk[2] += curv[3 * k + 2] - cum[3 * k + 2];
             }
+            let mut cross: Vec<(u32, u32, [f64; 4])> = cross.into_iter().map(|((k, l), v)| (k, l, v)).collect();
+            cross.sort_unstable_by_key(|&(k, l, _)| (k, l));
+            acc.cross = cross;
             acc
         };
-        // Chunks are computed in parallel a window at a time and added in chunk order, so
-        // the sums (and the fit) are the same bits whatever the thread count.
         let n_chunks = data.len().div_ceil(chunk);
         let window = rayon::current_num_threads().max(1);
-        let mut total = zero();
+        let mut total = SparseDerivatives::zero(k_groups);
         let mut c0 = 0;
         while c0 < n_chunks {
             let c1 = (c0 + window).min(n_chunks);
-            let parts: Vec<Derivatives> = (c0..c1).into_par_iter().map(per_chunk).collect();
+            let parts: Vec<SparseDerivatives> = (c0..c1).into_par_iter().map(per_chunk).collect();
             for part in &parts {
                 total.add(part);
             }
@@ -514,6 +569,227 @@ impl Derivatives {
         for (x, y) in self.hessian.iter_mut().zip(&other.hessian) {
             *x += y;
         }
+    }
+}
+
+/// ℓ, ∇ℓ and ∇²ℓ in `θ` (as [`Derivatives`]) with the Hessian kept block-sparse: a 2 × 2
+/// block per group, the baseline's row, and a 2 × 2 block for each pair of groups that
+/// share a converting journey. At thousands of groups (creators) the dense `p × p`
+/// Hessian is hundreds of megabytes; this is a few blocks per group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SparseDerivatives {
+    /// ℓ(θ).
+    pub log_likelihood: f64,
+    /// ∇ℓ (length `2k + 1`).
+    pub gradient: Vec<f64>,
+    /// Per group `k`: `[∂²ℓ/∂b², ∂²ℓ/∂b∂w, ∂²ℓ/∂w²]` with `b = log β_k`, `w = log ω_k`.
+    pub blocks: Vec<[f64; 3]>,
+    /// `∂²ℓ/∂θ_a ∂ log λ₀` for every `a < 2k`.
+    pub baseline_row: Vec<f64>,
+    /// `∂²ℓ/∂(log λ₀)²`.
+    pub baseline_baseline: f64,
+    /// `(k, l, [∂b_k∂b_l, ∂b_k∂w_l, ∂w_k∂b_l, ∂w_k∂w_l])` for groups `k < l` that share a
+    /// converting journey, sorted by `(k, l)`.
+    pub cross: Vec<(u32, u32, [f64; 4])>,
+}
+
+impl SparseDerivatives {
+    /// Zero derivatives over `k_groups` groups.
+    #[must_use]
+    pub fn zero(k_groups: usize) -> SparseDerivatives {
+        SparseDerivatives {
+            log_likelihood: 0.0,
+            gradient: vec![0.0; 2 * k_groups + 1],
+            blocks: vec![[0.0; 3]; k_groups],
+            baseline_row: vec![0.0; 2 * k_groups],
+            baseline_baseline: 0.0,
+            cross: Vec::new(),
+        }
+    }
+
+    /// Number of parameters (`2k + 1`).
+    #[must_use]
+    pub fn n_params(&self) -> usize {
+        self.gradient.len()
+    }
+
+    /// Adds `other` (the same parameters' derivatives over more journeys). Cross blocks
+    /// present in both are summed, self's first.
+    pub fn add(&mut self, other: &SparseDerivatives) {
+        self.log_likelihood += other.log_likelihood;
+        for (x, y) in self.gradient.iter_mut().zip(&other.gradient) {
+            *x += y;
+        }
+        for (x, y) in self.blocks.iter_mut().zip(&other.blocks) {
+            for i in 0..3 {
+                x[i] += y[i];
+            }
+        }
+        for (x, y) in self.baseline_row.iter_mut().zip(&other.baseline_row) {
+            *x += y;
+        }
+        self.baseline_baseline += other.baseline_baseline;
+        if other.cross.is_empty() {
+            return;
+        }
+        let mine = std::mem::take(&mut self.cross);
+        let mut out = Vec::with_capacity(mine.len() + other.cross.len());
+        let (mut a, mut b) = (mine.into_iter().peekable(), other.cross.iter().peekable());
+        loop {
+            match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => match (x.0, x.1).cmp(&(y.0, y.1)) {
+                    std::cmp::Ordering::Less => out.push(a.next().expect("peeked")),
+                    std::cmp::Ordering::Greater => out.push(*b.next().expect("peeked")),
+                    std::cmp::Ordering::Equal => {
+                        let (mut x, y) = (a.next().expect("peeked"), b.next().expect("peeked"));
+                        for i in 0..4 {
+                            x.2[i] += y.2[i];
+                        }
+                        out.push(x);
+                    }
+                },
+                (Some(_), None) => out.extend(a.by_ref()),
+                (None, Some(_)) => out.extend(b.by_ref().copied()),
+                (None, None) => break,
+            }
+        }
+        self.cross = out;
+    }
+
+    /// `(∇²ℓ) v`.
+    #[must_use]
+    pub fn hessian_times(&self, v: &[f64]) -> Vec<f64> {
+        let p = self.n_params();
+        let base = p - 1;
+        let mut out = vec![0.0; p];
+        for (k, h) in self.blocks.iter().enumerate() {
+            let (a, b) = (2 * k, 2 * k + 1);
+            out[a] += h[0] * v[a] + h[1] * v[b];
+            out[b] += h[1] * v[a] + h[2] * v[b];
+        }
+        for (a, &h) in self.baseline_row.iter().enumerate() {
+            out[a] += h * v[base];
+            out[base] += h * v[a];
+        }
+        out[base] += self.baseline_baseline * v[base];
+        for &(k, l, h) in &self.cross {
+            let (k, l) = (2 * k as usize, 2 * l as usize);
+            out[k] += h[0] * v[l] + h[1] * v[l + 1];
+            out[k + 1] += h[2] * v[l] + h[3] * v[l + 1];
+            out[l] += h[0] * v[k] + h[2] * v[k + 1];
+            out[l + 1] += h[1] * v[k] + h[3] * v[k + 1];
+        }
+        out
+    }
+
+    /// The dense form ([`Derivatives`], row-major Hessian).
+    #[must_use]
+    pub fn to_dense(&self) -> Derivatives {
+        let p = self.n_params();
+        let base = p - 1;
+        let mut h = vec![0.0; p * p];
+        for (k, b) in self.blocks.iter().enumerate() {
+            let (x, y) = (2 * k, 2 * k + 1);
+            h[x * p + x] = b[0];
+            h[x * p + y] = b[1];
+            h[y * p + x] = b[1];
+            h[y * p + y] = b[2];
+        }
+        for (a, &v) in self.baseline_row.iter().enumerate() {
+            h[a * p + base] = v;
+            h[base * p + a] = v;
+        }
+        h[base * p + base] = self.baseline_baseline;
+        for &(k, l, v) in &self.cross {
+            let (k, l) = (2 * k as usize, 2 * l as usize);
+            for x in 0..2 {
+                for y in 0..2 {
+                    h[(k + x) * p + l + y] = v[2 * x + y];
+                    h[(l + y) * p + k + x] = v[2 * x + y];
+                }
+            }
+        }
+        Derivatives { log_likelihood: self.log_likelihood, gradient: self.gradient.clone(), hessian: h }
+    }
+
+    /// Serialises to little-endian bytes (for partition partials):
+    /// `k, ℓ, ∇ℓ, blocks, baseline row, baseline², n_cross, (k, l, block)…`.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let k = self.blocks.len();
+        let mut out = Vec::with_capacity(8 * (3 + 2 * k + 1 + 3 * k + 2 * k) + 40 * self.cross.len());
+        out.extend_from_slice(&(k as u64).to_le_bytes());
+        let mut put = |v: f64| out.extend_from_slice(&v.to_le_bytes());
+        put(self.log_likelihood);
+        self.gradient.iter().for_each(|&v| put(v));
+        self.blocks.iter().flatten().for_each(|&v| put(v));
+        self.baseline_row.iter().for_each(|&v| put(v));
+        put(self.baseline_baseline);
+        out.extend_from_slice(&(self.cross.len() as u64).to_le_bytes());
+        for &(k, l, v) in &self.cross {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&l.to_le_bytes());
+            v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        }
+        out
+    }
+
+    /// Reads [`SparseDerivatives::to_bytes`]; `None` if the bytes are not a whole,
+    /// well-formed record of `k_groups` groups.
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8], k_groups: usize) -> Option<SparseDerivatives> {
+        let mut r = Cursor { bytes, at: 0 };
+        if usize::try_from(r.u64()?).ok()? != k_groups {
+            return None;
+        }
+        let log_likelihood = r.f64s(1)?[0];
+        let gradient = r.f64s(2 * k_groups + 1)?;
+        let flat = r.f64s(3 * k_groups)?;
+        let baseline_row = r.f64s(2 * k_groups)?;
+        let baseline_baseline = r.f64s(1)?[0];
+        let n_cross = usize::try_from(r.u64()?).ok()?;
+        if n_cross > bytes.len() / 40 {
+            return None;
+        }
+        let mut cross: Vec<(u32, u32, [f64; 4])> = Vec::with_capacity(n_cross);
+        for _ in 0..n_cross {
+            let s = r.take(8)?;
+            let k = u32::from_le_bytes(s[0..4].try_into().expect("4 bytes"));
+            let l = u32::from_le_bytes(s[4..8].try_into().expect("4 bytes"));
+            let v = r.f64s(4)?;
+            if k >= l || l as usize >= k_groups || cross.last().is_some_and(|&(a, b, _)| (a, b) >= (k, l)) {
+                return None;
+            }
+            cross.push((k, l, [v[0], v[1], v[2], v[3]]));
+        }
+        if r.at != bytes.len() {
+            return None;
+        }
+        let blocks = flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        Some(SparseDerivatives { log_likelihood, gradient, blocks, baseline_row, baseline_baseline, cross })
+    }
+}
+
+/// Reads little-endian numbers off a byte slice.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
+        let s = self.take(n.checked_mul(8)?)?;
+        Some(s.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
     }
 }
 
@@ -572,6 +848,118 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Journeys over `k` groups with several groups per journey, from a fixed LCG.
+    fn random_data(n: usize, k: u32, seed: u64) -> HazardData {
+        let mut x = seed;
+        let mut next = || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut d = HazardData { n_groups: k as usize, offsets: vec![0], ..HazardData::default() };
+        for _ in 0..n {
+            let start = 10.0 * next();
+            let n_touch = 1 + (4.0 * next()) as usize;
+            let mut t = start;
+            for _ in 0..n_touch {
+                d.touch_time.push(t);
+                d.touch_group.push((next() * f64::from(k)) as u32 % k);
+                t += 3.0 * next();
+            }
+            d.start.push(start);
+            d.end.push(t + next());
+            d.converted.push(next() < 0.4);
+            d.offsets.push(d.touch_time.len());
+        }
+        d
+    }
+
+    fn assert_close(a: f64, b: f64, what: &str) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + a.abs().max(b.abs())), "{what}: {a} vs {b}");
+    }
+
+    #[test]
+    fn block_derivatives_match_finite_differences_with_many_groups() {
+        let m = AdditiveHazard {
+            groups: (0..7).map(|i| format!("g{i}")).collect(),
+            beta: vec![0.3, 0.1, 0.05, 0.2, 0.01, 0.4, 0.07],
+            omega: vec![0.7, 0.2, 1.5, 0.3, 0.9, 0.05, 2.0],
+            baseline: 0.02,
+        };
+        let d = random_data(400, 7, 5);
+        let sparse = m.sparse_derivatives(&d);
+        assert!(sparse.cross.len() >= 10, "few pairs of groups meet: {}", sparse.cross.len());
+        let dense = sparse.to_dense();
+        let theta = m.theta();
+        let p = theta.len();
+        let at = |t: &[f64]| AdditiveHazard::from_theta(m.groups.clone(), t);
+        // ℓ from the separate likelihood code; ∇ℓ against its differences, ∇²ℓ against ∇ℓ's.
+        assert_close(dense.log_likelihood, m.log_likelihood(&d), "log-likelihood");
+        let h = 1e-5;
+        for a in 0..p {
+            let (mut up, mut dn) = (theta.clone(), theta.clone());
+            up[a] += h;
+            dn[a] -= h;
+            let fd = (at(&up).log_likelihood(&d) - at(&dn).log_likelihood(&d)) / (2.0 * h);
+            assert!(
+                (fd - dense.gradient[a]).abs() < 1e-6 * (1.0 + fd.abs()),
+                "gradient {a}: {fd} vs {}",
+                dense.gradient[a]
+            );
+            let (gu, gd) = (at(&up).sparse_derivatives(&d).gradient, at(&dn).sparse_derivatives(&d).gradient);
+            for b in 0..p {
+                let fd = (gu[b] - gd[b]) / (2.0 * h);
+                let got = dense.hessian[a * p + b];
+                assert!((fd - got).abs() < 1e-5 * (1.0 + fd.abs()), "hessian {a},{b}: {fd} vs {got}");
+            }
+        }
+        // H v from the blocks equals the dense product.
+        let v: Vec<f64> = (0..p).map(|i| (i as f64 * 0.37).sin()).collect();
+        let hv = sparse.hessian_times(&v);
+        for r in 0..p {
+            let want: f64 = (0..p).map(|c| dense.hessian[r * p + c] * v[c]).sum();
+            assert_close(hv[r], want, &format!("(Hv)_{r}"));
+        }
+        // Bytes round trip; truncated, padded or mismatched bytes are refused.
+        let bytes = sparse.to_bytes();
+        assert_eq!(SparseDerivatives::from_bytes(&bytes, 7).as_ref(), Some(&sparse));
+        assert!(SparseDerivatives::from_bytes(&bytes[..bytes.len() - 1], 7).is_none());
+        assert!(SparseDerivatives::from_bytes(&[bytes.as_slice(), &[0]].concat(), 7).is_none());
+        assert!(SparseDerivatives::from_bytes(&bytes, 8).is_none());
+    }
+
+    #[test]
+    fn sparse_derivatives_add_over_parts_like_the_whole() {
+        let m = AdditiveHazard {
+            groups: (0..5).map(|i| format!("g{i}")).collect(),
+            beta: vec![0.3, 0.1, 0.05, 0.2, 0.01],
+            omega: vec![0.7, 0.2, 1.5, 0.3, 0.9],
+            baseline: 0.01,
+        };
+        let d = random_data(3_000, 5, 11);
+        let half = |lo: usize, hi: usize| {
+            let mut p = HazardData { n_groups: 5, offsets: vec![0], ..HazardData::default() };
+            for i in lo..hi {
+                p.start.push(d.start[i]);
+                p.end.push(d.end[i]);
+                p.converted.push(d.converted[i]);
+                for j in d.offsets[i]..d.offsets[i + 1] {
+                    p.touch_time.push(d.touch_time[j]);
+                    p.touch_group.push(d.touch_group[j]);
+                }
+                p.offsets.push(p.touch_time.len());
+            }
+            p
+        };
+        let mut parts = m.sparse_derivatives(&half(0, 1_000));
+        parts.add(&m.sparse_derivatives(&half(1_000, 3_000)));
+        let whole = m.sparse_derivatives(&d).to_dense();
+        let parts = parts.to_dense();
+        for (a, b) in parts.hessian.iter().zip(&whole.hessian) {
+            assert_close(*a, *b, "hessian");
+        }
+        assert_close(parts.log_likelihood, whole.log_likelihood, "log-likelihood");
     }
 
     #[test]
