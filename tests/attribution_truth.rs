@@ -271,9 +271,6 @@ fn hierarchical_fit_recovers_the_generators_creator_effects() {
         buckets.map(|b| (b.len(), median(b)))
     };
     let (eh, ef) = (bucket_errors(&hier), bucket_errors(&free));
-    println!(
-        "median relative error of creator strength by touches (<100, 100-999, >=1000): hierarchical {eh:?}, free {ef:?}"
-    );
     assert!(eh.iter().all(|b| b.0 >= 5), "too few creators in a bucket: {eh:?}");
     assert!(eh[0].1 < 0.8 * ef[0].1, "small creators: hierarchical {eh:?}, free {ef:?}");
     // The floor for small creators (seed 42: hierarchical 0.30, free 0.50).

@@ -248,6 +248,32 @@ impl Dataset {
         Ok(summary)
     }
 
+    /// Streams `table` batch by batch into `f`, refusing it — like [`Dataset::load`] —
+    /// if any row is rejected: after the first reject `f` is no longer called, the rest
+    /// is read only to count the rejects, and the error names the first. Memory holds
+    /// a window of batches, not the table. A caller that writes only after the stream
+    /// has finished writes nothing for a refused table.
+    pub fn stream<E: From<DataError>>(
+        &self,
+        table: Table,
+        mut f: impl FnMut(&RecordBatch) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut first: Option<Reject> = None;
+        let mut n_rejected = 0usize;
+        let summary = self.scan::<E>(table, |_, c| {
+            n_rejected += c.rejects.len();
+            if first.is_none() {
+                first = c.rejects.first().cloned();
+            }
+            if first.is_none() { f(&c.batch) } else { Ok(()) }
+        })?;
+        n_rejected += summary.file_rejects.len();
+        match summary.file_rejects.into_iter().next().or(first) {
+            Some(first) => Err(DataError::Rejected { table, n_rejected, first: Box::new(first) }.into()),
+            None => Ok(()),
+        }
+    }
+
     /// Reads the whole of `table`, refusing it if any row is rejected (jobs use this:
     /// they never run on a subset of what the user gave). Run `validate` for the full
     /// list of rejects.

@@ -111,3 +111,45 @@ fn missing_tables_and_bad_params_are_clear_errors() {
     let err = build(&ds, &JourneyParams { lookback_us: 0, ..JourneyParams::default() }).unwrap_err();
     assert!(err.to_string().contains("invalid `lookback`"), "{err}");
 }
+
+/// `Dataset::stream` hands every batch of a clean table over, as `load` does, and refuses
+/// a table with a rejected row like `load`, naming the first reject and counting them all.
+#[test]
+fn stream_gives_what_load_gives_and_refuses_rejects_the_same_way() {
+    let (_dir, ds) = dataset(
+        "t1,u1,2026-01-01T00:00:00Z,creator,cr1,c1,instagram,click,utm\n\
+         t2,u2,2026-01-02T00:00:00Z,search,,,,click,\n",
+        "o1,cu1,u1,2026-01-03T00:00:00Z,10,USD,,,\n",
+        None,
+        None,
+    );
+    let loaded: usize =
+        ds.load(roicast_data::Table::Touchpoints).unwrap().iter().map(arrow_array::RecordBatch::num_rows).sum();
+    let mut streamed = 0;
+    ds.stream::<roicast_data::DataError>(roicast_data::Table::Touchpoints, |b| {
+        streamed += b.num_rows();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!((loaded, streamed), (2, 2));
+
+    let (_dir, bad) = dataset(
+        "t1,u1,2026-01-01T00:00:00Z,creator,cr1,c1,instagram,click,utm\n\
+         t2,u2,not a time,search,,,,click,\n\
+         t3,u3,2026-01-02T00:00:00Z,smoke signals,,,,click,\n",
+        "o1,cu1,u1,2026-01-03T00:00:00Z,10,USD,,,\n",
+        None,
+        None,
+    );
+    let mut calls = 0;
+    let err = bad
+        .stream::<roicast_data::DataError>(roicast_data::Table::Touchpoints, |_| {
+            calls += 1;
+            Ok(())
+        })
+        .unwrap_err();
+    let want = bad.load(roicast_data::Table::Touchpoints).unwrap_err().to_string();
+    assert_eq!(err.to_string(), want);
+    assert!(want.starts_with("2 rejected row(s) in `touchpoints`; first:") && want.contains("row 2"), "{want}");
+    assert_eq!(calls, 0, "a batch with a reject is not handed over");
+}

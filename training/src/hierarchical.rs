@@ -221,7 +221,7 @@ impl<'a> System<'a> {
         for _ in 0..max_iter {
             let ad = self.apply(&dir);
             let curvature = dot(&dir, &ad);
-            if !(curvature > 0.0) {
+            if curvature.is_nan() || curvature <= 0.0 {
                 return None;
             }
             let alpha = rz / curvature;
@@ -348,8 +348,6 @@ fn posterior_with(lay: &Layout<'_>, d: &SparseDerivatives, s: [f64; 2], exact_ma
     for &(k, l, h) in &d.cross {
         let (k, l) = (k as usize, l as usize);
         match (inside(k), inside(l)) {
-            // Two creators meeting in a journey: the coupling this approximation drops.
-            (true, true) => {}
             (true, false) if lay.active[2 * l] => {
                 for x in 0..2 {
                     for y in 0..2 {
@@ -371,6 +369,8 @@ fn posterior_with(lay: &Layout<'_>, d: &SparseDerivatives, s: [f64; 2], exact_ma
                     }
                 }
             }
+            // Two creators meeting in a journey: the coupling this approximation drops (and
+            // pairs with an inactive group, which carry nothing).
             _ => {}
         }
     }
@@ -378,7 +378,7 @@ fn posterior_with(lay: &Layout<'_>, d: &SparseDerivatives, s: [f64; 2], exact_ma
     for g in (0..lay.k).filter(|&g| inside(g)) {
         let (dg, bg) = std::mem::take(&mut own[g]);
         let det = dg[0] * dg[2] - dg[1] * dg[1];
-        if !(dg[0] > 0.0 && det > 0.0) {
+        if dg[0].is_nan() || det.is_nan() || dg[0] <= 0.0 || det <= 0.0 {
             return None;
         }
         let dinv = [dg[2] / det, -dg[1] / det, dg[0] / det];
@@ -511,9 +511,6 @@ impl AdditiveHazardParams {
             }
             let next = next.map(|v| (v / n).max(MIN_SIGMA * MIN_SIGMA));
             sigma_updates += 1;
-            if std::env::var_os("ROICAST_DEBUG_EM").is_some() {
-                eprintln!("DBG update {sigma_updates}: s={s:?} next={next:?} newton={iterations}");
-            }
             // The EM step in log σ², and its size (the fixed point's residual).
             let em_step = [next[0].ln() - s[0].ln(), next[1].ln() - s[1].ln()];
             let moved = em_step[0].abs().max(em_step[1].abs());
@@ -775,9 +772,7 @@ mod tests {
     fn shrinkage_estimates_small_creators_better_and_large_ones_as_well() {
         let (data, names, h, truth) = world(30_000, 150, 3);
         let params = AdditiveHazardParams::new();
-        let t0 = std::time::Instant::now();
         let hier = params.fit_hierarchical(&data, &names, &h).unwrap();
-        let t1 = std::time::Instant::now();
         let free = params.fit(&data, &names).unwrap();
         let (eh, ef) = (errors_by_bucket(&hier, &truth), errors_by_bucket(&free, &truth));
         // Small creators: shrinkage at least halves the error of a free fit, and is within

@@ -239,7 +239,7 @@ pub(crate) fn cholesky_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
         for k in 0..j {
             d -= l[j * n + k] * l[j * n + k];
         }
-        if !(d > 1e-12 * scale) {
+        if d.is_nan() || d <= 1e-12 * scale {
             return None;
         }
         let d = d.sqrt();

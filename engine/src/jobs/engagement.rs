@@ -21,6 +21,7 @@ use roicast_models::engagement::{
 };
 use serde::Serialize;
 use serde_json::json;
+use xxhash_rust::xxh3::xxh3_64;
 
 use serde::Deserialize;
 
@@ -112,8 +113,9 @@ fn score(
     data: &Path,
     rate_card: RateCard,
     sentiment_model: &str,
+    competitors: &[String],
     ctx: &Ctx,
-) -> anyhow::Result<(Scored, Dataset, Vec<Campaign>, Vec<CommentRow>)> {
+) -> anyhow::Result<(Scored, Dataset, Vec<Campaign>, Vec<HealthRow>)> {
     use roicast_data::validate::Progress as _;
     let dataset = ctx.open_dataset(data)?;
     for t in [Table::Creators, Table::Posts] {
@@ -182,14 +184,14 @@ fn score(
         // post → (first at, likes, comments), (last ≤ 24 h at, interactions)
         let mut first: HashMap<usize, (i64, f64, f64)> = HashMap::new();
         let mut day: HashMap<usize, (i64, f64)> = HashMap::new();
-        for b in dataset.load(Table::PostSnapshots)? {
-            let t = Table::PostSnapshots;
-            let ids = col(&b, t, "post_id").as_string::<i32>();
+        let t = Table::PostSnapshots;
+        dataset.stream::<anyhow::Error>(t, |b| {
+            let ids = col(b, t, "post_id").as_string::<i32>();
             for i in 0..b.num_rows() {
                 let Some(&k) = index.get(ids.value(i)) else { continue };
-                let at = ts(&b, t, "observed_at", i).unwrap_or(0);
-                let likes = int(&b, t, "likes", i);
-                let comments = int(&b, t, "comments", i);
+                let at = ts(b, t, "observed_at", i).unwrap_or(0);
+                let likes = int(b, t, "likes", i);
+                let comments = int(b, t, "comments", i);
                 if let (Some(l), Some(c)) = (likes, comments)
                     && first.get(&k).is_none_or(|f| at < f.0)
                 {
@@ -198,12 +200,13 @@ fn score(
                 if at <= posts[k].published_at + 24 * HOUR_US && day.get(&k).is_none_or(|d| at > d.0) {
                     let inter = likes.unwrap_or(0.0)
                         + comments.unwrap_or(0.0)
-                        + int(&b, t, "shares", i).unwrap_or(0.0)
-                        + int(&b, t, "saves", i).unwrap_or(0.0);
+                        + int(b, t, "shares", i).unwrap_or(0.0)
+                        + int(b, t, "saves", i).unwrap_or(0.0);
                     day.insert(k, (at, inter));
                 }
             }
-        }
+            Ok(())
+        })?;
         for (k, (_, l, c)) in first {
             let p = &mut posts[k];
             if let (Some(likes), Some(comments)) = (p.counts.likes, p.counts.comments)
@@ -241,70 +244,108 @@ fn score(
         .into_iter()
         .collect();
 
-    // Comments: sentiment (parallel), kinds, authors across creators.
+    // Comments, streamed twice and never held: pass 1 counts 64-bit hashes (normalised
+    // text; author × text; the first creators of each author), pass 2 scores, classifies
+    // and tallies each comment into its post and its campaigns' brand-health windows.
+    // Memory grows with posts, distinct texts and authors (8–24 bytes each), not with the
+    // comments' text (a 64-bit collision would merge two texts' duplicate counts: at 10 M
+    // distinct texts, a chance of about 3 in a million).
     let (scorer, model_name) = Scorer::from_arg(sentiment_model)?;
-    let mut rows: Vec<CommentRow> = Vec::new();
-    if dataset.has(Table::Comments) {
-        ctx.progress.stage("scoring comments", 0);
-        for b in dataset.load(Table::Comments)? {
-            let t = Table::Comments;
-            let texts = col(&b, t, "text").as_string::<i32>();
-            let classes: Vec<usize> = (0..b.num_rows())
-                .into_par_iter()
-                .with_min_len(1024)
-                .map(|i| scorer.score(texts.value(i)).class)
-                .collect();
-            let post_ids = col(&b, t, "post_id").as_string::<i32>();
-            for i in 0..b.num_rows() {
-                let Some(&post) = index.get(post_ids.value(i)) else { continue };
-                rows.push(CommentRow {
-                    post,
-                    author: text(&b, t, "author_id", i),
-                    normalised: eng::normalise(texts.value(i)),
-                    text: texts.value(i).to_owned(),
-                    created_at: ts(&b, t, "created_at", i).unwrap_or(0),
-                    is_reply: text(&b, t, "parent_comment_id", i).is_some(),
-                    class: classes[i],
-                });
-            }
+    let creator_index: FxMap<&str, u32> = {
+        let mut m = FxMap::default();
+        for p in &posts {
+            let n = m.len() as u32;
+            m.entry(p.creator_id.as_str()).or_insert(n);
         }
-    }
-    let mut copies: FxMap<&str, u32> = FxMap::default();
-    for r in &rows {
-        *copies.entry(r.normalised.as_str()).or_default() += 1;
-    }
-    let mut author_creators: FxMap<&str, HashSet<&str>> = FxMap::default();
-    for r in &rows {
-        if let Some(a) = &r.author {
-            author_creators.entry(a.as_str()).or_default().insert(posts[r.post].creator_id.as_str());
-        }
-    }
-    let cross: HashSet<&str> =
-        author_creators.iter().filter(|(_, c)| c.len() >= eng::CROSS_CREATOR_AUTHORS).map(|(a, _)| *a).collect();
-    // Copy-paste: the same author posting the same (normalised) text more than once.
-    let mut author_text: FxMap<(&str, &str), u32> = FxMap::default();
-    for r in &rows {
-        if let Some(a) = &r.author {
-            *author_text.entry((a.as_str(), r.normalised.as_str())).or_default() += 1;
-        }
-    }
+        m
+    };
+    let post_creator: Vec<u32> = posts.iter().map(|p| creator_index[p.creator_id.as_str()]).collect();
+    let mut health = Health::new(&posts, &post_creator, creator_index.len(), &campaigns, competitors);
+    let mut copies: FxMap<u64, u32> = FxMap::default();
+    let mut author_text: FxMap<u64, u32> = FxMap::default();
+    // Per author: up to CROSS_CREATOR_AUTHORS distinct creators (enough to decide).
+    let mut author_creators: FxMap<u64, Vec<u32>> = FxMap::default();
     let mut per_post_pasted = vec![0u64; posts.len()];
-    for r in &rows {
-        if r.author.as_deref().is_some_and(|a| author_text[&(a, r.normalised.as_str())] >= 2) {
-            per_post_pasted[r.post] += 1;
-        }
-    }
     let mut per_post_cross = vec![0u64; posts.len()];
     let mut tallies: Vec<(HashMap<CommentKind, u64>, [u64; 3])> = vec![(HashMap::new(), [0; 3]); posts.len()];
-    for r in &rows {
-        let kind = eng::classify_comment(&r.text, r.is_reply, copies[r.normalised.as_str()], &product_words);
-        let t = &mut tallies[r.post];
-        *t.0.entry(kind).or_default() += 1;
-        t.1[r.class] += 1;
-        if r.author.as_deref().is_some_and(|a| cross.contains(a)) {
-            per_post_cross[r.post] += 1;
-        }
+    let mut comments = 0u64;
+    if dataset.has(Table::Comments) {
+        let t = Table::Comments;
+        ctx.progress.stage("counting repeated comments", 0);
+        dataset.stream::<anyhow::Error>(t, |b| {
+            let texts = col(b, t, "text").as_string::<i32>();
+            let post_ids = col(b, t, "post_id").as_string::<i32>();
+            let authors = col(b, t, "author_id").as_string::<i32>();
+            let hashed: Vec<Option<(u32, u64, Option<u64>)>> = (0..b.num_rows())
+                .into_par_iter()
+                .with_min_len(1024)
+                .map(|i| {
+                    let &post = index.get(post_ids.value(i))?;
+                    let text = xxh3_64(eng::normalise(texts.value(i)).as_bytes());
+                    let author = authors.is_valid(i).then(|| xxh3_64(authors.value(i).as_bytes()));
+                    Some((post as u32, text, author))
+                })
+                .collect();
+            for (post, text, author) in hashed.into_iter().flatten() {
+                *copies.entry(text).or_default() += 1;
+                if let Some(a) = author {
+                    *author_text.entry(pair_hash(a, text)).or_default() += 1;
+                    let seen = author_creators.entry(a).or_default();
+                    let c = post_creator[post as usize];
+                    if seen.len() < eng::CROSS_CREATOR_AUTHORS && !seen.contains(&c) {
+                        seen.push(c);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        ctx.progress.stage("scoring comments", 0);
+        dataset.stream::<anyhow::Error>(t, |b| {
+            let texts = col(b, t, "text").as_string::<i32>();
+            let post_ids = col(b, t, "post_id").as_string::<i32>();
+            let authors = col(b, t, "author_id").as_string::<i32>();
+            let scored: Vec<Option<ScoredComment>> = (0..b.num_rows())
+                .into_par_iter()
+                .with_min_len(1024)
+                .map(|i| {
+                    let &post = index.get(post_ids.value(i))?;
+                    let raw = texts.value(i);
+                    let hash = xxh3_64(eng::normalise(raw).as_bytes());
+                    let is_reply = text(b, t, "parent_comment_id", i).is_some();
+                    let kind = eng::classify_comment(raw, is_reply, copies[&hash], &product_words);
+                    let (pasted, cross) = if authors.is_valid(i) {
+                        let a = xxh3_64(authors.value(i).as_bytes());
+                        (author_text[&pair_hash(a, hash)] >= 2, author_creators[&a].len() >= eng::CROSS_CREATOR_AUTHORS)
+                    } else {
+                        (false, false)
+                    };
+                    let created_at = ts(b, t, "created_at", i).unwrap_or(0);
+                    let mentions = health.mentions(post_creator[post], raw);
+                    Some(ScoredComment {
+                        post,
+                        class: scorer.score(raw).class,
+                        kind,
+                        pasted,
+                        cross,
+                        mentions,
+                        created_at,
+                    })
+                })
+                .collect();
+            for c in scored.into_iter().flatten() {
+                comments += 1;
+                let tally = &mut tallies[c.post];
+                *tally.0.entry(c.kind).or_default() += 1;
+                tally.1[c.class] += 1;
+                per_post_pasted[c.post] += u64::from(c.pasted);
+                per_post_cross[c.post] += u64::from(c.cross);
+                health.add(post_creator[c.post], c.created_at, c.class, &c.mentions);
+            }
+            Ok(())
+        })?;
     }
+    drop((copies, author_text, author_creators));
+    let health = health.finish();
     for (p, (kinds, sentiment)) in posts.iter_mut().zip(tallies) {
         p.kinds = kinds;
         p.sentiment = sentiment;
@@ -438,7 +479,6 @@ fn score(
         })?;
     }
     ctx.progress.finish();
-    let comments = rows.len() as u64;
     Ok((
         Scored {
             posts,
@@ -453,7 +493,7 @@ fn score(
         },
         dataset,
         campaigns,
-        rows,
+        health,
     ))
 }
 
@@ -467,16 +507,126 @@ struct Campaign {
     ends_at: i64,
 }
 
-/// One comment as the job uses it.
-#[derive(Debug, Clone)]
-struct CommentRow {
+/// The 64-bit hash of a pair of hashes (author × text).
+fn pair_hash(a: u64, b: u64) -> u64 {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    xxh3_64(&bytes)
+}
+
+/// The brand-health windows of a campaign: before, during and after.
+const HEALTH_WINDOWS: [&str; 3] = ["before", "during", "after"];
+
+fn health_windows(c: &Campaign) -> [(i64, i64); 3] {
+    [
+        (c.starts_at - HEALTH_WINDOW_US, c.starts_at),
+        (c.starts_at, c.ends_at + 1),
+        (c.ends_at + 1, c.ends_at + 1 + HEALTH_WINDOW_US),
+    ]
+}
+
+/// Brand health accumulated while comments stream: per campaign and window, the comments
+/// of the campaign's creators (those with a post in it) by sentiment class, with brand and
+/// competitor mentions.
+struct Health<'a> {
+    campaigns: &'a [Campaign],
+    /// Lowercase brand per campaign.
+    brands: Vec<Option<String>>,
+    /// Per creator: the campaigns it has a post in, in campaign order.
+    of_creator: Vec<Vec<u32>>,
+    competitors: &'a [String],
+    /// Per campaign × window: negative, neutral, positive, brand mentions, competitor mentions.
+    cells: Vec<[u64; 5]>,
+}
+
+/// One brand-health row before its shares and search lift.
+struct HealthRow {
+    campaign: usize,
+    window: usize,
+    lo: i64,
+    hi: i64,
+    cell: [u64; 5],
+}
+
+/// Which of a comment's creator's campaigns' brands it mentions, and whether it names a competitor.
+type Mentions = (Vec<bool>, bool);
+
+/// What pass 2 keeps of one comment.
+struct ScoredComment {
     post: usize,
-    author: Option<String>,
-    text: String,
-    normalised: String,
-    created_at: i64,
-    is_reply: bool,
     class: usize,
+    kind: CommentKind,
+    pasted: bool,
+    cross: bool,
+    mentions: Mentions,
+    created_at: i64,
+}
+
+impl<'a> Health<'a> {
+    fn new(
+        posts: &[Post],
+        post_creator: &[u32],
+        n_creators: usize,
+        campaigns: &'a [Campaign],
+        competitors: &'a [String],
+    ) -> Health<'a> {
+        let by_id: FxMap<&str, u32> =
+            campaigns.iter().enumerate().map(|(k, c)| (c.campaign_id.as_str(), k as u32)).collect();
+        let mut of_creator: Vec<Vec<u32>> = vec![Vec::new(); n_creators];
+        for (p, &c) in posts.iter().zip(post_creator) {
+            if let Some(&k) = p.campaign_id.as_deref().and_then(|id| by_id.get(id)) {
+                of_creator[c as usize].push(k);
+            }
+        }
+        for v in &mut of_creator {
+            v.sort_unstable();
+            v.dedup();
+        }
+        Health {
+            campaigns,
+            brands: campaigns.iter().map(|c| c.brand.as_deref().map(str::to_lowercase)).collect(),
+            of_creator,
+            competitors,
+            cells: vec![[0; 5]; 3 * campaigns.len()],
+        }
+    }
+
+    /// What a comment on `creator`'s post mentions (computed in parallel; no text is kept).
+    fn mentions(&self, creator: u32, text: &str) -> Mentions {
+        let campaigns = &self.of_creator[creator as usize];
+        if campaigns.is_empty() {
+            return (Vec::new(), false);
+        }
+        let lower = text.to_lowercase();
+        let brands = campaigns
+            .iter()
+            .map(|&k| self.brands[k as usize].as_deref().is_some_and(|b| !b.is_empty() && lower.contains(b)))
+            .collect();
+        (brands, self.competitors.iter().any(|k| lower.contains(k.as_str())))
+    }
+
+    fn add(&mut self, creator: u32, created_at: i64, class: usize, mentions: &Mentions) {
+        for (q, &k) in self.of_creator[creator as usize].iter().enumerate() {
+            let windows = health_windows(&self.campaigns[k as usize]);
+            if let Some(w) = windows.iter().position(|&(lo, hi)| created_at >= lo && created_at < hi) {
+                let cell = &mut self.cells[3 * k as usize + w];
+                cell[class] += 1;
+                cell[3] += u64::from(mentions.0[q]);
+                cell[4] += u64::from(mentions.1);
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<HealthRow> {
+        let mut out = Vec::with_capacity(self.cells.len());
+        for (k, c) in self.campaigns.iter().enumerate() {
+            for (w, (lo, hi)) in health_windows(c).into_iter().enumerate() {
+                out.push(HealthRow { campaign: k, window: w, lo, hi, cell: self.cells[3 * k + w] });
+            }
+        }
+        out
+    }
 }
 
 impl Scored {
@@ -776,9 +926,8 @@ fn write_cards(s: &Scored, path: &Path) -> anyhow::Result<()> {
 
 /// Brand health per campaign and window (before / during / after).
 fn write_brand_health(
-    s: &Scored,
     campaigns: &[Campaign],
-    rows: &[CommentRow],
+    rows: &[HealthRow],
     competitors: &[String],
     search: Option<&[(i64, f64)]>,
     path: &Path,
@@ -800,73 +949,35 @@ fn write_brand_health(
         "branded_search_mean",
         "branded_search_lift",
     ])?;
-    let lower: Vec<String> = rows.par_iter().map(|r| r.text.to_lowercase()).collect();
-    let mut by_creator: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (k, r) in rows.iter().enumerate() {
-        by_creator.entry(s.posts[r.post].creator_id.as_str()).or_default().push(k);
-    }
-    let mut n = 0;
-    for c in campaigns {
-        // The campaign's creators: those with a post in it.
-        let creators: HashSet<&str> = s
-            .posts
-            .iter()
-            .filter(|p| p.campaign_id.as_deref() == Some(&c.campaign_id))
-            .map(|p| p.creator_id.as_str())
-            .collect();
-        let brand = c.brand.as_deref().map(str::to_lowercase);
+    for r in rows {
+        let c = &campaigns[r.campaign];
         let before_search = search.map(|v| mean_in(v, c.starts_at - HEALTH_WINDOW_US, c.starts_at));
-        for (name, lo, hi) in [
-            ("before", c.starts_at - HEALTH_WINDOW_US, c.starts_at),
-            ("during", c.starts_at, c.ends_at + 1),
-            ("after", c.ends_at + 1, c.ends_at + 1 + HEALTH_WINDOW_US),
-        ] {
-            let mut counts = [0u64; 3];
-            let (mut brand_m, mut comp_m) = (0u64, 0u64);
-            let in_window = creators
-                .iter()
-                .filter_map(|c| by_creator.get(c))
-                .flatten()
-                .filter(|&&k| rows[k].created_at >= lo && rows[k].created_at < hi);
-            for &k in in_window {
-                let r = &rows[k];
-                counts[r.class] += 1;
-                let lower = &lower[k];
-                if brand.as_deref().is_some_and(|b| !b.is_empty() && lower.contains(b)) {
-                    brand_m += 1;
-                }
-                if competitors.iter().any(|k| lower.contains(k.as_str())) {
-                    comp_m += 1;
-                }
-            }
-            let total: u64 = counts.iter().sum();
-            let share = |k: usize| ratio(counts[k] as f64, Some(total as f64));
-            let f = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or_else(String::new, |x| format!("{x}"));
-            let sov =
-                if competitors.is_empty() { None } else { ratio(brand_m as f64, Some((brand_m + comp_m) as f64)) };
-            let search_mean = search.and_then(|v| mean_in(v, lo, hi));
-            let lift = search_mean.zip(before_search.flatten()).and_then(|(m, b)| ratio(m, Some(b))).map(|r| r - 1.0);
-            w.write_record([
-                c.campaign_id.clone(),
-                name.to_owned(),
-                format_timestamp_us(lo),
-                format_timestamp_us(hi),
-                total.to_string(),
-                f(share(2)),
-                f(share(1)),
-                f(share(0)),
-                f(share(2).zip(share(0)).map(|(p, q)| p - q)),
-                brand_m.to_string(),
-                if competitors.is_empty() { String::new() } else { comp_m.to_string() },
-                f(sov),
-                f(search_mean),
-                f(lift),
-            ])?;
-            n += 1;
-        }
+        let (counts, brand_m, comp_m) = (&r.cell[..3], r.cell[3], r.cell[4]);
+        let total: u64 = counts.iter().sum();
+        let share = |k: usize| ratio(counts[k] as f64, Some(total as f64));
+        let f = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or_else(String::new, |x| format!("{x}"));
+        let sov = if competitors.is_empty() { None } else { ratio(brand_m as f64, Some((brand_m + comp_m) as f64)) };
+        let search_mean = search.and_then(|v| mean_in(v, r.lo, r.hi));
+        let lift = search_mean.zip(before_search.flatten()).and_then(|(m, b)| ratio(m, Some(b))).map(|r| r - 1.0);
+        w.write_record([
+            c.campaign_id.clone(),
+            HEALTH_WINDOWS[r.window].to_owned(),
+            format_timestamp_us(r.lo),
+            format_timestamp_us(r.hi),
+            total.to_string(),
+            f(share(2)),
+            f(share(1)),
+            f(share(0)),
+            f(share(2).zip(share(0)).map(|(p, q)| p - q)),
+            brand_m.to_string(),
+            if competitors.is_empty() { String::new() } else { comp_m.to_string() },
+            f(sov),
+            f(search_mean),
+            f(lift),
+        ])?;
     }
     roicast_data::io::write_bytes_atomic(path, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
-    Ok(n)
+    Ok(rows.len())
 }
 
 fn mean_in(v: &[(i64, f64)], lo: i64, hi: i64) -> Option<f64> {
@@ -1028,13 +1139,13 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let search = a.branded_search.as_deref().map(read_branded_search).transpose()?;
     let competitors: Vec<String> =
         a.competitors.iter().map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()).collect();
-    let (s, dataset, campaigns, rows) = score(&a.data, card, &a.sentiment_model, ctx)?;
+    let (s, dataset, campaigns, health) = score(&a.data, card, &a.sentiment_model, &competitors, ctx)?;
     manifest.stage_done("score");
     let mut staging = Staging::new(&a.out, "engagement")?;
     write_posts(&s, &staging.path("posts_scored.parquet"))?;
     write_cards(&s, &staging.path("creator_scorecard.parquet"))?;
     let health_rows =
-        write_brand_health(&s, &campaigns, &rows, &competitors, search.as_deref(), &staging.path("brand_health.csv"))?;
+        write_brand_health(&campaigns, &health, &competitors, search.as_deref(), &staging.path("brand_health.csv"))?;
     write_emv(&s, &staging.path("emv.csv"))?;
     let written = staging.commit()?;
     manifest.stage_done("write");
@@ -1170,7 +1281,7 @@ pub struct EmvSummary {
 pub fn run_emv(ctx: &Ctx, a: &EmvConfig) -> anyhow::Result<EmvSummary> {
     let manifest = ManifestBuilder::start("emv");
     let card = load_card(a.rate_card.as_ref())?;
-    let (s, dataset, _, _) = score(&a.data, card, "default", ctx)?;
+    let (s, dataset, _, _) = score(&a.data, card, "default", &[], ctx)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
     let path = a.out.join("emv.csv");
     write_emv(&s, &path)?;

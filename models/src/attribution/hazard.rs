@@ -729,7 +729,9 @@ impl SparseDerivatives {
         for &(k, l, v) in &self.cross {
             out.extend_from_slice(&k.to_le_bytes());
             out.extend_from_slice(&l.to_le_bytes());
-            v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+            for x in v {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
         }
         out
     }
