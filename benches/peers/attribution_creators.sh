@@ -4,7 +4,7 @@
 # and every model at once (`roicast attribute --group-by creator`), whole processes, wall
 # time and peak RSS from /usr/bin/time. Writes benches/peers/results/attribution_creators.md.
 #
-#   bash benches/peers/attribution_creators.sh [--repeat N]
+#   bash benches/peers/attribution_creators.sh [--repeat N]   (ROICAST_BIN=path to skip the build)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -12,8 +12,12 @@ work="${ROICAST_BENCH_DIR:-$root/target/peer-bench}"
 repeat=1
 [ "${1:-}" = "--repeat" ] && repeat="$2"
 mkdir -p "$work" "$here/results"
-cargo build --release --locked -p roicast-engine --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/roicast"
+# ROICAST_BIN: a roicast binary to measure instead of building this checkout's.
+bin="${ROICAST_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --locked -p roicast-engine --manifest-path "$root/Cargo.toml"
+  bin="$root/target/release/roicast"
+fi
 [ -d "$work/large" ] || "$bin" generate --scenario large --out "$work/large" -q
 
 # Runs a command `repeat` times; prints "median_wall_s max_rss_mb".
