@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
+use rayon::prelude::*;
 use roicast_models::Predict;
 use roicast_models::forecast::{Cell, Feature, ForecastModel, quantile, spearman};
 use serde::Serialize;
@@ -217,18 +218,28 @@ pub fn fit(h: &History, p: &ForecastParams) -> Result<ForecastModel, TrainError>
     let order = time_order(h);
     let all: Vec<usize> = (0..h.len()).collect();
     let features = build_features(h, &all, p);
-    let mut residuals = Vec::with_capacity(h.len());
-    for k in 0..p.folds {
-        let lo = k * order.len() / p.folds;
-        let hi = (k + 1) * order.len() / p.folds;
-        let train: Vec<usize> = order[..lo].iter().chain(&order[hi..]).copied().collect();
-        let m = fit_rows(h, &train, &features, p)?;
-        for &i in &order[lo..hi] {
-            residuals.push(h.revenue[i].max(0.0).ln_1p() - m.predict_log(&h.row(i)));
-        }
-    }
-    let mut model = fit_rows(h, &all, &features, p)?;
-    model.residuals = pool(residuals);
+    // The folds' fits and the final fit are independent: fitted in parallel, their
+    // residuals gathered in fold order (the same pool whatever the thread count).
+    let (blocks, model) = rayon::join(
+        || {
+            (0..p.folds)
+                .into_par_iter()
+                .map(|k| {
+                    let lo = k * order.len() / p.folds;
+                    let hi = (k + 1) * order.len() / p.folds;
+                    let train: Vec<usize> = order[..lo].iter().chain(&order[hi..]).copied().collect();
+                    let m = fit_rows(h, &train, &features, p)?;
+                    Ok(order[lo..hi]
+                        .iter()
+                        .map(|&i| h.revenue[i].max(0.0).ln_1p() - m.predict_log(&h.row(i)))
+                        .collect::<Vec<f64>>())
+                })
+                .collect::<Result<Vec<Vec<f64>>, TrainError>>()
+        },
+        || fit_rows(h, &all, &features, p),
+    );
+    let mut model = model?;
+    model.residuals = pool(blocks?.concat());
     Ok(model)
 }
 
@@ -318,14 +329,22 @@ pub fn time_cv(h: &History, p: &ForecastParams, k: usize) -> Result<CvReport, Tr
     check_param("cv", k as f64, k >= 2, ">= 2")?;
     check(h, p)?;
     let order = time_order(h);
+    // Each block's model is independent of the others': fitted in parallel, scored in
+    // block order.
+    let models: Vec<ForecastModel> = (1..=k)
+        .into_par_iter()
+        .map(|j| {
+            let a = j * order.len() / (k + 1);
+            let sub = subset(h, &order[..a]);
+            let inner = ForecastParams { folds: p.folds.min(sub.len() / 4).max(2), ..*p };
+            fit(&sub, &inner)
+        })
+        .collect::<Result<_, _>>()?;
     let mut scores = Scores::default();
-    for j in 1..=k {
+    for (j, m) in (1..=k).zip(&models) {
         let a = j * order.len() / (k + 1);
         let b = (j + 1) * order.len() / (k + 1);
-        let sub = subset(h, &order[..a]);
-        let inner = ForecastParams { folds: p.folds.min(sub.len() / 4).max(2), ..*p };
-        let m = fit(&sub, &inner)?;
-        scores.score(&m, h, &order[a..b]);
+        scores.score(m, h, &order[a..b]);
     }
     Ok(scores.report(k))
 }
@@ -344,8 +363,11 @@ pub struct Comparison {
 /// Scores ridge and boosted trees by `k`-fold time-ordered CV and picks the one with the
 /// lower log-scale MAE (a tie goes to ridge, the simpler model).
 pub fn compare(h: &History, p: &ForecastParams, k: usize) -> Result<Comparison, TrainError> {
-    let ridge = time_cv(h, &ForecastParams { learner: Learner::Ridge, ..*p }, k)?;
-    let boosted_trees = time_cv(h, &ForecastParams { learner: Learner::Boosted, ..*p }, k)?;
+    let (ridge, boosted_trees) = rayon::join(
+        || time_cv(h, &ForecastParams { learner: Learner::Ridge, ..*p }, k),
+        || time_cv(h, &ForecastParams { learner: Learner::Boosted, ..*p }, k),
+    );
+    let (ridge, boosted_trees) = (ridge?, boosted_trees?);
     let chosen = if boosted_trees.mae_log < ridge.mae_log { Learner::Boosted } else { Learner::Ridge };
     Ok(Comparison { chosen, ridge, boosted_trees })
 }
