@@ -79,6 +79,18 @@ impl Layout<'_> {
     }
 }
 
+/// The layout without the free groups whose strength went to the bound (β → 0: a group
+/// that does not move conversions). Their curvature vanishes, so they are left out of the
+/// posterior, as the free fit leaves them out of its standard errors.
+fn without_bound<'a>(lay: &Layout<'a>, phi: &[f64]) -> Layout<'a> {
+    let mut active = lay.active.clone();
+    for g in (0..lay.k).filter(|&g| lay.parent[g].is_none() && phi[2 * g] <= BOUND_LOG_BETA) {
+        active[2 * g] = false;
+        active[2 * g + 1] = false;
+    }
+    Layout { k: lay.k, p: lay.p, q: lay.q, parent: lay.parent, active, members: lay.members.clone() }
+}
+
 /// The penalised objective's pieces at `φ` for variances `s = (σ_β², σ_ω²)`.
 fn penalty(lay: &Layout<'_>, phi: &[f64], s: [f64; 2]) -> f64 {
     lay.penalised()
@@ -499,7 +511,7 @@ impl AdditiveHazardParams {
             if !has_members {
                 break;
             }
-            let post = posterior(&lay, &d, s)
+            let post = posterior(&without_bound(&lay, &phi), &d, s)
                 .ok_or_else(|| TrainError::InvalidData("the penalised information is not positive definite".into()))?;
             let mut next = [0.0; 2];
             let n = lay.members.iter().sum::<u64>() as f64;
@@ -541,8 +553,9 @@ impl AdditiveHazardParams {
                 });
             }
         }
-        let post = posterior(&lay, &d, s);
-        let exact = lay.active.iter().filter(|a| **a).count() <= EXACT_COVARIANCE_MAX;
+        let post_lay = without_bound(&lay, &phi);
+        let post = posterior(&post_lay, &d, s);
+        let exact = post_lay.active.iter().filter(|a| **a).count() <= EXACT_COVARIANCE_MAX;
         let mut model = model_at(&phi);
         for g in 0..k {
             if n_touches[g] == 0 {
@@ -842,6 +855,34 @@ mod tests {
     /// The block-diagonal path of [`posterior`], whatever the size.
     fn posterior_block_for_test(lay: &Layout<'_>, d: &SparseDerivatives, s: [f64; 2]) -> Posterior {
         posterior_with(lay, d, s, 0).unwrap()
+    }
+
+    #[test]
+    fn a_free_group_seen_only_without_conversions_goes_to_the_bound() {
+        let (data, mut names, mut h, _) = world(5_000, 40, 4);
+        // A third free channel touching only censored journeys.
+        let dead = data.n_groups as u32;
+        let mut d2 = HazardData { n_groups: data.n_groups + 1, offsets: vec![0], ..HazardData::default() };
+        for i in 0..data.len() {
+            d2.start.push(data.start[i]);
+            d2.end.push(data.end[i]);
+            d2.converted.push(data.converted[i]);
+            for j in data.offsets[i]..data.offsets[i + 1] {
+                d2.touch_time.push(data.touch_time[j]);
+                d2.touch_group.push(data.touch_group[j]);
+            }
+            if !data.converted[i] {
+                d2.touch_time.push(data.start[i] + 0.1);
+                d2.touch_group.push(dead);
+            }
+            d2.offsets.push(d2.touch_time.len());
+        }
+        names.push("dead".into());
+        h.parent.push(None);
+        let fit = AdditiveHazardParams::new().fit_hierarchical(&d2, &names, &h).unwrap();
+        let e = fit.estimates.groups.last().unwrap();
+        assert!(e.at_bound && e.beta < 1e-6 && e.beta_se.is_none(), "{e:?}");
+        assert!(fit.estimates.groups[..40].iter().filter(|g| g.n_touches > 0).all(|g| g.beta_se.is_some()));
     }
 
     #[test]
