@@ -304,6 +304,7 @@ fn score(
             let texts = col(b, t, "text").as_string::<i32>();
             let post_ids = col(b, t, "post_id").as_string::<i32>();
             let authors = col(b, t, "author_id").as_string::<i32>();
+            let parents = col(b, t, "parent_comment_id").as_string::<i32>();
             let scored: Vec<Option<ScoredComment>> = (0..b.num_rows())
                 .into_par_iter()
                 .with_min_len(1024)
@@ -311,7 +312,7 @@ fn score(
                     let &post = index.get(post_ids.value(i))?;
                     let raw = texts.value(i);
                     let hash = xxh3_64(eng::normalise(raw).as_bytes());
-                    let is_reply = text(b, t, "parent_comment_id", i).is_some();
+                    let is_reply = parents.is_valid(i);
                     let kind = eng::classify_comment(raw, is_reply, copies[&hash], &product_words);
                     let (pasted, cross) = if authors.is_valid(i) {
                         let a = xxh3_64(authors.value(i).as_bytes());
