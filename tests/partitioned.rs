@@ -300,3 +300,103 @@ fn clv_split_by_customer_equals_the_single_process_summaries_and_fit() {
         assert_eq!(v.to_bits(), single["params"][name].as_f64().unwrap().to_bits(), "Gamma-Gamma {name}");
     }
 }
+
+/// Every output file of an attribution run, by name (the manifest's timings and paths
+/// differ between runs by design: left out).
+fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && !p.to_string_lossy().ends_with(".manifest.json"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_dataset_partitioned_by_user_attributes_to_the_same_bytes_on_1_and_2_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = dir.path().join("flat");
+    generate(&GenerateParams::new(Scenario::Small).seed(11), &flat, &NoProgress).unwrap();
+    let part = dir.path().join("part");
+    let s = roicast_data::partition::partition_by_user(
+        &Dataset::open(&flat).unwrap(),
+        &part,
+        5,
+        roicast_data::Format::Parquet,
+        false,
+        &NoProgress,
+    )
+    .unwrap();
+    let ds = Dataset::open(&part).unwrap();
+    assert_eq!(ds.user_buckets().unwrap().unwrap(), ["0", "1", "2", "3", "4"]);
+    for (t, counts) in &s.rows {
+        let table: Table = t.parse().unwrap();
+        let rows: usize = Dataset::open(&flat).unwrap().load(table).unwrap().iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(counts.iter().sum::<u64>(), rows as u64, "{t}: every row in one bucket");
+        assert!(counts.iter().all(|&n| n > 0), "{t}: {counts:?}");
+    }
+    for by in [GroupBy::Channel, GroupBy::Creator] {
+        let c = |data: &Path, out: &Path| Config {
+            group_by: by,
+            paths_out: None,
+            ..Config::new(data.to_owned(), out.to_owned())
+        };
+        let want_dir = dir.path().join(format!("flat-{by:?}"));
+        let single = attribute::run(&Ctx::silent(), &c(&flat, &want_dir)).unwrap();
+        let want = outputs(&want_dir);
+        assert!(want.contains_key("credits.parquet") && want.contains_key("data_driven_model.json"));
+        for threads in [1, 2] {
+            let got_dir = dir.path().join(format!("part-{by:?}-{threads}"));
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let bucketed = pool.install(|| attribute::run(&Ctx::silent(), &c(&part, &got_dir))).unwrap();
+            let got = outputs(&got_dir);
+            assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+            for (name, bytes) in &want {
+                assert!(got[name] == *bytes, "{by:?}, {threads} thread(s): {name} differs");
+            }
+            assert_eq!(bucketed.credit_rows, single.credit_rows);
+            assert_eq!(bucketed.totals, single.totals);
+            assert_eq!(
+                serde_json::to_value(&bucketed.journeys).unwrap(),
+                serde_json::to_value(&single.journeys).unwrap()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_user_table_left_unpartitioned_beside_partitioned_ones_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = dir.path().join("flat");
+    generate(&GenerateParams::new(Scenario::Small).seed(3), &flat, &NoProgress).unwrap();
+    let part = dir.path().join("part");
+    roicast_data::partition::partition_by_user(
+        &Dataset::open(&flat).unwrap(),
+        &part,
+        3,
+        roicast_data::Format::Parquet,
+        false,
+        &NoProgress,
+    )
+    .unwrap();
+    // Partitioning a partitioned dataset again is refused too.
+    let err = roicast_data::partition::partition_by_user(
+        &Dataset::open(&part).unwrap(),
+        &dir.path().join("again"),
+        2,
+        roicast_data::Format::Parquet,
+        false,
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not yet partitioned"), "{err}");
+    // Orders put back whole: every bucket would see every user's orders.
+    std::fs::remove_dir_all(part.join("orders")).unwrap();
+    std::fs::copy(flat.join("orders.parquet"), part.join("orders.parquet")).unwrap();
+    let err = Dataset::open(&part).unwrap().user_buckets().unwrap_err().to_string();
+    assert!(err.contains("`orders` is not partitioned by `user_bucket`"), "{err}");
+    let out = dir.path().join("out");
+    let err = attribute::run(&Ctx::silent(), &Config::new(part.clone(), out.clone())).unwrap_err();
+    assert!(roicast_engine::jobs::is_rejection(&err), "{err:#}");
+    assert!(!out.join("credits.parquet").exists());
+}

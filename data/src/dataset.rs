@@ -30,6 +30,14 @@ use crate::error::{DataError, Reject};
 use crate::io::{FileReader, Format};
 use crate::schema::Table;
 
+/// The tables keyed by user, which a dataset partitioned by user splits into buckets
+/// (`touchpoints/user_bucket=07/part-0.parquet`): a user's rows of all three are in the
+/// bucket of the same number, so journeys are partition-local.
+pub const USER_TABLES: [Table; 3] = [Table::Sessions, Table::Touchpoints, Table::Orders];
+
+/// The folder level naming a user bucket: `user_bucket=<n>`.
+pub const USER_BUCKET: &str = "user_bucket";
+
 /// The tables found in a dataset folder.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -126,6 +134,100 @@ impl Dataset {
             ds.memory.insert(path, MemoryTable { schema, batches: batches.into() });
         }
         Ok(ds)
+    }
+
+    /// The user buckets of a dataset partitioned by user — the names of the
+    /// `user_bucket=…` folders directly under its [`USER_TABLES`], sorted (numerically
+    /// when they are numbers) — or `None` when no user table is partitioned so.
+    ///
+    /// # Errors
+    /// [`DataError::Partitioning`] when some user tables (or some of one table's files)
+    /// are partitioned by user bucket and others are not: every bucket would then see
+    /// rows of users it does not hold.
+    pub fn user_buckets(&self) -> Result<Option<Vec<String>>, DataError> {
+        let mut buckets: Vec<String> = Vec::new();
+        let mut bucketed: Vec<(Table, bool)> = Vec::new();
+        for t in USER_TABLES {
+            let Some(files) = self.tables.get(&t) else { continue };
+            let of: Vec<Option<String>> = files.iter().map(|f| self.bucket_of(t, f)).collect();
+            let n = of.iter().filter(|b| b.is_some()).count();
+            if n > 0 && n < of.len() {
+                let stray = files.iter().zip(&of).find(|(_, b)| b.is_none()).map(|(f, _)| f.display().to_string());
+                return Err(DataError::Partitioning {
+                    dir: self.root.clone(),
+                    table: t,
+                    reason: format!(
+                        "mixes `{USER_BUCKET}=…` folders with files outside them ({}): put every file in a bucket, e.g. with `roicast partition`",
+                        stray.unwrap_or_default()
+                    ),
+                });
+            }
+            bucketed.push((t, n > 0));
+            buckets.extend(of.into_iter().flatten());
+        }
+        if let (Some((yes, _)), Some((no, _))) = (bucketed.iter().find(|(_, b)| *b), bucketed.iter().find(|(_, b)| !*b))
+        {
+            return Err(DataError::Partitioning {
+                dir: self.root.clone(),
+                table: *no,
+                reason: format!(
+                    "is not partitioned by `{USER_BUCKET}` but `{yes}` is: partition every user table the same way (`roicast partition --by user`)"
+                ),
+            });
+        }
+        if buckets.is_empty() {
+            return Ok(None);
+        }
+        let key = |b: &String| (b.parse::<u64>().ok(), b.clone());
+        buckets.sort_by_key(key);
+        buckets.dedup();
+        Ok(Some(buckets))
+    }
+
+    /// The bucket name of `file` of `table`: its first folder under the table's folder,
+    /// when that is `user_bucket=<name>`.
+    fn bucket_of(&self, table: Table, file: &Path) -> Option<String> {
+        let rel = file.strip_prefix(self.root.join(table.name())).ok()?;
+        let first = rel.components().next()?.as_os_str().to_str()?;
+        let name = first.strip_prefix(USER_BUCKET)?.strip_prefix('=')?;
+        (rel.components().count() > 1).then(|| name.to_owned())
+    }
+
+    /// This dataset with its [`USER_TABLES`] reduced to the files of one user bucket
+    /// (see [`Dataset::user_buckets`]); every other table is kept whole.
+    #[must_use]
+    pub fn user_bucket(&self, bucket: &str) -> Dataset {
+        let mut ds = self.clone();
+        for t in USER_TABLES {
+            if let Some(files) = ds.tables.get_mut(&t) {
+                let keep: Vec<PathBuf> =
+                    files.iter().filter(|f| self.bucket_of(t, f).as_deref() == Some(bucket)).cloned().collect();
+                *files = keep;
+            }
+        }
+        ds
+    }
+
+    /// This dataset with `table` reduced to one of its files.
+    #[must_use]
+    pub fn only_file(&self, table: Table, file: &Path) -> Dataset {
+        let mut ds = self.clone();
+        ds.tables.insert(table, vec![file.to_owned()]);
+        ds
+    }
+
+    /// The schema rows of `file` of `table` are conformed to (canonical columns, then
+    /// the file's extras).
+    ///
+    /// # Errors
+    /// When the file cannot be read, or lacks a required column ([`DataError::Rejected`]).
+    pub fn conformed_schema(&self, table: Table, file: &Path) -> Result<SchemaRef, DataError> {
+        let reader = self.reader(table, file)?;
+        ColumnPlan::new(table.spec(), &reader.schema(), file).map(|p| p.schema().clone()).map_err(|rejects| {
+            let n_rejected = rejects.len();
+            let first = rejects.into_iter().next().expect("a failed plan has a reject");
+            DataError::Rejected { table, n_rejected, first: Box::new(first) }
+        })
     }
 
     /// Whether `path` (one of [`Dataset::files`]) is a table held in memory.

@@ -111,6 +111,16 @@ pub enum DataError {
         /// The other.
         second: PathBuf,
     },
+    /// The tables keyed by user are partitioned by user bucket inconsistently.
+    #[error("{dir}: table `{table}` {reason}")]
+    Partitioning {
+        /// The dataset folder.
+        dir: PathBuf,
+        /// The table.
+        table: Table,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A table a job needs is not in the dataset.
     #[error("{dir}: table `{table}` is missing (expected {table}.parquet, .csv, .arrow or a folder {table}/)")]
     MissingTable {

@@ -174,7 +174,16 @@ pub struct TableWriter {
     inner: WriterInner,
     path: PathBuf,
     rows: u64,
+    /// Rows given but not yet handed to the format writer (fewer than [`WRITE_ROWS`]).
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
 }
+
+/// The writer hands rows to the format writer in slices of this many (the last one
+/// shorter), whatever batches it was given: a file's bytes then depend on its rows only,
+/// not on how a job happened to batch them (a partitioned run writes the same bytes as a
+/// single-process one). A divisor of [`ROW_GROUP_ROWS`].
+pub const WRITE_ROWS: usize = 65_536;
 
 enum WriterInner {
     Parquet(AtomicFile, ArrowWriter<File>),
@@ -219,11 +228,41 @@ impl TableWriter {
                 WriterInner::Csv(atomic, w)
             }
         };
-        Ok(TableWriter { inner, path, rows: 0 })
+        Ok(TableWriter { inner, path, rows: 0, pending: Vec::new(), pending_rows: 0 })
     }
 
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), DataError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.rows += batch.num_rows() as u64;
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch.clone());
+        while self.pending_rows >= WRITE_ROWS {
+            let all = self.take_pending()?;
+            self.write_inner(&all.slice(0, WRITE_ROWS))?;
+            let rest = all.num_rows() - WRITE_ROWS;
+            if rest > 0 {
+                self.pending.push(all.slice(WRITE_ROWS, rest));
+                self.pending_rows = rest;
+            }
+        }
+        Ok(())
+    }
+
+    fn take_pending(&mut self) -> Result<RecordBatch, DataError> {
+        let batches = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        if batches.len() == 1 {
+            return Ok(batches.into_iter().next().expect("one batch"));
+        }
+        let schema = batches[0].schema();
+        arrow_select::concat::concat_batches(&schema, &batches)
+            .map_err(|source| DataError::Arrow { path: self.path.clone(), source })
+    }
+
+    fn write_inner(&mut self, batch: &RecordBatch) -> Result<(), DataError> {
         let path = &self.path;
         match &mut self.inner {
             WriterInner::Parquet(_, w) => {
@@ -234,7 +273,6 @@ impl TableWriter {
             }
             WriterInner::Csv(_, w) => write_csv_batch(w, batch, path)?,
         }
-        self.rows += batch.num_rows() as u64;
         Ok(())
     }
 
@@ -245,7 +283,11 @@ impl TableWriter {
     }
 
     /// Finishes the file and renames it into place; returns its path.
-    pub fn finish(self) -> Result<PathBuf, DataError> {
+    pub fn finish(mut self) -> Result<PathBuf, DataError> {
+        if self.pending_rows > 0 {
+            let rest = self.take_pending()?;
+            self.write_inner(&rest)?;
+        }
         let path = self.path;
         match self.inner {
             WriterInner::Parquet(atomic, w) => {

@@ -149,7 +149,7 @@ pub struct Journeys {
     pub campaigns: Vec<String>,
     /// Every touch, sorted by user, time and tie rule.
     pub touches: Vec<TouchRecord>,
-    /// Orders, in input order.
+    /// Orders sorted by user, time and id; orders without a user last.
     pub orders: Vec<OrderRecord>,
     /// Touch ids of the touchpoints table, by row.
     touchpoint_ids: Vec<String>,
@@ -403,6 +403,27 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
     for o in &mut orders {
         if o.user != NONE {
             o.user = rank[o.user as usize];
+        }
+    }
+    // Orders in a canonical order too — by user, time and id, orders without a user last —
+    // so that credits come out in the same order however the rows were split into files
+    // or partitions (a partitioned run merges its partitions' credits by this key).
+    let mut order_rank: Vec<u32> = (0..orders.len() as u32).collect();
+    order_rank.sort_by(|&a, &b| {
+        let (x, y) = (&orders[a as usize], &orders[b as usize]);
+        (x.user, x.ts).cmp(&(y.user, y.ts)).then_with(|| x.order_id.cmp(&y.order_id))
+    });
+    let mut new_index = vec![0u32; orders.len()];
+    for (to, &from) in order_rank.iter().enumerate() {
+        new_index[from as usize] = to as u32;
+    }
+    let mut taken: Vec<Option<OrderRecord>> = orders.into_iter().map(Some).collect();
+    let orders: Vec<OrderRecord> =
+        order_rank.iter().map(|&o| taken[o as usize].take().expect("a permutation")).collect();
+    drop(taken);
+    for t in &mut touches {
+        if let Source::Code(o) = &mut t.source {
+            *o = new_index[*o as usize];
         }
     }
     let user_ids: Vec<String> = by_id.iter().map(|&u| std::mem::take(&mut users.values[u as usize])).collect();

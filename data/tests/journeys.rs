@@ -42,6 +42,11 @@ fn ids(j: &roicast_data::journeys::Journeys, order: usize) -> Vec<String> {
     j.order_journey(order).iter().map(|&t| j.touch_id(t)).collect()
 }
 
+/// The journey of the order with id `order_id`.
+fn of(j: &roicast_data::journeys::Journeys, order_id: &str) -> Vec<String> {
+    ids(j, j.orders.iter().position(|o| o.order_id == order_id).unwrap())
+}
+
 #[test]
 fn journeys_respect_lookback_previous_order_ties_and_later_touches() {
     let (_d, ds) = dataset(
@@ -61,13 +66,16 @@ fn journeys_respect_lookback_previous_order_ties_and_later_touches() {
         None,
     );
     let j = build(&ds, &JourneyParams::default()).unwrap();
+    // Orders in the canonical order: by user, time and id; those without a user last.
+    let order_ids: Vec<&str> = j.orders.iter().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(order_ids, ["o1", "o2", "o4", "o3"]);
     // 30-day lookback drops t0; t3 ties with the order and is included.
-    assert_eq!(ids(&j, 0), ["t1", "t2", "t3"]);
+    assert_eq!(of(&j, "o1"), ["t1", "t2", "t3"]);
     // After the previous order only.
-    assert_eq!(ids(&j, 1), ["t4"]);
+    assert_eq!(of(&j, "o2"), ["t4"]);
     // No user: empty journey, still an order.
-    assert!(ids(&j, 2).is_empty());
-    assert_eq!(ids(&j, 3), ["t6"]);
+    assert!(of(&j, "o3").is_empty());
+    assert_eq!(of(&j, "o4"), ["t6"]);
     assert_eq!(j.stats.orders, 4);
     assert_eq!(j.stats.orders_without_touches, 1);
     // t5 comes after u1's last order: a non-converting journey.
@@ -91,14 +99,14 @@ fn codes_and_sessions_become_touches() {
     );
     let j = build(&ds, &JourneyParams::default()).unwrap();
     // The code touch ties with t1 and outranks it.
-    assert_eq!(ids(&j, 0), ["t0", "session:s2", "t1", "code:o1"]);
+    assert_eq!(of(&j, "o1"), ["t0", "session:s2", "t1", "code:o1"]);
     assert_eq!(j.stats.code_touches, 1);
     assert_eq!(j.stats.unmatched_codes, 1);
     assert_eq!(j.stats.session_touches, 1);
     assert_eq!(j.stats.session_duplicates, 1);
     let params = JourneyParams { code_outranks_link: false, ..JourneyParams::default() };
     let j = build(&ds, &params).unwrap();
-    assert_eq!(ids(&j, 0), ["t0", "session:s2", "code:o1", "t1"]);
+    assert_eq!(of(&j, "o1"), ["t0", "session:s2", "code:o1", "t1"]);
 }
 
 #[test]

@@ -24,6 +24,7 @@
 //!     out: dir.join("data"),
 //!     force: true,
 //!     exports: None,
+//!     partitions: None,
 //! })?;
 //! assert!(world.rows["touchpoints"] > 1_000);
 //! let report = jobs::validate::run(&Ctx::silent(), &jobs::validate::Config { data: dir.join("data"), out: None })?;

@@ -36,6 +36,7 @@
 pub mod attribution;
 pub mod clv;
 pub mod engagement;
+pub mod exact;
 pub mod forecast;
 pub mod roi;
 pub mod sentiment;

@@ -89,6 +89,9 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Check a dataset against the data contract; report every rejected row.
     Validate(ValidateArgs),
+    /// Split a dataset's user tables (touchpoints, sessions, orders) into user buckets
+    /// (`touchpoints/user_bucket=07/…`) that attribution processes one at a time.
+    Partition(PartitionArgs),
     /// Import a brand's vendor exports (shop, analytics, CRM, billing, affiliate networks)
     /// into a canonical dataset folder.
     Import(ImportArgs),
@@ -147,6 +150,45 @@ pub struct GenerateArgs {
     /// to run the import path on a world with a known truth.
     #[arg(long, value_name = "DIR")]
     pub exports: Option<PathBuf>,
+    /// Write the user tables partitioned by user into N buckets
+    /// (`touchpoints/user_bucket=07/…`), as `roicast partition` does.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub partitions: Option<u32>,
+}
+
+/// The key `partition` splits by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PartitionByArg {
+    /// `user_id`: a user's touchpoints, sessions and orders land in the same bucket.
+    User,
+}
+
+/// `roicast partition`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A user's rows go to bucket xxh3_64(user_id) mod N (rows without a user: the bucket of the empty id); \
+rows keep their order, every column is kept, other tables and files are copied as they are. Attribution on the \
+result builds journeys one bucket at a time and writes the same bytes as on the unpartitioned dataset."
+)]
+pub struct PartitionArgs {
+    /// The dataset folder to read.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The dataset folder to write (written under a temporary name, then renamed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The key.
+    #[arg(long, value_enum, default_value_t = PartitionByArg::User)]
+    pub by: PartitionByArg,
+    /// Buckets (1 to 4096).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub buckets: u32,
+    /// File format of the bucket files.
+    #[arg(long, value_enum, default_value_t = FileFormat::Parquet)]
+    pub file_format: FileFormat,
+    /// Replace the output folder if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `roicast import`.

@@ -4,7 +4,9 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::args::{FileFormat, GenerateArgs, ImportArgs, OutputFormat, ScenarioArg, SchemaArgs, ValidateArgs};
+use super::args::{
+    FileFormat, GenerateArgs, ImportArgs, OutputFormat, PartitionArgs, ScenarioArg, SchemaArgs, ValidateArgs,
+};
 use super::{Outcome, Settings};
 use crate::jobs::{self, Ctx};
 use roicast_data::generate::Scenario;
@@ -41,6 +43,7 @@ pub(super) fn generate(
         out: a.out.clone(),
         force: a.force,
         exports: a.exports.clone(),
+        partitions: a.partitions,
     };
     let s = jobs::generate::run(ctx, &c)?;
     match settings.format {
@@ -77,6 +80,50 @@ pub(super) fn generate(
                     )?,
                     [] => {}
                 }
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `roicast partition`.
+pub(super) fn partition(
+    a: &PartitionArgs,
+    ctx: &Ctx,
+    settings: &Settings,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let c = jobs::partition::Config {
+        data: a.data.clone(),
+        out: a.out.clone(),
+        by: match a.by {
+            super::args::PartitionByArg::User => jobs::partition::PartitionBy::User,
+        },
+        buckets: a.buckets,
+        file_format: file_format(a.file_format),
+        force: a.force,
+    };
+    let s = jobs::partition::run(ctx, &c)?;
+    match settings.format {
+        OutputFormat::Json => super::json(stdout, &s)?,
+        OutputFormat::Text => {
+            writeln!(
+                stdout,
+                "partitioned {} by user into {} buckets in {}",
+                a.data.display(),
+                s.buckets,
+                s.out.display()
+            )?;
+            for (table, counts) in &s.rows {
+                let total: u64 = counts.iter().sum();
+                let (lo, hi) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
+                writeln!(stdout, "  {table:<12} {total:>12} rows ({lo}–{hi} a bucket)")?;
+            }
+            if !s.copied.is_empty() {
+                writeln!(stdout, "  copied whole: {}", s.copied.join(", "))?;
+            }
+            for d in &s.skipped {
+                writeln!(stdout, "  not copied (a folder that is not a table): {}", d.display())?;
             }
         }
     }

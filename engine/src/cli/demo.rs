@@ -33,6 +33,7 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
             out: world_dir.clone(),
             force: true,
             exports: Some(exports.clone()),
+            partitions: None,
         },
     )?;
     let imported = import_exports(ctx, &world_dir, &exports, &data)?;

@@ -106,6 +106,7 @@ fn dispatch(command: Command, ctx: &Ctx, settings: &Settings, stdout: &mut dyn W
     match command {
         Command::Generate(a) => data::generate(&a, ctx, settings, stdout),
         Command::Validate(a) => data::validate(&a, ctx, settings, stdout),
+        Command::Partition(a) => data::partition(&a, ctx, settings, stdout),
         Command::Import(a) => data::import(&a, ctx, settings, stdout),
         Command::Schema(a) => data::schema(&a, settings, stdout),
         Command::Attribute(a) => attribute::attribute(&a, ctx, settings, stdout),

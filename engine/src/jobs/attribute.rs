@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use arrow_schema::{DataType, Field, Schema};
-use roicast_data::Dataset;
 use roicast_data::builder::RowBuilder;
 use roicast_data::io::TableWriter;
 use roicast_data::journeys::{JourneyParams, Journeys, NONE, NONE8};
@@ -27,7 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Ctx;
 use crate::output::{FileRecord, ManifestBuilder, Staging};
-use roicast_models::attribution::hazard::{HAZARD_FILE_FORMAT, HazardModelFile, hazard_data};
+use roicast_models::attribution::hazard::{
+    HAZARD_FILE_FORMAT, HazardData, HazardDataStats, HazardModelFile, hazard_data,
+};
 use roicast_training::hazard::AdditiveHazardParams;
 use roicast_training::hierarchical::Hierarchy;
 
@@ -229,7 +230,7 @@ pub struct AttributionRun {
 }
 
 /// Writes journeys as a `ChannelAttribution` path table (CSV or Parquet by extension).
-fn write_path_table(path: &Path, paths: &[PathCounts], names: &[String]) -> anyhow::Result<()> {
+pub(crate) fn write_path_table(path: &Path, paths: &[PathCounts], names: &[String]) -> anyhow::Result<()> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("path", DataType::Utf8, false),
         Field::new("total_conversions", DataType::Float64, false),
@@ -293,16 +294,38 @@ fn write_hazard_journeys(
     Ok(())
 }
 
-/// SHA-256 over the hashes of the dataset's touchpoints and orders files, in order.
-fn data_fingerprint(dataset: &Dataset) -> anyhow::Result<String> {
+/// SHA-256 of the fit's journeys: the group names, then per journey its start, end and
+/// outcome and its touches' times and groups, as little-endian bytes. It names the data
+/// the model was fitted on rather than the files that held it: the same rows split into
+/// other files or user buckets give the same fingerprint.
+pub(crate) fn fit_fingerprint(data: &HazardData, names: &[String]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for t in [roicast_data::Table::Touchpoints, roicast_data::Table::Orders] {
-        for f in dataset.files(t).unwrap_or_default() {
-            h.update(dataset.sha256(f)?.as_bytes());
+    for n in names {
+        h.update((n.len() as u64).to_le_bytes());
+        h.update(n.as_bytes());
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    let flush = |buf: &mut Vec<u8>, h: &mut Sha256| {
+        h.update(buf.as_slice());
+        buf.clear();
+    };
+    for i in 0..data.len() {
+        buf.extend_from_slice(&data.start[i].to_le_bytes());
+        buf.extend_from_slice(&data.end[i].to_le_bytes());
+        buf.push(u8::from(data.converted[i]));
+        let (s, e) = (data.offsets[i], data.offsets[i + 1]);
+        buf.extend_from_slice(&((e - s) as u64).to_le_bytes());
+        for t in s..e {
+            buf.extend_from_slice(&data.touch_time[t].to_le_bytes());
+            buf.extend_from_slice(&data.touch_group[t].to_le_bytes());
+        }
+        if buf.len() >= 1 << 16 {
+            flush(&mut buf, &mut h);
         }
     }
-    Ok(format!("sha256:{}", roicast_data::hex(&h.finalize())))
+    flush(&mut buf, &mut h);
+    format!("sha256:{}", roicast_data::hex(&h.finalize()))
 }
 
 /// Seconds spent in the stages of a fit.
@@ -312,13 +335,12 @@ pub struct FitTimings {
     pub prepare_s: f64,
     /// The solver.
     pub solve_s: f64,
-    /// Hashing the inputs for the fingerprint.
+    /// Hashing the fit's journeys for the fingerprint.
     pub fingerprint_s: f64,
 }
 
 /// Fits the data-driven model on `journeys` grouped by `g`.
 pub fn fit_hazard(
-    dataset: &Dataset,
     journeys: &Journeys,
     g: &Grouping,
     by: GroupBy,
@@ -327,22 +349,34 @@ pub fn fit_hazard(
 ) -> anyhow::Result<(HazardModelFile, FitTimings)> {
     let t0 = std::time::Instant::now();
     let (data, stats, _) = hazard_data(journeys, g);
+    let prepare_s = t0.elapsed().as_secs_f64();
+    let (file, mut timings) = fit_hazard_data(&data, stats, &g.names, by, jp, params, journeys.observation_end_us)?;
+    timings.prepare_s = prepare_s;
+    Ok((file, timings))
+}
+
+/// Fits the data-driven model on prepared journeys (`names` are `data`'s groups).
+pub(crate) fn fit_hazard_data(
+    data: &HazardData,
+    stats: HazardDataStats,
+    names: &[String],
+    by: GroupBy,
+    jp: &JourneyParams,
+    params: &AdditiveHazardParams,
+    observation_end_us: i64,
+) -> anyhow::Result<(HazardModelFile, FitTimings)> {
     let t1 = std::time::Instant::now();
-    let fit = match hazard_hierarchy(by, &g.names) {
-        Some(h) => params.fit_hierarchical(&data, &g.names, &h),
-        None => params.fit(&data, &g.names),
+    let fit = match hazard_hierarchy(by, names) {
+        Some(h) => params.fit_hierarchical(data, names, &h),
+        None => params.fit(data, names),
     }
     .context("the data-driven (additive-hazard) fit failed")?;
     let t2 = std::time::Instant::now();
-    let fingerprint = data_fingerprint(dataset)?;
+    let fingerprint = fit_fingerprint(data, names);
     let t3 = std::time::Instant::now();
-    let timings = FitTimings {
-        prepare_s: (t1 - t0).as_secs_f64(),
-        solve_s: (t2 - t1).as_secs_f64(),
-        fingerprint_s: (t3 - t2).as_secs_f64(),
-    };
-    let file =
-        hazard_model_file(fit, by, jp, params, journeys.observation_end_us, serde_json::to_value(stats)?, fingerprint);
+    let timings =
+        FitTimings { prepare_s: 0.0, solve_s: (t2 - t1).as_secs_f64(), fingerprint_s: (t3 - t2).as_secs_f64() };
+    let file = hazard_model_file(fit, by, jp, params, observation_end_us, serde_json::to_value(stats)?, fingerprint);
     Ok((file, timings))
 }
 
@@ -434,7 +468,7 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<HazardModelFile> {
     let g = grouping(&journeys, by);
     m.stage_done("read and build journeys");
     ctx.progress.stage("fitting the additive-hazard model", 0);
-    let (file, t) = fit_hazard(&dataset, &journeys, &g, by, &jp, &params)?;
+    let (file, t) = fit_hazard(&journeys, &g, by, &jp, &params)?;
     m.record("prepare fit data", t.prepare_s);
     m.record("fit (solver)", t.solve_s);
     m.record("fingerprint inputs", t.fingerprint_s);
@@ -461,34 +495,42 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<HazardModelFile> {
     Ok(file)
 }
 
+/// A saved data-driven model for a run grouped by `by` (refused when fitted by another grouping).
+pub(crate) fn load_hazard_model(path: &Path, by: GroupBy) -> anyhow::Result<HazardModelFile> {
+    let f = HazardModelFile::load(path).with_context(|| format!("failed to load model {}", path.display()))?;
+    if f.group_by != group_by_name(by) {
+        bail!(
+            "{} was fitted with --group-by {}, but this run groups by {}: pass --group-by {} or refit",
+            path.display(),
+            f.group_by.replace('_', "-"),
+            group_by_name(by).replace('_', "-"),
+            f.group_by.replace('_', "-")
+        );
+    }
+    Ok(f)
+}
+
 /// Runs dataset-mode attribution and writes `credits.parquet` and
 /// `attribution_summary.csv` into `out` (both or neither).
 fn dataset_run(data: &Path, out: &Path, cfg: &AttributionConfig, ctx: &Ctx) -> anyhow::Result<AttributionRun> {
     let dataset = ctx.open_dataset(data)?;
+    let staging = Staging::new(out, "attribute")?;
+    if let Some(buckets) = dataset.user_buckets()? {
+        return super::bucketed::run(&dataset, &buckets, cfg, ctx, staging);
+    }
+    let mut staging = staging;
     ctx.progress.stage("building journeys", 0);
     let journeys = roicast_data::journeys::build(&dataset, &cfg.journeys)
         .with_context(|| format!("failed to build journeys from {}", data.display()))?;
     let g = grouping(&journeys, cfg.group_by);
-    let mut staging = Staging::new(out, "attribute")?;
     let mut hazard_file = None;
     let hazard = if cfg.models.contains(&Model::DataDriven) {
         let file = if let Some(path) = &cfg.model_file {
-            let f = HazardModelFile::load(path).with_context(|| format!("failed to load model {}", path.display()))?;
-            if f.group_by != group_by_name(cfg.group_by) {
-                bail!(
-                    "{} was fitted with --group-by {}, but this run groups by {}: pass --group-by {} or refit",
-                    path.display(),
-                    f.group_by.replace('_', "-"),
-                    group_by_name(cfg.group_by).replace('_', "-"),
-                    f.group_by.replace('_', "-")
-                );
-            }
-            f
+            load_hazard_model(path, cfg.group_by)?
         } else {
             {
                 ctx.progress.stage("fitting the data-driven model", 0);
-                let (f, _) =
-                    fit_hazard(&dataset, &journeys, &g, cfg.group_by, &cfg.journeys, &AdditiveHazardParams::new())?;
+                let (f, _) = fit_hazard(&journeys, &g, cfg.group_by, &cfg.journeys, &AdditiveHazardParams::new())?;
                 f.save(&staging.path("data_driven_model.json"))?;
                 f
             }
@@ -578,7 +620,7 @@ pub(crate) fn push_credit(
     rows.end_row();
 }
 
-fn write_summary(path: &Path, by: GroupBy, totals: &[GroupTotal]) -> anyhow::Result<()> {
+pub(crate) fn write_summary(path: &Path, by: GroupBy, totals: &[GroupTotal]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_path(path).with_context(|| format!("failed to write {}", path.display()))?;
     w.write_record(["model", "group_by", "group", "conversions", "revenue", "assisted_conversions"])?;
     let by = serde_json::to_value(by)?.as_str().unwrap_or_default().to_owned();

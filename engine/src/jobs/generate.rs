@@ -29,6 +29,10 @@ pub struct Config {
     /// Also write the world as vendor exports here (`shopify/orders_export.csv`, …).
     #[serde(default)]
     pub exports: Option<PathBuf>,
+    /// Write the user tables partitioned by user into this many buckets
+    /// (`touchpoints/user_bucket=07/…`, as `roicast partition` does).
+    #[serde(default)]
+    pub partitions: Option<u32>,
 }
 
 /// What `generate` wrote.
@@ -59,10 +63,47 @@ pub struct Summary {
 
 /// Generates the world and writes its manifest (`generate.manifest.json`).
 pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
-    let params = GenerateParams::new(c.scenario).seed(c.seed).format(c.file_format).overwrite(c.force);
+    if c.partitions.is_some() && c.out.exists() && !c.force {
+        return Err(roicast_data::DataError::Exists { path: c.out.clone() }.into());
+    }
+    // A partitioned world is generated whole beside `out`, then partitioned into it.
+    let flat = match c.partitions {
+        Some(_) => {
+            let name = c.out.file_name().map_or_else(|| "world".into(), |n| n.to_string_lossy().into_owned());
+            c.out.with_file_name(format!(".{name}.unpartitioned-{}", std::process::id()))
+        }
+        None => c.out.clone(),
+    };
+    let result = generate_into(ctx, c, &flat);
+    if c.partitions.is_some() {
+        let _ = std::fs::remove_dir_all(&flat);
+    }
+    result
+}
+
+fn generate_into(ctx: &Ctx, c: &Config, flat: &std::path::Path) -> anyhow::Result<Summary> {
+    let params =
+        GenerateParams::new(c.scenario).seed(c.seed).format(c.file_format).overwrite(c.force || c.partitions.is_some());
     let mut m = ManifestBuilder::start("generate");
-    let summary = roicast_data::generate::generate(&params, &c.out, &ctx.progress)
-        .with_context(|| format!("failed to generate the {:?} world into {}", params.scenario, c.out.display()))?;
+    let mut summary = roicast_data::generate::generate(&params, flat, &ctx.progress)
+        .with_context(|| format!("failed to generate the {:?} world into {}", params.scenario, flat.display()))?;
+    let exports = match &c.exports {
+        Some(dir) => roicast_data::generate::exports::write(flat, dir)
+            .with_context(|| format!("failed to write the vendor exports into {}", dir.display()))?
+            .into_iter()
+            .map(|f| dir.join(f))
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(n) = c.partitions {
+        let dataset = roicast_data::Dataset::open(flat)?;
+        // The generator's own manifest is not a table: left behind with the flat world.
+        let _ = std::fs::remove_file(flat.join("generate.manifest.json"));
+        let p = roicast_data::partition::partition_by_user(&dataset, &c.out, n, c.file_format, true, &ctx.progress)
+            .with_context(|| format!("failed to partition the world into {}", c.out.display()))?;
+        summary.files = p.files;
+        summary.out.clone_from(&c.out);
+    }
     ctx.progress.finish();
     m.stage_done("generate");
     let outputs = summary.files.iter().map(|f| FileRecord::of(&c.out.join(f))).collect::<anyhow::Result<Vec<_>>>()?;
@@ -74,6 +115,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
             "seed": params.seed,
             "file_format": params.format,
             "generator_version": roicast_data::generate::GENERATOR_VERSION,
+            "partitions": c.partitions,
         }),
         Vec::new(),
         outputs,
@@ -83,14 +125,6 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     manifest.write(&c.out)?;
     let total_rows: u64 = rows.values().sum();
     let seconds = manifest.timings_s.get("generate").copied().unwrap_or_default();
-    let exports = match &c.exports {
-        Some(dir) => roicast_data::generate::exports::write(&c.out, dir)
-            .with_context(|| format!("failed to write the vendor exports into {}", dir.display()))?
-            .into_iter()
-            .map(|f| dir.join(f))
-            .collect(),
-        None => Vec::new(),
-    };
     Ok(Summary {
         out: summary.out,
         rows,

@@ -27,12 +27,14 @@ use roicast_data::Reject;
 use crate::progress::Bars;
 
 pub mod attribute;
+mod bucketed;
 pub mod clv;
 pub mod engagement;
 pub mod forecast;
 pub mod generate;
 pub mod history;
 pub mod import;
+pub mod partition;
 pub mod partitioned;
 pub mod pipeline;
 pub mod report;
@@ -140,6 +142,7 @@ pub fn is_rejection(err: &anyhow::Error) -> bool {
                     roicast_data::DataError::Rejected { .. }
                         | roicast_data::DataError::InvalidRow { .. }
                         | roicast_data::DataError::Csv { .. }
+                        | roicast_data::DataError::Partitioning { .. }
                 )
             )
     })

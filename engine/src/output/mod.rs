@@ -40,6 +40,13 @@ impl Staging {
         self.tmp.join(name)
     }
 
+    /// A scratch file `name` beside the staged outputs: never moved into place, removed
+    /// with the staging folder.
+    #[must_use]
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.tmp.join(name)
+    }
+
     /// Moves every staged output into place; returns their final paths.
     pub fn commit(self) -> anyhow::Result<Vec<PathBuf>> {
         let mut done = Vec::new();

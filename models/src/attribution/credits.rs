@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::hazard::AdditiveHazard;
 use super::markov::{PathCounts, removal_effects};
+use crate::exact::ExactSum;
 
 const US_PER_DAY: f64 = 86_400_000_000.0;
 use super::shapley::{MAX_GROUPS, shapley_values};
@@ -208,36 +209,152 @@ pub fn credit_orders_with(
     models: &[Model],
     hazard: Option<&AdditiveHazard>,
     markov_weights: Option<&[f64]>,
-    mut sink: impl FnMut(&[Credit]) -> Result<(), ModelError>,
+    sink: impl FnMut(&[Credit]) -> Result<(), ModelError>,
 ) -> Result<Attribution, ModelError> {
+    let (removal, effects) = match markov_weights {
+        Some(w) => (None, Some(w.to_vec())),
+        None => match models.iter().find_map(|m| if let Model::Markov(k) = m { Some(*k) } else { None }) {
+            Some(k) => {
+                let chain = removal_effects(&path_counts(j, g), g.names.len(), k)?;
+                (Some(chain.removal_effects), Some(chain.journey_weights))
+            }
+            None => (None, None),
+        },
+    };
+    let mut tally = Tally::new(models, g.names.len());
+    credit_orders_into(j, g, models, hazard, effects.as_deref(), None, &mut tally, sink)?;
+    let totals = tally.totals(models, &g.names)?;
+    Ok(Attribution { models: models.to_vec(), removal_effects: removal, markov_weights: effects, totals })
+}
+
+/// Exact totals of crediting: conversions and revenue per model and group (as
+/// [`ExactSum`]s), assisted conversions per group, and the coalitions of the Shapley
+/// game. Exact sums make the totals the same bits however the orders were chunked or
+/// partitioned: a partitioned run adds every partition into one tally.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    n_groups: usize,
+    conv: Vec<ExactSum>,
+    rev: Vec<ExactSum>,
+    assisted: Vec<u64>,
+    /// Shapley coalitions (group masks) with their orders and revenue, when the game is
+    /// small enough to solve.
+    sets: Option<HashMap<u64, (u64, ExactSum)>>,
+}
+
+impl Tally {
+    /// An empty tally for `models` over `n_groups` groups (plus "(none)" and the baseline).
+    #[must_use]
+    pub fn new(models: &[Model], n_groups: usize) -> Tally {
+        let slots = models.len() * (n_groups + 2);
+        let shapley = models.contains(&Model::Shapley) && n_groups <= MAX_GROUPS && n_groups > 0;
+        Tally {
+            n_groups,
+            conv: vec![ExactSum::new(); slots],
+            rev: vec![ExactSum::new(); slots],
+            assisted: vec![0; n_groups + 2],
+            sets: shapley.then(HashMap::new),
+        }
+    }
+
+    /// The totals, models in `models` order and groups in index order ("(none)" and the
+    /// baseline last), leaving out the empty ones. `names` are the tally's groups.
+    ///
+    /// # Errors
+    /// When `names` is not one name per group, or the Shapley game fails.
+    pub fn totals(&self, models: &[Model], names: &[String]) -> Result<Vec<GroupTotal>, ModelError> {
+        let n = self.n_groups;
+        if names.len() != n || self.conv.len() != models.len() * (n + 2) {
+            return Err(ModelError::InvalidInput(format!(
+                "a tally of {n} groups and {} slots read with {} names and {} models",
+                self.conv.len(),
+                names.len(),
+                models.len()
+            )));
+        }
+        let mut conv: Vec<f64> = self.conv.iter().map(ExactSum::value).collect();
+        let mut rev: Vec<f64> = self.rev.iter().map(ExactSum::value).collect();
+        // Shapley totals from the coalition game when it is small enough; they equal the
+        // per-order sums (the game is a sum of unanimity games), which stand otherwise.
+        if let (Some(mi), Some(sets)) = (models.iter().position(|m| *m == Model::Shapley), &self.sets) {
+            let mut keys: Vec<u64> = sets.keys().copied().collect();
+            keys.sort_unstable();
+            let by_conv: Vec<(u64, f64)> = keys.iter().map(|k| (*k, sets[k].0 as f64)).collect();
+            let by_value: Vec<(u64, f64)> = keys.iter().map(|k| (*k, sets[k].1.value())).collect();
+            let base = mi * (n + 2);
+            conv[base..base + n].copy_from_slice(&shapley_values(&by_conv, n)?);
+            rev[base..base + n].copy_from_slice(&shapley_values(&by_value, n)?);
+        }
+        let mut totals = Vec::new();
+        for (mi, m) in models.iter().enumerate() {
+            for grp in 0..n + 2 {
+                let slot = mi * (n + 2) + grp;
+                let name = match grp {
+                    x if x == n => NO_TOUCH.to_owned(),
+                    x if x == n + 1 => BASELINE.to_owned(),
+                    x => names[x].clone(),
+                };
+                if conv[slot] == 0.0 && rev[slot] == 0.0 && self.assisted[grp] == 0 {
+                    continue;
+                }
+                totals.push(GroupTotal {
+                    model: m.name(),
+                    group: name,
+                    conversions: conv[slot],
+                    revenue: rev[slot],
+                    assisted_conversions: self.assisted[grp],
+                });
+            }
+        }
+        Ok(totals)
+    }
+}
+
+/// Credits every order of `j` into `tally` (whose groups are `map[g]` for group `g` of
+/// `g`, or `g`'s own when `map` is `None`), calling `sink` with each chunk's credits in
+/// order. `markov_weights` are needed for a Markov model (per group of `g`).
+///
+/// # Errors
+/// When a model's inputs are missing or misaligned, or `sink` fails.
+#[allow(clippy::too_many_arguments)]
+pub fn credit_orders_into(
+    j: &Journeys,
+    g: &Grouping,
+    models: &[Model],
+    hazard: Option<&AdditiveHazard>,
+    markov_weights: Option<&[f64]>,
+    map: Option<&[u32]>,
+    tally: &mut Tally,
+    mut sink: impl FnMut(&[Credit]) -> Result<(), ModelError>,
+) -> Result<(), ModelError> {
     if models.contains(&Model::DataDriven) && hazard.is_none_or(|h| h.beta.len() != g.names.len()) {
         return Err(ModelError::InvalidInput(
             "the data-driven model needs a hazard model aligned to the grouping".into(),
         ));
     }
-    let markov_order = models.iter().find_map(|m| if let Model::Markov(k) = m { Some(*k) } else { None });
-    let (removal, effects) = match (markov_order, markov_weights) {
-        (Some(_), Some(w)) if w.len() == g.names.len() => (None, Some(w.to_vec())),
-        (Some(_), Some(w)) => {
+    let markov = models.iter().any(|m| matches!(m, Model::Markov(_)));
+    let effects = match markov_weights {
+        Some(w) if w.len() != g.names.len() => {
             return Err(ModelError::InvalidInput(format!(
                 "{} Markov journey weights for {} groups",
                 w.len(),
                 g.names.len()
             )));
         }
-        (Some(k), None) => {
-            let chain = removal_effects(&path_counts(j, g), g.names.len(), k)?;
-            (Some(chain.removal_effects), Some(chain.journey_weights))
-        }
-        (None, _) => (None, None),
+        None if markov => return Err(ModelError::InvalidInput("the Markov model needs its journey weights".into())),
+        w => w,
     };
     let n_groups = g.names.len();
-    let none_group = n_groups; // the "(none)" group for empty journeys
-    let baseline_group = n_groups + 1;
-    // conversions, revenue per (model, group); assisted per group.
-    let mut conv = vec![vec![0.0f64; n_groups + 2]; models.len()];
-    let mut rev = vec![vec![0.0f64; n_groups + 2]; models.len()];
-    let mut assisted = vec![0u64; n_groups + 2];
+    let nt = tally.n_groups;
+    if map.map_or(nt != n_groups, |m| m.len() != n_groups || m.iter().any(|&x| x as usize >= nt))
+        || tally.conv.len() != models.len() * (nt + 2)
+    {
+        return Err(ModelError::InvalidInput(format!(
+            "a tally of {nt} groups does not fit a grouping of {n_groups} and {} models",
+            models.len()
+        )));
+    }
+    let to_tally = |grp: u32| map.map_or(grp as usize, |m| m[grp as usize] as usize);
     let n_orders = j.orders.len();
     let window = rayon::current_num_threads().max(1) * 2;
     let mut start = 0;
@@ -262,7 +379,7 @@ pub fn credit_orders_with(
                         match m {
                             Model::Rule(r) => r.weights(&buf, ts, &mut w),
                             Model::Markov(_) => {
-                                let e = effects.as_ref().expect("effects computed when Markov is requested");
+                                let e = effects.expect("effects computed when Markov is requested");
                                 distinct_split(&buf, |grp| e[grp as usize], &mut w);
                             }
                             Model::Shapley => Rule::LinearDistinct.weights(&buf, ts, &mut w),
@@ -309,12 +426,13 @@ pub fn credit_orders_with(
         for credits in &results {
             for c in credits {
                 let grp = match c.touch {
-                    NONE => none_group,
-                    BASELINE_TOUCH => baseline_group,
-                    t => g.of_touch[t as usize] as usize,
+                    NONE => nt,
+                    BASELINE_TOUCH => nt + 1,
+                    t => to_tally(g.of_touch[t as usize]),
                 };
-                conv[c.model as usize][grp] += c.credit;
-                rev[c.model as usize][grp] += c.credit * j.orders[c.order as usize].revenue;
+                let slot = c.model as usize * (nt + 2) + grp;
+                tally.conv[slot].add(c.credit);
+                tally.rev[slot].add(c.credit * j.orders[c.order as usize].revenue);
             }
             sink(credits)?;
         }
@@ -331,53 +449,19 @@ pub fn credit_orders_with(
             let grp = g.of_touch[t as usize];
             if grp != last_group && !seen.contains(&grp) {
                 seen.push(grp);
-                assisted[grp as usize] += 1;
+                tally.assisted[to_tally(grp)] += 1;
             }
         }
     }
-    // Shapley totals from the coalition game when it is small enough; they equal the
-    // per-order sums above (the game is a sum of unanimity games), which stand otherwise.
-    if let Some(mi) = models.iter().position(|m| *m == Model::Shapley)
-        && n_groups <= MAX_GROUPS
-        && n_groups > 0
-    {
-        let mut sets: HashMap<u64, (f64, f64)> = HashMap::new();
+    if let Some(sets) = &mut tally.sets {
         for (o, order) in j.orders.iter().enumerate() {
-            let mask = j.order_journey(o).iter().fold(0u64, |m, &t| m | (1 << g.of_touch[t as usize]));
+            let mask = j.order_journey(o).iter().fold(0u64, |m, &t| m | (1 << to_tally(g.of_touch[t as usize])));
             if mask != 0 {
                 let e = sets.entry(mask).or_default();
-                e.0 += 1.0;
-                e.1 += order.revenue;
+                e.0 += 1;
+                e.1.add(order.revenue);
             }
         }
-        let mut keys: Vec<u64> = sets.keys().copied().collect();
-        keys.sort_unstable();
-        let by_conv: Vec<(u64, f64)> = keys.iter().map(|k| (*k, sets[k].0)).collect();
-        let by_value: Vec<(u64, f64)> = keys.iter().map(|k| (*k, sets[k].1)).collect();
-        let phi = shapley_values(&by_conv, n_groups)?;
-        let phi_value = shapley_values(&by_value, n_groups)?;
-        conv[mi][..n_groups].copy_from_slice(&phi);
-        rev[mi][..n_groups].copy_from_slice(&phi_value);
     }
-    let mut totals = Vec::new();
-    for (mi, m) in models.iter().enumerate() {
-        for grp in 0..n_groups + 2 {
-            let name = match grp {
-                x if x == none_group => NO_TOUCH.to_owned(),
-                x if x == baseline_group => BASELINE.to_owned(),
-                x => g.names[x].clone(),
-            };
-            if conv[mi][grp] == 0.0 && rev[mi][grp] == 0.0 && assisted[grp] == 0 {
-                continue;
-            }
-            totals.push(GroupTotal {
-                model: m.name(),
-                group: name,
-                conversions: conv[mi][grp],
-                revenue: rev[mi][grp],
-                assisted_conversions: assisted[grp],
-            });
-        }
-    }
-    Ok(Attribution { models: models.to_vec(), removal_effects: removal, markov_weights: effects, totals })
+    Ok(())
 }

@@ -104,6 +104,71 @@ pub fn hazard_data(j: &Journeys, g: &Grouping) -> (HazardData, HazardDataStats, 
 /// the whole data's epoch, so their journeys' times are the single-process fit's.
 #[must_use]
 pub fn hazard_data_from(j: &Journeys, g: &Grouping, epoch_us: i64) -> (HazardData, HazardDataStats, i64) {
+    let (raw, stats) = hazard_journeys_us(j, g);
+    (raw.days(epoch_us, j.observation_end_us), stats, epoch_us)
+}
+
+/// The fit's journeys of [`hazard_data`] with times still in µs and censored journeys'
+/// end left open: what a partition of a larger dataset can prepare before the whole
+/// data's epoch and observation end are known. [`RawHazardData::days`] then gives the
+/// same journeys [`hazard_data_from`] would (the partition's own observation end must not
+/// be later than the whole data's: it is, when both come from the data).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawHazardData {
+    /// Groups (the grouping's).
+    pub n_groups: usize,
+    /// Per journey: its user (index into [`Journeys::users`]).
+    pub user: Vec<u32>,
+    /// Per journey: the first order's time, µs, or `i64::MAX` when censored.
+    pub end_us: Vec<i64>,
+    /// Journey `i`'s touches are `offsets[i]..offsets[i + 1]`.
+    pub offsets: Vec<usize>,
+    /// Per touch: its time, µs.
+    pub touch_us: Vec<i64>,
+    /// Per touch: its group.
+    pub touch_group: Vec<u32>,
+}
+
+impl RawHazardData {
+    /// The journeys with times in days since `epoch_us`, censored ones ending at
+    /// `observation_end_us`.
+    #[must_use]
+    pub fn days(&self, epoch_us: i64, observation_end_us: i64) -> HazardData {
+        let mut data = HazardData { n_groups: self.n_groups, offsets: vec![0], ..HazardData::default() };
+        self.days_into(&mut data, 0..self.end_us.len(), epoch_us, observation_end_us, |g| g);
+        data
+    }
+
+    /// Appends `journeys` of these to `data` like [`RawHazardData::days`], groups mapped
+    /// by `group` (a partition's into the whole data's).
+    pub fn days_into(
+        &self,
+        data: &mut HazardData,
+        journeys: std::ops::Range<usize>,
+        epoch_us: i64,
+        observation_end_us: i64,
+        group: impl Fn(u32) -> u32,
+    ) {
+        let days = |us: i64| (us - epoch_us) as f64 / US_PER_DAY;
+        for i in journeys {
+            let (s, e) = (self.offsets[i], self.offsets[i + 1]);
+            let converted = self.end_us[i] != i64::MAX;
+            data.start.push(days(self.touch_us[s]));
+            data.end.push(days(if converted { self.end_us[i] } else { observation_end_us }));
+            data.converted.push(converted);
+            data.user.push(self.user[i]);
+            for t in s..e {
+                data.touch_time.push(days(self.touch_us[t]));
+                data.touch_group.push(group(self.touch_group[t]));
+            }
+            data.offsets.push(data.touch_time.len());
+        }
+    }
+}
+
+/// The fit's journeys of [`hazard_data`] in µs (see [`RawHazardData`]).
+#[must_use]
+pub fn hazard_journeys_us(j: &Journeys, g: &Grouping) -> (RawHazardData, HazardDataStats) {
     let code = roicast_data::schema::INTERACTIONS.iter().position(|i| *i == "code").map(|i| i as u8);
     let mut first_order = vec![i64::MAX; j.users.len()];
     for o in &j.orders {
@@ -112,8 +177,7 @@ pub fn hazard_data_from(j: &Journeys, g: &Grouping, epoch_us: i64) -> (HazardDat
             *f = (*f).min(o.ts);
         }
     }
-    let days = |us: i64| (us - epoch_us) as f64 / US_PER_DAY;
-    let mut data = HazardData { n_groups: g.names.len(), offsets: vec![0], ..HazardData::default() };
+    let mut data = RawHazardData { n_groups: g.names.len(), offsets: vec![0], ..RawHazardData::default() };
     let mut stats = HazardDataStats::default();
     let mut i = 0;
     while i < j.touches.len() {
@@ -125,32 +189,30 @@ pub fn hazard_data_from(j: &Journeys, g: &Grouping, epoch_us: i64) -> (HazardDat
         let fo = first_order[u as usize];
         let converted = fo != i64::MAX && fo <= j.observation_end_us;
         let end = if converted { fo } else { j.observation_end_us };
-        let before = data.touch_time.len();
+        let before = data.touch_us.len();
         for t in i..e {
             let r = &j.touches[t];
             if Some(r.interaction) == code || r.ts > end || (converted && r.ts == end) {
                 continue;
             }
-            data.touch_time.push(days(r.ts));
+            data.touch_us.push(r.ts);
             data.touch_group.push(g.of_touch[t]);
         }
-        if data.touch_time.len() == before {
+        if data.touch_us.len() == before {
             if converted {
                 stats.converted_before_any_touch += 1;
             }
         } else {
-            data.start.push(data.touch_time[before]);
-            data.end.push(days(end));
-            data.converted.push(converted);
-            data.offsets.push(data.touch_time.len());
+            data.end_us.push(if converted { fo } else { i64::MAX });
+            data.offsets.push(data.touch_us.len());
             data.user.push(u);
             stats.journeys += 1;
             stats.conversions += u64::from(converted);
         }
         i = e;
     }
-    stats.touches = data.touch_time.len() as u64;
-    (data, stats, epoch_us)
+    stats.touches = data.touch_us.len() as u64;
+    (data, stats)
 }
 
 /// One group's estimates.

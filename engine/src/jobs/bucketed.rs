@@ -1,0 +1,503 @@
+//! Attribution of a dataset partitioned by user (`touchpoints/user_bucket=07/…`), one
+//! bucket at a time, with the same output bytes as the single-process run.
+//!
+//! Journeys are partition-local (a user's touches, sessions and orders are all in one
+//! bucket), so only one bucket's journeys are ever in memory. Two passes:
+//!
+//! 1. per bucket: the journeys are built and reduced to what must be global — the end of
+//!    observation, the fit's time origin, every group with where it is first seen (the
+//!    single-process group order), the Markov paths (counts: exact in any order), and the
+//!    data-driven fit's journeys with times still in µs (12 bytes a touch);
+//! 2. the whole data's chain and fit are computed from those; then per bucket again: the
+//!    journeys are rebuilt and credited into one exact [`Tally`] (totals are exact sums,
+//!    so the same bits in any order), and each bucket's credits are spilled to a file;
+//!    the spills are merged by (user, time, order id) — the order the single-process run
+//!    writes — into `credits.parquet`.
+//!
+//! The fit's journeys are put in the single-process order (by user id) before the fit,
+//! so the solver sees the same numbers in the same order and its result is the same bits.
+//!
+//! The Spark adapter ([`super::partitioned`]) has the same shape with partials passed
+//! between processes.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use roicast_data::Dataset;
+use roicast_data::builder::RowBuilder;
+use roicast_data::io::TableWriter;
+use roicast_data::journeys::{JourneyStats, Journeys, NONE};
+use roicast_data::validate::Progress as _;
+use roicast_models::attribution::credits::{
+    Attribution, Grouping, Model, Tally, credit_orders_into, grouping, path_counts,
+};
+use roicast_models::attribution::hazard::{HazardData, HazardDataStats, HazardModelFile, RawHazardData};
+use roicast_models::attribution::markov::{PathCounts, removal_effects};
+use roicast_training::hazard::AdditiveHazardParams;
+
+use super::Ctx;
+use super::attribute::{
+    AttributionConfig, AttributionRun, credits_schema, fit_hazard_data, load_hazard_model, push_credit,
+    write_path_table, write_summary,
+};
+use crate::output::Staging;
+
+/// What pass 1 keeps of one bucket.
+struct BucketScan {
+    /// The fit's journeys (µs), groups as provisional ids.
+    raw: Option<RawHazardData>,
+    /// The user of each of `raw`'s journeys.
+    users: Vec<String>,
+    /// Earliest touch, µs.
+    epoch: Option<i64>,
+}
+
+/// Groups under provisional ids (in the order buckets meet them), with where each is
+/// first seen: (user, touch index in its bucket).
+#[derive(Default)]
+struct Groups {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+    first: Vec<(String, usize)>,
+}
+
+impl Groups {
+    /// Provisional ids of a bucket's groups; records where each is first seen.
+    fn add(&mut self, j: &Journeys, g: &Grouping) -> Vec<u32> {
+        let mut first = vec![None; g.names.len()];
+        for (t, &k) in g.of_touch.iter().enumerate() {
+            first[k as usize].get_or_insert(t);
+        }
+        let mut map = Vec::with_capacity(g.names.len());
+        for (name, t) in g.names.iter().zip(first) {
+            let t = t.expect("every group has a touch");
+            let seen = (j.users[j.touches[t].user as usize].clone(), t);
+            let id = if let Some(&id) = self.ids.get(name) {
+                if seen < self.first[id as usize] {
+                    self.first[id as usize] = seen;
+                }
+                id
+            } else {
+                let id = self.names.len() as u32;
+                self.ids.insert(name.clone(), id);
+                self.names.push(name.clone());
+                self.first.push(seen);
+                id
+            };
+            map.push(id);
+        }
+        map
+    }
+
+    /// The single-process group order (by the user and place of each group's first
+    /// touch: users sort by id and a user's touches are in one bucket in the same order),
+    /// and the map from provisional ids to it.
+    fn order(&self) -> (Vec<String>, Vec<u32>) {
+        let mut by: Vec<u32> = (0..self.names.len() as u32).collect();
+        by.sort_by(|&a, &b| self.first[a as usize].cmp(&self.first[b as usize]));
+        let mut to_global = vec![0u32; by.len()];
+        for (global, &p) in by.iter().enumerate() {
+            to_global[p as usize] = global as u32;
+        }
+        (by.iter().map(|&p| self.names[p as usize].clone()).collect(), to_global)
+    }
+}
+
+fn add_stats(total: &mut JourneyStats, s: &JourneyStats) {
+    total.touchpoints += s.touchpoints;
+    total.code_touches += s.code_touches;
+    total.unmatched_codes += s.unmatched_codes;
+    total.session_touches += s.session_touches;
+    total.session_duplicates += s.session_duplicates;
+    total.orders += s.orders;
+    total.orders_without_touches += s.orders_without_touches;
+    total.non_converting += s.non_converting;
+    total.after_observation_end += s.after_observation_end;
+}
+
+fn bucket_journeys(dataset: &Dataset, bucket: &str, cfg: &AttributionConfig) -> anyhow::Result<Journeys> {
+    let ds = dataset.user_bucket(bucket);
+    roicast_data::journeys::build(&ds, &cfg.journeys)
+        .with_context(|| format!("failed to build journeys of user bucket `{bucket}` of {}", dataset.root().display()))
+}
+
+/// Attribution of a dataset partitioned into `buckets` (see the module docs); writes
+/// what [`super::attribute`]'s single-process run writes, staged in `staging`.
+pub(crate) fn run(
+    dataset: &Dataset,
+    buckets: &[String],
+    cfg: &AttributionConfig,
+    ctx: &Ctx,
+    mut staging: Staging,
+) -> anyhow::Result<AttributionRun> {
+    let markov_order = cfg.models.iter().find_map(|m| if let Model::Markov(k) = m { Some(*k) } else { None });
+    let fit_here = cfg.models.contains(&Model::DataDriven) && cfg.model_file.is_none();
+    // ---- pass 1
+    ctx.progress.stage("scanning user buckets", buckets.len() as u64);
+    let mut groups = Groups::default();
+    let mut scans: Vec<BucketScan> = Vec::with_capacity(buckets.len());
+    let mut paths: HashMap<Vec<u32>, [f64; 3]> = HashMap::new();
+    let mut latest: Option<i64> = None;
+    let mut fit_stats = HazardDataStats::default();
+    for b in buckets {
+        let j = bucket_journeys(dataset, b, cfg)?;
+        let g = grouping(&j, cfg.group_by);
+        let map = groups.add(&j, &g);
+        if !j.touches.is_empty() || !j.orders.is_empty() {
+            latest = Some(latest.map_or(j.observation_end_us, |l: i64| l.max(j.observation_end_us)));
+        }
+        if markov_order.is_some() {
+            for pc in path_counts(&j, &g) {
+                let key: Vec<u32> = pc.path.iter().map(|&k| map[k as usize]).collect();
+                let e = paths.entry(key).or_default();
+                e[0] += pc.conversions;
+                e[1] += pc.value;
+                e[2] += pc.nulls;
+            }
+        }
+        let mut scan = BucketScan { raw: None, users: Vec::new(), epoch: j.touches.iter().map(|t| t.ts).min() };
+        if fit_here {
+            let (mut raw, s) = roicast_models::attribution::hazard::hazard_journeys_us(&j, &g);
+            for k in &mut raw.touch_group {
+                *k = map[*k as usize];
+            }
+            scan.users = raw.user.iter().map(|&u| j.users[u as usize].clone()).collect();
+            fit_stats.journeys += s.journeys;
+            fit_stats.conversions += s.conversions;
+            fit_stats.converted_before_any_touch += s.converted_before_any_touch;
+            fit_stats.touches += s.touches;
+            scan.raw = Some(raw);
+        }
+        scans.push(scan);
+        ctx.progress.advance(1);
+    }
+    let Some(latest) = cfg.journeys.observation_end_us.or(latest) else {
+        bail!("no touchpoints or orders in any user bucket of {}: nothing to attribute", dataset.root().display())
+    };
+    let (names, to_global) = groups.order();
+    let epoch = scans.iter().filter_map(|s| s.epoch).min().unwrap_or(0);
+
+    // ---- the whole data's chain and fit
+    let mut removal = None;
+    let mut weights: Option<Vec<f64>> = None;
+    let mut path_table: Vec<PathCounts> = Vec::new();
+    if let Some(order) = markov_order {
+        ctx.progress.stage("solving the Markov chain", 0);
+        path_table = paths
+            .into_iter()
+            .map(|(p, [conversions, value, nulls])| PathCounts {
+                path: p.iter().map(|&k| to_global[k as usize]).collect(),
+                conversions,
+                value,
+                nulls,
+            })
+            .collect();
+        path_table.sort_by(|a, b| a.path.cmp(&b.path));
+        let chain = removal_effects(&path_table, names.len(), order).context("attribution failed")?;
+        removal = Some(chain.removal_effects);
+        weights = Some(chain.journey_weights);
+    }
+    let hazard_file: Option<HazardModelFile> = if let Some(path) = &cfg.model_file {
+        cfg.models.contains(&Model::DataDriven).then(|| load_hazard_model(path, cfg.group_by)).transpose()?
+    } else if fit_here {
+        ctx.progress.stage("fitting the data-driven model", 0);
+        let data = merge_fit_journeys(&mut scans, &to_global, names.len(), epoch, latest)?;
+        let jp = roicast_data::journeys::JourneyParams { observation_end_us: Some(latest), ..cfg.journeys };
+        let (f, _) =
+            fit_hazard_data(&data, fit_stats, &names, cfg.group_by, &jp, &AdditiveHazardParams::new(), latest)?;
+        drop(data);
+        // The single-process run records its journeys' observation end the same way.
+        f.save(&staging.path("data_driven_model.json"))?;
+        Some(f)
+    } else {
+        None
+    };
+    drop(scans);
+    if let Some(f) = &hazard_file {
+        let (_, unknown) = f.hazard().aligned(&names);
+        if !unknown.is_empty() {
+            tracing::warn!("groups the data-driven model was not fitted on get no hazard: {}", unknown.join(", "));
+        }
+    }
+
+    // ---- pass 2: credits
+    let mut tally = Tally::new(&cfg.models, names.len());
+    let index: HashMap<&str, u32> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i as u32)).collect();
+    let spill_schema = spill_schema();
+    let model_names: Vec<&'static str> = cfg.models.iter().map(Model::name).collect();
+    let mut spills = Vec::with_capacity(buckets.len());
+    let mut stats = JourneyStats::default();
+    ctx.progress.stage("crediting orders by user bucket", buckets.len() as u64);
+    for (bi, b) in buckets.iter().enumerate() {
+        let mut j = bucket_journeys(dataset, b, cfg)?;
+        j.observation_end_us = latest;
+        add_stats(&mut stats, &j.stats);
+        let g = grouping(&j, cfg.group_by);
+        let map: Vec<u32> = g
+            .names
+            .iter()
+            .map(|n| index.get(n.as_str()).copied().with_context(|| format!("group `{n}` appeared in pass 2 only")))
+            .collect::<anyhow::Result<_>>()?;
+        let local_weights: Option<Vec<f64>> = weights.as_ref().map(|w| map.iter().map(|&k| w[k as usize]).collect());
+        let hazard = hazard_file.as_ref().map(|f| f.hazard().aligned(&g.names).0);
+        let path = staging.scratch(&format!("credits-bucket-{bi}.arrow"));
+        let mut w = TableWriter::create(&path, &spill_schema)?;
+        let mut rows = RowBuilder::new(credits_schema());
+        let mut keys = SpillKeys::default();
+        let mut failure: Option<anyhow::Error> = None;
+        credit_orders_into(
+            &j,
+            &g,
+            &cfg.models,
+            hazard.as_ref(),
+            local_weights.as_deref(),
+            Some(&map),
+            &mut tally,
+            |credits| {
+                for c in credits {
+                    push_credit(&mut rows, &j, &g, model_names[c.model as usize], c.order, c.touch, c.credit);
+                    keys.push(&j, c.order as usize);
+                }
+                if rows.len() >= 65_536
+                    && let Err(e) = keys.flush(&mut rows, &spill_schema).and_then(|b| Ok(w.write(&b)?))
+                {
+                    let msg = format!("{e:#}");
+                    failure = Some(e);
+                    return Err(roicast_models::ModelError::InvalidInput(msg));
+                }
+                Ok(())
+            },
+        )
+        .map_err(|e| failure.take().unwrap_or_else(|| anyhow::Error::from(e)))
+        .context("attribution failed")?;
+        if !rows.is_empty() {
+            w.write(&keys.flush(&mut rows, &spill_schema)?)?;
+        }
+        spills.push(w.finish()?);
+        ctx.progress.advance(1);
+    }
+    let totals = tally.totals(&cfg.models, &names)?;
+    drop(tally);
+
+    // ---- merge
+    ctx.progress.stage("merging credits", stats.orders);
+    let credits_path = staging.path("credits.parquet");
+    let credit_rows = merge_spills(&spills, &credits_path, ctx)?;
+    for s in &spills {
+        std::fs::remove_file(s).with_context(|| format!("failed to remove {}", s.display()))?;
+    }
+    let summary_path = staging.path("attribution_summary.csv");
+    write_summary(&summary_path, cfg.group_by, &totals)?;
+    if let Some(p) = &cfg.paths_out {
+        write_path_table(p, &path_table, &names)?;
+    }
+    let outputs = staging.commit()?;
+    Ok(AttributionRun {
+        attribution: Attribution {
+            models: cfg.models.clone(),
+            removal_effects: removal,
+            markov_weights: weights,
+            totals,
+        },
+        outputs,
+        journeys: stats,
+        credit_rows,
+        hazard: hazard_file,
+    })
+}
+
+/// The buckets' fit journeys in the single-process order (by user id), in days since
+/// `epoch_us`, groups in the whole data's order.
+fn merge_fit_journeys(
+    scans: &mut [BucketScan],
+    to_global: &[u32],
+    n_groups: usize,
+    epoch_us: i64,
+    observation_end_us: i64,
+) -> anyhow::Result<HazardData> {
+    let n: usize = scans.iter().map(|s| s.users.len()).sum();
+    let touches: usize = scans.iter().filter_map(|s| s.raw.as_ref()).map(|r| r.touch_us.len()).sum();
+    let mut data = HazardData { n_groups, offsets: Vec::with_capacity(n + 1), ..HazardData::default() };
+    data.offsets.push(0);
+    data.touch_time.reserve_exact(touches);
+    data.touch_group.reserve_exact(touches);
+    let mut at = vec![0usize; scans.len()];
+    loop {
+        // The bucket whose next journey's user sorts first.
+        let mut best: Option<usize> = None;
+        for (b, s) in scans.iter().enumerate() {
+            if at[b] >= s.users.len() {
+                continue;
+            }
+            match best {
+                None => best = Some(b),
+                Some(x) => match s.users[at[b]].cmp(&scans[x].users[at[x]]) {
+                    Ordering::Less => best = Some(b),
+                    Ordering::Equal => bail!(
+                        "user `{}` is in more than one user bucket: partition by user (`roicast partition --by user`)",
+                        s.users[at[b]]
+                    ),
+                    Ordering::Greater => {}
+                },
+            }
+        }
+        let Some(b) = best else { break };
+        let raw = scans[b].raw.as_ref().expect("scanned for the fit");
+        raw.days_into(&mut data, at[b]..at[b] + 1, epoch_us, observation_end_us, |k| to_global[k as usize]);
+        at[b] += 1;
+    }
+    for s in scans.iter_mut() {
+        s.raw = None;
+        s.users = Vec::new();
+    }
+    // `user` would index a bucket's users: meaningless here.
+    data.user.clear();
+    Ok(data)
+}
+
+/// The spill's columns: the credits' and the merge key (the order's user, time).
+fn spill_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = credits_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("_user", DataType::Utf8, true));
+    fields.push(Field::new("_ts", DataType::Int64, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// The merge key of each spilled row, built beside the credit rows.
+#[derive(Default)]
+struct SpillKeys {
+    users: Vec<Option<String>>,
+    ts: Vec<i64>,
+}
+
+impl SpillKeys {
+    fn push(&mut self, j: &Journeys, order: usize) {
+        let o = &j.orders[order];
+        self.users.push((o.user != NONE).then(|| j.users[o.user as usize].clone()));
+        self.ts.push(o.ts);
+    }
+
+    fn flush(&mut self, rows: &mut RowBuilder, schema: &SchemaRef) -> anyhow::Result<RecordBatch> {
+        let credits = rows.finish();
+        let mut columns: Vec<ArrayRef> = credits.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(std::mem::take(&mut self.users))));
+        columns.push(Arc::new(Int64Array::from(std::mem::take(&mut self.ts))));
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
+}
+
+/// A spill being read: its current batch and row.
+struct Cursor {
+    reader: arrow_ipc::reader::FileReader<std::io::BufReader<std::fs::File>>,
+    batch: Option<RecordBatch>,
+    row: usize,
+    path: PathBuf,
+}
+
+impl Cursor {
+    fn open(path: &std::path::Path) -> anyhow::Result<Cursor> {
+        let f = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+        let reader = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(f), None)
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        let mut c = Cursor { reader, batch: None, row: 0, path: path.to_owned() };
+        c.next_batch()?;
+        Ok(c)
+    }
+
+    fn next_batch(&mut self) -> anyhow::Result<()> {
+        self.row = 0;
+        self.batch = loop {
+            match self.reader.next() {
+                Some(b) => {
+                    let b = b.with_context(|| format!("failed to read {}", self.path.display()))?;
+                    if b.num_rows() > 0 {
+                        break Some(b);
+                    }
+                }
+                None => break None,
+            }
+        };
+        Ok(())
+    }
+
+    /// The current row's key: orders with a user first, by user id; then time, order id.
+    fn key(&self) -> Option<(bool, &str, i64, &str)> {
+        let b = self.batch.as_ref()?;
+        let n = b.num_columns();
+        let user = b.column(n - 2).as_string::<i32>();
+        let ts = b.column(n - 1).as_primitive::<Int64Type>();
+        let order = b.column(0).as_string::<i32>();
+        let i = self.row;
+        Some((user.is_null(i), if user.is_null(i) { "" } else { user.value(i) }, ts.value(i), order.value(i)))
+    }
+}
+
+fn merge_spills(spills: &[PathBuf], out: &std::path::Path, ctx: &Ctx) -> anyhow::Result<u64> {
+    let schema = credits_schema();
+    let keep: Vec<usize> = (0..schema.fields().len()).collect();
+    let mut writer = TableWriter::create(out, &schema)?;
+    let mut cursors: Vec<Cursor> = spills.iter().map(|p| Cursor::open(p)).collect::<anyhow::Result<_>>()?;
+    let mut orders_done = 0u64;
+    loop {
+        // The cursor with the smallest key, and the smallest key among the others.
+        let mut best: Option<usize> = None;
+        for c in 0..cursors.len() {
+            let Some(k) = cursors[c].key() else { continue };
+            if best.is_none_or(|b| k < cursors[b].key().expect("a live cursor")) {
+                best = Some(c);
+            }
+        }
+        let Some(b) = best else { break };
+        let bound: Option<(bool, String, i64, String)> = cursors
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| *c != b)
+            .filter_map(|(_, c)| c.key())
+            .min()
+            .map(|(null, user, ts, order)| (null, user.to_owned(), ts, order.to_owned()));
+        // Take rows from `b` while they sort before every other cursor's head: a run of
+        // whole orders.
+        let start = cursors[b].row;
+        let n_rows = cursors[b].batch.as_ref().expect("a live cursor").num_rows();
+        let mut end = start;
+        let mut last_order: Option<String> = None;
+        while end < n_rows {
+            cursors[b].row = end;
+            let k = cursors[b].key().expect("in the batch");
+            if let Some((null, user, ts, order)) = &bound {
+                if !k.0 && !*null && k.1 == user.as_str() {
+                    bail!(
+                        "user `{user}` is in more than one user bucket: partition by user (`roicast partition --by user`)"
+                    );
+                }
+                if k > (*null, user.as_str(), *ts, order.as_str()) {
+                    break;
+                }
+            }
+            if last_order.as_deref() != Some(k.3) {
+                orders_done += 1;
+                last_order = Some(k.3.to_owned());
+            }
+            end += 1;
+        }
+        let batch = cursors[b].batch.as_ref().expect("a live cursor");
+        writer.write(&batch.project(&keep)?.slice(start, end - start))?;
+        ctx.progress.advance(orders_done);
+        orders_done = 0;
+        if end >= n_rows {
+            cursors[b].next_batch()?;
+        } else {
+            cursors[b].row = end;
+        }
+    }
+    let rows = writer.rows();
+    writer.finish()?;
+    Ok(rows)
+}
