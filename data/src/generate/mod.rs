@@ -81,6 +81,9 @@ pub enum Scenario {
     Small,
     /// 5 000 creators, ≥ 10 M touchpoints, ≥ 1 M comments: for scale tests.
     Large,
+    /// 20 000 creators, ≥ 100 M touchpoints, ≥ 10 M comments, > 1 M customers: for
+    /// bounded-memory tests (streamed to disk chunk by chunk; write it partitioned).
+    Xlarge,
 }
 
 impl std::str::FromStr for Scenario {
@@ -90,7 +93,8 @@ impl std::str::FromStr for Scenario {
             "demo" => Ok(Scenario::Demo),
             "small" => Ok(Scenario::Small),
             "large" => Ok(Scenario::Large),
-            other => Err(format!("unknown scenario `{other}`: expected demo, small or large")),
+            "xlarge" => Ok(Scenario::Xlarge),
+            other => Err(format!("unknown scenario `{other}`: expected demo, small, large or xlarge")),
         }
     }
 }
@@ -156,6 +160,18 @@ impl Scenario {
                 users: 4_000_000,
                 min_touchpoints: Some(10_000_000),
                 comments: 1_000_000,
+                history: 20_000,
+                candidates: 500,
+                campaign_days: 357,
+                tail_days: 183,
+            },
+            Scenario::Xlarge => Sizes {
+                creators: 20_000,
+                campaigns: 320,
+                creators_per_campaign: 60,
+                users: 40_000_000,
+                min_touchpoints: Some(100_000_000),
+                comments: 10_000_000,
                 history: 20_000,
                 candidates: 500,
                 campaign_days: 357,

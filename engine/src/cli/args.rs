@@ -80,6 +80,8 @@ pub enum ScenarioArg {
     Small,
     /// 5 000 creators, ≥ 10 M touchpoints, ≥ 1 M comments.
     Large,
+    /// 20 000 creators, ≥ 100 M touchpoints, ≥ 10 M comments (about 5 GB; use --partitions).
+    Xlarge,
 }
 
 /// The commands.

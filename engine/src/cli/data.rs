@@ -18,6 +18,7 @@ pub(super) fn scenario(s: ScenarioArg) -> Scenario {
         ScenarioArg::Demo => Scenario::Demo,
         ScenarioArg::Small => Scenario::Small,
         ScenarioArg::Large => Scenario::Large,
+        ScenarioArg::Xlarge => Scenario::Xlarge,
     }
 }
 

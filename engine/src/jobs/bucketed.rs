@@ -139,6 +139,8 @@ pub(crate) fn run(
 ) -> anyhow::Result<AttributionRun> {
     let markov_order = cfg.models.iter().find_map(|m| if let Model::Markov(k) = m { Some(*k) } else { None });
     let fit_here = cfg.models.contains(&Model::DataDriven) && cfg.model_file.is_none();
+    let clock = std::time::Instant::now();
+    let lap = |what: &str| tracing::info!("{what}: {:.1} s since the start", clock.elapsed().as_secs_f64());
     // ---- pass 1
     ctx.progress.stage("scanning user buckets", buckets.len() as u64);
     let mut groups = Groups::default();
@@ -146,8 +148,9 @@ pub(crate) fn run(
     let mut paths: HashMap<Vec<u32>, [f64; 3]> = HashMap::new();
     let mut latest: Option<i64> = None;
     let mut fit_stats = HazardDataStats::default();
-    for b in buckets {
-        let j = bucket_journeys(dataset, b, cfg)?;
+    let progress = &ctx.progress;
+    let build = |i: usize| bucket_journeys(dataset, &buckets[i], cfg);
+    pipelined(buckets.len(), build, |_, j| {
         let g = grouping(&j, cfg.group_by);
         let map = groups.add(&j, &g);
         if !j.touches.is_empty() || !j.orders.is_empty() {
@@ -176,11 +179,13 @@ pub(crate) fn run(
             scan.raw = Some(raw);
         }
         scans.push(scan);
-        ctx.progress.advance(1);
-    }
+        progress.advance(1);
+        Ok(())
+    })?;
     let Some(latest) = cfg.journeys.observation_end_us.or(latest) else {
         bail!("no touchpoints or orders in any user bucket of {}: nothing to attribute", dataset.root().display())
     };
+    lap("pass 1 (journeys, globals, paths, fit journeys)");
     let (names, to_global) = groups.order();
     let epoch = scans.iter().filter_map(|s| s.epoch).min().unwrap_or(0);
 
@@ -220,6 +225,7 @@ pub(crate) fn run(
         None
     };
     drop(scans);
+    lap("chain and fit");
     if let Some(f) = &hazard_file {
         let (_, unknown) = f.hazard().aligned(&names);
         if !unknown.is_empty() {
@@ -235,8 +241,8 @@ pub(crate) fn run(
     let mut spills = Vec::with_capacity(buckets.len());
     let mut stats = JourneyStats::default();
     ctx.progress.stage("crediting orders by user bucket", buckets.len() as u64);
-    for (bi, b) in buckets.iter().enumerate() {
-        let mut j = bucket_journeys(dataset, b, cfg)?;
+    let staging_ref = &staging;
+    pipelined(buckets.len(), build, |bi, mut j| {
         j.observation_end_us = latest;
         add_stats(&mut stats, &j.stats);
         let g = grouping(&j, cfg.group_by);
@@ -247,7 +253,7 @@ pub(crate) fn run(
             .collect::<anyhow::Result<_>>()?;
         let local_weights: Option<Vec<f64>> = weights.as_ref().map(|w| map.iter().map(|&k| w[k as usize]).collect());
         let hazard = hazard_file.as_ref().map(|f| f.hazard().aligned(&g.names).0);
-        let path = staging.scratch(&format!("credits-bucket-{bi}.arrow"));
+        let path = staging_ref.scratch(&format!("credits-bucket-{bi}.arrow"));
         let mut w = TableWriter::create(&path, &spill_schema)?;
         let mut rows = RowBuilder::new(credits_schema());
         let mut keys = SpillKeys::default();
@@ -281,10 +287,12 @@ pub(crate) fn run(
             w.write(&keys.flush(&mut rows, &spill_schema)?)?;
         }
         spills.push(w.finish()?);
-        ctx.progress.advance(1);
-    }
+        progress.advance(1);
+        Ok(())
+    })?;
     let totals = tally.totals(&cfg.models, &names)?;
     drop(tally);
+    lap("pass 2 (journeys, credits, spills)");
 
     // ---- merge
     ctx.progress.stage("merging credits", stats.orders);
@@ -293,6 +301,7 @@ pub(crate) fn run(
     for s in &spills {
         std::fs::remove_file(s).with_context(|| format!("failed to remove {}", s.display()))?;
     }
+    lap("merge");
     let summary_path = staging.path("attribution_summary.csv");
     write_summary(&summary_path, cfg.group_by, &totals)?;
     if let Some(p) = &cfg.paths_out {
@@ -311,6 +320,25 @@ pub(crate) fn run(
         credit_rows,
         hazard: hazard_file,
     })
+}
+
+/// Runs `consume` on `build(i)` for `i` in `0..n`, in order, building the next item while
+/// the current one is consumed (two buckets' journeys in memory, both cores busy: a
+/// journey build is mostly sequential).
+fn pipelined<T: Send>(
+    n: usize,
+    build: impl Fn(usize) -> anyhow::Result<T> + Sync,
+    mut consume: impl FnMut(usize, T) -> anyhow::Result<()> + Send,
+) -> anyhow::Result<()> {
+    let mut next = if n > 0 { Some(build(0)?) } else { None };
+    for i in 0..n {
+        let item = next.take().expect("built ahead");
+        let (done, ahead) =
+            rayon::join(|| consume(i, item), || if i + 1 < n { build(i + 1).map(Some) } else { Ok(None) });
+        done?;
+        next = ahead?;
+    }
+    Ok(())
 }
 
 /// The buckets' fit journeys in the single-process order (by user id), in days since
@@ -439,11 +467,52 @@ impl Cursor {
     }
 }
 
+/// Rows picked from several batches, gathered into one output batch at a time.
+struct Gather {
+    sources: Vec<RecordBatch>,
+    picks: Vec<(usize, usize)>,
+    columns: usize,
+}
+
+impl Gather {
+    /// Writes the picked rows (credits columns only) and starts again with `live` as
+    /// the only sources; returns their new source indices.
+    fn flush(
+        &mut self,
+        writer: &mut TableWriter,
+        schema: &SchemaRef,
+        live: &[Option<RecordBatch>],
+    ) -> anyhow::Result<Vec<usize>> {
+        if !self.picks.is_empty() {
+            let columns = (0..self.columns)
+                .map(|c| {
+                    let arrays: Vec<&dyn Array> = self.sources.iter().map(|b| b.column(c).as_ref()).collect();
+                    arrow_select::interleave::interleave(&arrays, &self.picks)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
+        }
+        self.picks.clear();
+        self.sources.clear();
+        Ok(live
+            .iter()
+            .map(|b| {
+                b.as_ref().map_or(usize::MAX, |b| {
+                    self.sources.push(b.clone());
+                    self.sources.len() - 1
+                })
+            })
+            .collect())
+    }
+}
+
 fn merge_spills(spills: &[PathBuf], out: &std::path::Path, ctx: &Ctx) -> anyhow::Result<u64> {
     let schema = credits_schema();
-    let keep: Vec<usize> = (0..schema.fields().len()).collect();
     let mut writer = TableWriter::create(out, &schema)?;
     let mut cursors: Vec<Cursor> = spills.iter().map(|p| Cursor::open(p)).collect::<anyhow::Result<_>>()?;
+    let mut gather = Gather { sources: Vec::new(), picks: Vec::new(), columns: schema.fields().len() };
+    let live = |cursors: &[Cursor]| cursors.iter().map(|c| c.batch.clone()).collect::<Vec<_>>();
+    let mut source = gather.flush(&mut writer, &schema, &live(&cursors))?;
     let mut orders_done = 0u64;
     loop {
         // The cursor with the smallest key, and the smallest key among the others.
@@ -464,9 +533,8 @@ fn merge_spills(spills: &[PathBuf], out: &std::path::Path, ctx: &Ctx) -> anyhow:
             .map(|(null, user, ts, order)| (null, user.to_owned(), ts, order.to_owned()));
         // Take rows from `b` while they sort before every other cursor's head: a run of
         // whole orders.
-        let start = cursors[b].row;
         let n_rows = cursors[b].batch.as_ref().expect("a live cursor").num_rows();
-        let mut end = start;
+        let mut end = cursors[b].row;
         let mut last_order: Option<String> = None;
         while end < n_rows {
             cursors[b].row = end;
@@ -485,18 +553,26 @@ fn merge_spills(spills: &[PathBuf], out: &std::path::Path, ctx: &Ctx) -> anyhow:
                 orders_done += 1;
                 last_order = Some(k.3.to_owned());
             }
+            gather.picks.push((source[b], end));
             end += 1;
         }
-        let batch = cursors[b].batch.as_ref().expect("a live cursor");
-        writer.write(&batch.project(&keep)?.slice(start, end - start))?;
-        ctx.progress.advance(orders_done);
-        orders_done = 0;
         if end >= n_rows {
             cursors[b].next_batch()?;
+            if let Some(batch) = &cursors[b].batch {
+                gather.sources.push(batch.clone());
+                source[b] = gather.sources.len() - 1;
+            }
         } else {
             cursors[b].row = end;
         }
+        if gather.picks.len() >= roicast_data::io::WRITE_ROWS {
+            source = gather.flush(&mut writer, &schema, &live(&cursors))?;
+            ctx.progress.advance(orders_done);
+            orders_done = 0;
+        }
     }
+    gather.flush(&mut writer, &schema, &[])?;
+    ctx.progress.advance(orders_done);
     let rows = writer.rows();
     writer.finish()?;
     Ok(rows)
