@@ -2,12 +2,19 @@
 //! (see [`crate::conform`]), plus the rules across rows and tables — duplicate keys,
 //! dangling references, and orders placed before their customer was acquired.
 //!
-//! Keys and references are compared by 128-bit hashes of their text (XXH3-128), so a
-//! table of 10 million rows needs about 0.5 GB for its key index; the chance of two
-//! different keys colliding is below 10⁻²⁴ at that size.
+//! Keys and references are compared by 128-bit hashes of their text (XXH3-128); the
+//! chance of two different keys colliding is below 10⁻²⁴ at 10 million rows. Key hashes
+//! are computed in parallel, a batch at a time. A table's key index is held in memory up
+//! to [`KEYS_IN_MEMORY`] keys (~200 MB); a larger table's key hashes are spilled to
+//! [`KEY_SPILL_PARTS`] temporary files by hash prefix (28 bytes a row, under
+//! `$TMPDIR`) and checked one file at a time when the table is read, so memory does not
+//! grow with the number of rows.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{BufReader, BufWriter, Read as _, Write as _};
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, TimestampMicrosecondType};
@@ -93,11 +100,112 @@ fn hash_parts(parts: &[&str]) -> Hash {
     h.digest128()
 }
 
+/// Keys of one table held in memory before the index spills to disk.
+pub const KEYS_IN_MEMORY: usize = 4_000_000;
+/// Files a spilled key index is split into (by the top bits of the hash).
+pub const KEY_SPILL_PARTS: usize = 64;
+
+/// The hash of a row's key, or `None` when a part is null (already rejected). Text parts
+/// are hashed in place; other kinds through their text.
+fn key_hash(batch: &RecordBatch, key_cols: &[(usize, Kind)], i: usize) -> Option<Hash> {
+    if let [(ci, Kind::Text)] = key_cols {
+        let a = batch.column(*ci);
+        return a.is_valid(i).then(|| hash_parts(&[a.as_string::<i32>().value(i)]));
+    }
+    let parts: Vec<String> =
+        key_cols.iter().map(|&(ci, kind)| cell_text(batch.column(ci), kind, i)).collect::<Option<_>>()?;
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    Some(hash_parts(&refs))
+}
+
+/// A table's key index: in memory, or spilled to disk by hash prefix.
+enum KeyIndex {
+    Memory(HashMap<Hash, Seen>),
+    Spilled(KeySpill),
+}
+
+/// Key hashes with where each row is, in [`KEY_SPILL_PARTS`] files by hash prefix.
+struct KeySpill {
+    dir: PathBuf,
+    parts: Vec<BufWriter<std::fs::File>>,
+}
+
+const SPILL_RECORD: usize = 16 + 4 + 8;
+
+impl KeySpill {
+    fn create(table: Table) -> Result<KeySpill, DataError> {
+        static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("roicast-keys-{}-{table}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(DataError::io(&dir))?;
+        let mut spill = KeySpill { dir, parts: Vec::with_capacity(KEY_SPILL_PARTS) };
+        for p in 0..KEY_SPILL_PARTS {
+            let path = spill.dir.join(format!("part-{p}"));
+            let f = std::fs::File::create(&path).map_err(DataError::io(&path))?;
+            spill.parts.push(BufWriter::with_capacity(1 << 16, f));
+        }
+        Ok(spill)
+    }
+
+    fn push(&mut self, h: Hash, seen: Seen) -> Result<(), DataError> {
+        let p = (h >> 122) as usize % KEY_SPILL_PARTS;
+        let mut rec = [0u8; SPILL_RECORD];
+        rec[..16].copy_from_slice(&h.to_le_bytes());
+        rec[16..20].copy_from_slice(&seen.file.to_le_bytes());
+        rec[20..].copy_from_slice(&seen.row.to_le_bytes());
+        self.parts[p].write_all(&rec).map_err(DataError::io(&self.dir))
+    }
+
+    /// Every row whose key an earlier row (in file, then row order) has: (row, first).
+    fn duplicates(mut self) -> Result<Vec<(Seen, Seen)>, DataError> {
+        let mut dups = Vec::new();
+        for (p, w) in std::mem::take(&mut self.parts).into_iter().enumerate() {
+            w.into_inner().map_err(|e| DataError::io(&self.dir)(e.into_error()))?;
+            let path = self.dir.join(format!("part-{p}"));
+            let mut bytes = Vec::new();
+            BufReader::new(std::fs::File::open(&path).map_err(DataError::io(&path))?)
+                .read_to_end(&mut bytes)
+                .map_err(DataError::io(&path))?;
+            std::fs::remove_file(&path).map_err(DataError::io(&path))?;
+            let mut recs: Vec<(Hash, u32, u64)> = bytes
+                .chunks_exact(SPILL_RECORD)
+                .map(|r| {
+                    let h = Hash::from_le_bytes(r[..16].try_into().expect("16 bytes"));
+                    let file = u32::from_le_bytes(r[16..20].try_into().expect("4 bytes"));
+                    let row = u64::from_le_bytes(r[20..].try_into().expect("8 bytes"));
+                    (h, file, row)
+                })
+                .collect();
+            drop(bytes);
+            recs.par_sort_unstable();
+            for w in recs.chunk_by(|a, b| a.0 == b.0) {
+                let first = Seen { file: w[0].1, row: w[0].2 };
+                dups.extend(w[1..].iter().map(|&(_, file, row)| (Seen { file, row }, first)));
+            }
+        }
+        Ok(dups)
+    }
+}
+
+impl Drop for KeySpill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Where a value was first seen.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     file: u32,
     row: u64,
+}
+
+fn duplicate_reason(row: Seen, first: Seen, table: Table) -> String {
+    if first.file == row.file {
+        format!("duplicate key: same as row {}", first.row)
+    } else {
+        format!("duplicate key: same as row {} of another file of `{table}`", first.row)
+    }
 }
 
 /// Text of one cell of a canonical column (keys and references are text or timestamps).
@@ -117,7 +225,17 @@ fn cell_text(a: &ArrayRef, kind: Kind, i: usize) -> Option<String> {
 
 /// Validates every table present in `dataset`.
 pub fn validate(dataset: &Dataset, progress: &dyn Progress) -> Result<ValidationReport, DataError> {
-    let mut v = Validator::default();
+    validate_with(dataset, progress, KEYS_IN_MEMORY)
+}
+
+/// [`validate`] with a table's key index spilled to disk beyond `keys_in_memory` keys
+/// (the report is the same; only memory and speed differ).
+pub fn validate_with(
+    dataset: &Dataset,
+    progress: &dyn Progress,
+    keys_in_memory: usize,
+) -> Result<ValidationReport, DataError> {
+    let mut v = Validator { keys_in_memory, ..Validator::default() };
     let mut tables = Vec::new();
     let mut notes = Vec::new();
     for &table in Table::ALL {
@@ -157,6 +275,7 @@ pub fn validate(dataset: &Dataset, progress: &dyn Progress) -> Result<Validation
             progress.advance(conformed.batch.num_rows() as u64);
             Ok(())
         })?;
+        rejected_rows += v.finish_keys(&mut state, dataset, &files)?;
         rejected_rows += v.finish_table(&mut state, &files);
         let file_rejects = summary.file_rejects.len() as u64;
         v.rejects.extend(summary.file_rejects);
@@ -181,11 +300,15 @@ struct Validator {
     /// customer → `acquired_at` (µs).
     acquired: HashMap<Hash, i64>,
     rejects: Vec<Reject>,
+    /// Keys a table's index holds in memory before it spills.
+    keys_in_memory: usize,
 }
 
 struct TableState {
     table: Table,
-    keys: HashMap<Hash, Seen>,
+    keys: KeyIndex,
+    /// The first spill failure (reported when the table is finished).
+    spill_error: Option<DataError>,
     /// Which of this table's columns other tables reference.
     targets: Vec<&'static str>,
     /// Self-references checked once the table is read: (value hash, value, file, row).
@@ -205,7 +328,14 @@ impl TableState {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        TableState { table, keys: HashMap::new(), targets, deferred: Vec::new(), rejected: HashSet::new() }
+        TableState {
+            table,
+            keys: KeyIndex::Memory(HashMap::new()),
+            spill_error: None,
+            targets,
+            deferred: Vec::new(),
+            rejected: HashSet::new(),
+        }
     }
 }
 
@@ -234,31 +364,42 @@ impl Validator {
                 reason,
             });
         };
-        // Keys: unique across all files of the table.
-        let mut parts: Vec<String> = Vec::with_capacity(key_cols.len());
-        for i in 0..n {
-            parts.clear();
-            for &(ci, kind) in &key_cols {
-                match cell_text(batch.column(ci), kind, i) {
-                    Some(t) => parts.push(t),
-                    None => break,
+        // Keys: unique across all files of the table. Hashed in parallel; indexed in
+        // row order.
+        let hashes: Vec<Option<Hash>> = (0..n).into_par_iter().map(|i| key_hash(&batch, &key_cols, i)).collect();
+        for (i, h) in hashes.into_iter().enumerate() {
+            let Some(h) = h else { continue }; // a null key part is already rejected
+            let seen = Seen { file: file_idx, row: c.first_row + i as u64 };
+            match &mut st.keys {
+                KeyIndex::Memory(map) => {
+                    if let Some(first) = map.get(&h) {
+                        let reason = duplicate_reason(seen, *first, st.table);
+                        let value = key_cols
+                            .iter()
+                            .map(|&(ci, kind)| cell_text(batch.column(ci), kind, i).unwrap_or_default())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        reject(c, i, &key_name, Some(value), reason);
+                        continue;
+                    }
+                    map.insert(h, seen);
+                    if map.len() > self.keys_in_memory && st.spill_error.is_none() {
+                        match KeySpill::create(st.table).and_then(|mut spill| {
+                            for (h, s) in std::mem::take(map) {
+                                spill.push(h, s)?;
+                            }
+                            Ok(spill)
+                        }) {
+                            Ok(spill) => st.keys = KeyIndex::Spilled(spill),
+                            Err(e) => st.spill_error = Some(e),
+                        }
+                    }
                 }
-            }
-            if parts.len() < key_cols.len() {
-                continue; // a null key part is already rejected
-            }
-            let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-            let h = hash_parts(&refs);
-            let row = c.first_row + i as u64;
-            if let Some(first) = st.keys.get(&h) {
-                let reason = if first.file == file_idx {
-                    format!("duplicate key: same as row {}", first.row)
-                } else {
-                    format!("duplicate key: same as row {} of another file of `{}`", first.row, st.table)
-                };
-                reject(c, i, &key_name, Some(parts.join(", ")), reason);
-            } else {
-                st.keys.insert(h, Seen { file: file_idx, row });
+                KeyIndex::Spilled(spill) => {
+                    if let Err(e) = spill.push(h, seen) {
+                        st.spill_error.get_or_insert(e);
+                    }
+                }
             }
         }
         // Values other tables reference.
@@ -336,6 +477,67 @@ impl Validator {
                 st.rejected.insert((file_idx, c.first_row + i as u64));
             }
         }
+    }
+
+    /// Checks a spilled key index one file at a time; the duplicates' key values are read
+    /// in a second pass over the table (only when there are any). Returns how many more
+    /// rows were rejected.
+    fn finish_keys(&mut self, st: &mut TableState, dataset: &Dataset, files: &[PathBuf]) -> Result<u64, DataError> {
+        if let Some(e) = st.spill_error.take() {
+            return Err(e);
+        }
+        let KeyIndex::Spilled(spill) = std::mem::replace(&mut st.keys, KeyIndex::Memory(HashMap::new())) else {
+            st.keys = KeyIndex::Memory(HashMap::new());
+            return Ok(0);
+        };
+        let dups = spill.duplicates()?;
+        if dups.is_empty() {
+            return Ok(0);
+        }
+        let spec = st.table.spec();
+        let key_cols: Vec<(usize, Kind)> = spec
+            .key
+            .iter()
+            .map(|k| {
+                let i = spec.index_of(k).expect("key columns are canonical");
+                (i, spec.columns[i].kind)
+            })
+            .collect();
+        let wanted: HashMap<(u32, u64), Seen> = dups.iter().map(|(row, first)| ((row.file, row.row), *first)).collect();
+        let mut found: Vec<(u32, u64, String)> = Vec::with_capacity(wanted.len());
+        dataset.scan::<DataError>(st.table, |path, c| {
+            let file = files.iter().position(|f| f == path).unwrap_or(0) as u32;
+            for i in 0..c.batch.num_rows() {
+                let row = c.first_row + i as u64;
+                if wanted.contains_key(&(file, row)) {
+                    let value = key_cols
+                        .iter()
+                        .map(|&(ci, kind)| cell_text(c.batch.column(ci), kind, i).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    found.push((file, row, value));
+                }
+            }
+            Ok(())
+        })?;
+        found.sort();
+        let key_name = spec.key.join(", ");
+        let mut newly = 0;
+        for (file, row, value) in found {
+            let first = wanted[&(file, row)];
+            if st.rejected.insert((file, row)) {
+                newly += 1;
+            }
+            self.rejects.push(Reject {
+                table: st.table,
+                file: files.get(file as usize).cloned().unwrap_or_default(),
+                row: Some(row),
+                column: key_name.clone(),
+                value: Some(value),
+                reason: duplicate_reason(Seen { file, row }, first, st.table),
+            });
+        }
+        Ok(newly)
     }
 
     /// Runs the deferred self-reference checks; returns how many more rows they rejected.

@@ -15,7 +15,8 @@ pub(super) fn run(a: &RunArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dyn 
         OutputFormat::Text => {
             for name in &s.order {
                 let j = &s.jobs[name];
-                writeln!(stdout, "  {name:<12} {:<8} {:>6.2} s  {} files", j.status, j.seconds, j.outputs.len())?;
+                let peak = j.peak_rss_mib.map(|m| format!("  peak {m:.0} MiB")).unwrap_or_default();
+                writeln!(stdout, "  {name:<12} {:<8} {:>6.2} s  {} files{peak}", j.status, j.seconds, j.outputs.len())?;
             }
             writeln!(stdout, "run manifest: {}", s.out.join("run.manifest.json").display())?;
             if let Some(r) = &s.report {

@@ -471,6 +471,25 @@ pub struct JobRecord {
     pub outputs: BTreeMap<String, String>,
     /// Seconds spent (0 when reused).
     pub seconds: f64,
+    /// The process's peak resident memory while the job ran, MiB (Linux: the high-water
+    /// mark is reset before each job; absent where that is not possible).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Resets the process's resident-memory high-water mark (Linux `clear_refs` 5); whether it
+/// could.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The process's resident-memory high-water mark, MiB (Linux `VmHWM`).
+#[must_use]
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// `run.manifest.json`.
@@ -546,7 +565,13 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         let Some(step) = step else {
             manifest.jobs.insert(
                 job.name.to_owned(),
-                JobRecord { status: "skipped".into(), key: String::new(), outputs: BTreeMap::new(), seconds: 0.0 },
+                JobRecord {
+                    status: "skipped".into(),
+                    key: String::new(),
+                    outputs: BTreeMap::new(),
+                    seconds: 0.0,
+                    peak_rss_mib: None,
+                },
             );
             continue;
         };
@@ -580,18 +605,31 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         {
             manifest.jobs.insert(
                 job.name.to_owned(),
-                JobRecord { status: "reused".into(), key, outputs: prev.outputs.clone(), seconds: 0.0 },
+                JobRecord {
+                    status: "reused".into(),
+                    key,
+                    outputs: prev.outputs.clone(),
+                    seconds: 0.0,
+                    peak_rss_mib: None,
+                },
             );
             continue;
         }
         ctx.note(&format!("running {} …", job.name));
         let started = std::time::Instant::now();
+        let measured = reset_peak_rss();
         let value = run_step(ctx, step).with_context(|| format!("the {} step of the run failed", job.name))?;
         summary.insert(job.name.to_owned(), value);
         let outputs = hash_files(&c.out, job.out)?;
         manifest.jobs.insert(
             job.name.to_owned(),
-            JobRecord { status: "ran".into(), key, outputs, seconds: started.elapsed().as_secs_f64() },
+            JobRecord {
+                status: "ran".into(),
+                key,
+                outputs,
+                seconds: started.elapsed().as_secs_f64(),
+                peak_rss_mib: if measured { peak_rss_mib() } else { None },
+            },
         );
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         roicast_data::io::write_bytes_atomic(&c.out.join("run.manifest.json"), &json)?;
