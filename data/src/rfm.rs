@@ -141,7 +141,8 @@ pub fn build_until(
     let mut order: Vec<String> = Vec::new();
     let mut latest = i64::MIN;
     let mut holdout_days: HashMap<String, Vec<i64>> = HashMap::new();
-    for b in dataset.load(Table::Orders)? {
+    // Streamed: orders are not held, only each customer's (time, revenue, margin).
+    dataset.stream::<DataError>(Table::Orders, |b| {
         let spec = Table::Orders.spec();
         let col = |n: &str| b.column(spec.index_of(n).expect("canonical"));
         let id = col("customer_id").as_string::<i32>();
@@ -168,12 +169,13 @@ pub fn build_until(
             });
             acc.orders.push((at.value(i), revenue.value(i), margin.is_valid(i).then(|| margin.value(i))));
         }
-    }
+        Ok(())
+    })?;
     let full_end = observation_end_us.unwrap_or(latest);
     let end = calibration_end_us.unwrap_or(full_end);
     let mut info: HashMap<String, CustomerInfo> = HashMap::new();
     if dataset.has(Table::Customers) {
-        for b in dataset.load(Table::Customers)? {
+        dataset.stream::<DataError>(Table::Customers, |b| {
             let spec = Table::Customers.spec();
             let col = |n: &str| b.column(spec.index_of(n).expect("canonical"));
             let id = col("customer_id").as_string::<i32>();
@@ -194,7 +196,8 @@ pub fn build_until(
                     ),
                 );
             }
-        }
+            Ok(())
+        })?;
     }
     let unit_days = unit.days();
     let mut out = Vec::with_capacity(order.len());

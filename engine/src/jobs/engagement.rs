@@ -448,11 +448,11 @@ fn score(
         let assets = super::tracking::Assets::load(&dataset)?;
         let mut orders_by_user: FxMap<String, Vec<i64>> = FxMap::default();
         if dataset.has(Table::Orders) {
-            for b in dataset.load(Table::Orders)? {
-                let t = Table::Orders;
-                let users = col(&b, t, "user_id").as_string::<i32>();
+            let t = Table::Orders;
+            dataset.stream::<anyhow::Error>(t, |b| {
+                let users = col(b, t, "user_id").as_string::<i32>();
                 for i in 0..b.num_rows() {
-                    if let (true, Some(at)) = (users.is_valid(i), ts(&b, t, "ordered_at", i)) {
+                    if let (true, Some(at)) = (users.is_valid(i), ts(b, t, "ordered_at", i)) {
                         if let Some(v) = orders_by_user.get_mut(users.value(i)) {
                             v.push(at);
                         } else {
@@ -460,7 +460,8 @@ fn score(
                         }
                     }
                 }
-            }
+                Ok(())
+            })?;
             for v in orders_by_user.values_mut() {
                 v.sort_unstable();
             }

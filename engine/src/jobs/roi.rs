@@ -193,24 +193,21 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     }
     let fx = a.fx.as_deref().map(read_fx).transpose()?;
 
-    // Orders (revenue, margin, codes, users) and their currencies.
-    let mut currencies = Vec::new();
-    let mut orders = Vec::new();
-    for b in dataset.load(Table::Orders)? {
+    // Orders are streamed twice (a brand's orders can be tens of millions of rows): first
+    // for their currencies, then — once the base currency and the creator sessions are
+    // known — for revenue, margin, codes and users.
+    let mut order_currencies: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    dataset.stream::<anyhow::Error>(Table::Orders, |b| {
         let t = Table::Orders;
         for i in 0..b.num_rows() {
-            let cur = text(&b, t, "currency", i).unwrap_or_default();
-            currencies.push(cur.clone());
-            orders.push((
-                text(&b, t, "user_id", i),
-                ts(&b, t, "ordered_at", i).unwrap_or(0),
-                float(&b, t, "revenue", i).unwrap_or(0.0),
-                float(&b, t, "gross_margin", i),
-                text(&b, t, "discount_code", i).map(|c| c.to_lowercase()),
-                cur,
-            ));
+            let cur = text(b, t, "currency", i).unwrap_or_default();
+            if !order_currencies.contains(&cur) {
+                order_currencies.insert(cur);
+            }
         }
-    }
+        Ok(())
+    })?;
+    let mut currencies: Vec<String> = order_currencies.into_iter().collect();
     let mut lines = Vec::new();
     let mut line_currency = Vec::new();
     for b in dataset.load(Table::Costs)? {
@@ -269,28 +266,34 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let mut code_tracked: BTreeMap<(String, Option<String>), Tracked> = BTreeMap::new();
     let mut link_tracked: BTreeMap<(String, Option<String>), Tracked> = BTreeMap::new();
     let (mut revenue_total, mut margin_total, mut margin_revenue) = (0.0, 0.0, 0.0);
-    for (user, at, revenue, margin, code, cur) in &orders {
-        let k = to_base(cur);
-        let revenue = revenue * k;
-        revenue_total += revenue;
-        if let Some(m) = margin {
-            margin_total += m * k;
-            margin_revenue += revenue;
-        }
-        if let Some(v) = code.as_ref().and_then(|c| code_creator.get(c)) {
-            let e = code_tracked.entry(v.clone()).or_default();
-            e.revenue += revenue;
-            e.orders += 1.0;
-        } else if let Some(s) = user.as_ref().and_then(|u| user_sessions.get(u)) {
-            // The latest creator session within the window before the order.
-            let j = s.partition_point(|x| x.0 <= *at);
-            if j > 0 && s[j - 1].0 >= at - LINK_WINDOW_US {
-                let e = link_tracked.entry(link_keys[s[j - 1].1].clone()).or_default();
+    dataset.stream::<anyhow::Error>(Table::Orders, |b| {
+        let t = Table::Orders;
+        for i in 0..b.num_rows() {
+            let at = ts(b, t, "ordered_at", i).unwrap_or(0);
+            let k = to_base(&text(b, t, "currency", i).unwrap_or_default());
+            let revenue = float(b, t, "revenue", i).unwrap_or(0.0) * k;
+            revenue_total += revenue;
+            if let Some(m) = float(b, t, "gross_margin", i) {
+                margin_total += m * k;
+                margin_revenue += revenue;
+            }
+            let code = text(b, t, "discount_code", i).map(|c| c.to_lowercase());
+            if let Some(v) = code.as_ref().and_then(|c| code_creator.get(c)) {
+                let e = code_tracked.entry(v.clone()).or_default();
                 e.revenue += revenue;
                 e.orders += 1.0;
+            } else if let Some(s) = text(b, t, "user_id", i).and_then(|u| user_sessions.get(&u)) {
+                // The latest creator session within the window before the order.
+                let j = s.partition_point(|x| x.0 <= at);
+                if j > 0 && s[j - 1].0 >= at - LINK_WINDOW_US {
+                    let e = link_tracked.entry(link_keys[s[j - 1].1].clone()).or_default();
+                    e.revenue += revenue;
+                    e.orders += 1.0;
+                }
             }
         }
-    }
+        Ok(())
+    })?;
     let margin = a.margin_rate.or_else(|| (margin_revenue > 0.0).then(|| margin_total / margin_revenue));
     let tracked_for = |creator: &str, campaign: &str| -> (Tracked, Tracked) {
         let get = |m: &BTreeMap<(String, Option<String>), Tracked>| {

@@ -57,18 +57,20 @@ impl Assets {
             return Ok(());
         }
         let t = Table::Sessions;
-        for b in dataset.load(t)? {
-            let content = col(&b, t, "utm_content").as_string::<i32>();
-            let users = col(&b, t, "user_id").as_string::<i32>();
+        // Streamed: a brand's sessions are the largest table after touchpoints.
+        dataset.stream::<anyhow::Error>(t, |b| {
+            let content = col(b, t, "utm_content").as_string::<i32>();
+            let users = col(b, t, "user_id").as_string::<i32>();
             for i in 0..b.num_rows() {
                 if content.is_null(i) {
                     continue;
                 }
                 if let Some(owner) = self.links.get(content.value(i)) {
-                    f(&b, i, users.value(i), ts(&b, t, "started_at", i).unwrap_or(0), owner);
+                    f(b, i, users.value(i), ts(b, t, "started_at", i).unwrap_or(0), owner);
                 }
             }
-        }
+            Ok(())
+        })?;
         Ok(())
     }
 }
