@@ -312,21 +312,32 @@ fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-#[test]
-fn a_dataset_partitioned_by_user_attributes_to_the_same_bytes_on_1_and_2_threads() {
-    let dir = tempfile::tempdir().unwrap();
-    let flat = dir.path().join("flat");
-    generate(&GenerateParams::new(Scenario::Small).seed(11), &flat, &NoProgress).unwrap();
-    let part = dir.path().join("part");
+/// A small world in `dir/flat` and the same partitioned into `buckets` user buckets in
+/// `dir/part`.
+fn partitioned_world(
+    dir: &Path,
+    seed: u64,
+    buckets: u32,
+) -> (std::path::PathBuf, std::path::PathBuf, roicast_data::partition::PartitionSummary) {
+    let flat = dir.join("flat");
+    generate(&GenerateParams::new(Scenario::Small).seed(seed), &flat, &NoProgress).unwrap();
+    let part = dir.join("part");
     let s = roicast_data::partition::partition_by_user(
         &Dataset::open(&flat).unwrap(),
         &part,
-        5,
+        buckets,
         roicast_data::Format::Parquet,
         false,
         &NoProgress,
     )
     .unwrap();
+    (flat, part, s)
+}
+
+#[test]
+fn a_dataset_partitioned_by_user_attributes_to_the_same_bytes_on_1_and_2_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (flat, part, s) = partitioned_world(dir.path(), 11, 5);
     let ds = Dataset::open(&part).unwrap();
     assert_eq!(ds.user_buckets().unwrap().unwrap(), ["0", "1", "2", "3", "4"]);
     for (t, counts) in &s.rows {
@@ -367,18 +378,7 @@ fn a_dataset_partitioned_by_user_attributes_to_the_same_bytes_on_1_and_2_threads
 #[test]
 fn a_user_table_left_unpartitioned_beside_partitioned_ones_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let flat = dir.path().join("flat");
-    generate(&GenerateParams::new(Scenario::Small).seed(3), &flat, &NoProgress).unwrap();
-    let part = dir.path().join("part");
-    roicast_data::partition::partition_by_user(
-        &Dataset::open(&flat).unwrap(),
-        &part,
-        3,
-        roicast_data::Format::Parquet,
-        false,
-        &NoProgress,
-    )
-    .unwrap();
+    let (flat, part, _) = partitioned_world(dir.path(), 3, 3);
     // Partitioning a partitioned dataset again is refused too.
     let err = roicast_data::partition::partition_by_user(
         &Dataset::open(&part).unwrap(),

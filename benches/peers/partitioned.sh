@@ -37,7 +37,7 @@ for i in $(seq "$repeat"); do
   done
 done
 for layout in flat p16; do
-  med=$(printf '%s\n' ${walls[$layout]} | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  med=$(printf '%s\n' ${walls[$layout]} | sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2] + a[NR/2+1]) / 2}')
   max=$(printf '%s\n' ${rss[$layout]} | sort -n | tail -1)
   echo "| $layout |${walls[$layout]} s | $med s | $((max / 1024)) MiB |" >> "$out"
 done

@@ -155,6 +155,46 @@ fn temp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
+/// Writes a whole folder atomically: `write` fills a temporary folder beside `out`
+/// (`.NAME.partial-PID`), which is renamed to `out` when it succeeds and removed when it
+/// fails, so an interrupted or failed run leaves no partial folder. An existing `out` is
+/// an error unless `overwrite` (then it is replaced).
+///
+/// # Errors
+/// [`DataError::Exists`], an I/O failure, or `write`'s error.
+pub fn write_dir_atomically<T>(
+    out: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&Path) -> Result<T, DataError>,
+) -> Result<T, DataError> {
+    if out.exists() && !overwrite {
+        return Err(DataError::Exists { path: out.to_owned() });
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(DataError::io(&parent))?;
+    let name = out.file_name().map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(DataError::io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(DataError::io(&tmp))?;
+    let value = match write(&tmp) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(DataError::io(out))?;
+    }
+    std::fs::rename(&tmp, out).map_err(DataError::io(out))?;
+    Ok(value)
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     let mut f = AtomicFile::create(path)?;

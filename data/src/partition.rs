@@ -85,9 +85,6 @@ pub fn partition_by_user(
             expected: format!("1 to {MAX_BUCKETS}"),
         });
     }
-    if out.exists() && !overwrite {
-        return Err(DataError::Exists { path: out.to_owned() });
-    }
     if src.user_buckets()?.is_some() {
         return Err(DataError::InvalidParam {
             name: "data",
@@ -95,24 +92,8 @@ pub fn partition_by_user(
             expected: "a dataset not yet partitioned by user (its tables hold user_bucket=… folders)".into(),
         });
     }
-    let name = out.file_name().map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = out.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(DataError::io(&tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(DataError::io(&tmp))?;
-    let result = write_all(src, &tmp, buckets, format, progress);
-    let mut summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(DataError::io(out))?;
-    }
-    std::fs::rename(&tmp, out).map_err(DataError::io(out))?;
+    let mut summary =
+        crate::io::write_dir_atomically(out, overwrite, |tmp| write_all(src, tmp, buckets, format, progress))?;
     out.clone_into(&mut summary.out);
     Ok(summary)
 }

@@ -100,6 +100,26 @@ fn hash_parts(parts: &[&str]) -> Hash {
     h.digest128()
 }
 
+/// A table's key columns: (index, kind).
+fn key_columns(spec: &crate::schema::TableSpec) -> Vec<(usize, Kind)> {
+    spec.key
+        .iter()
+        .map(|k| {
+            let i = spec.index_of(k).expect("key columns are canonical");
+            (i, spec.columns[i].kind)
+        })
+        .collect()
+}
+
+/// A row's key as text, parts joined by `, `.
+fn key_text(batch: &RecordBatch, key_cols: &[(usize, Kind)], i: usize) -> String {
+    key_cols
+        .iter()
+        .map(|&(ci, kind)| cell_text(batch.column(ci), kind, i).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Keys of one table held in memory before the index spills to disk.
 pub const KEYS_IN_MEMORY: usize = 4_000_000;
 /// Files a spilled key index is split into (by the top bits of the hash).
@@ -344,14 +364,7 @@ impl Validator {
         let spec = st.table.spec();
         let batch: RecordBatch = c.batch.clone(); // cheap: columns are shared
         let n = batch.num_rows();
-        let key_cols: Vec<(usize, Kind)> = spec
-            .key
-            .iter()
-            .map(|k| {
-                let i = spec.index_of(k).expect("key columns are canonical");
-                (i, spec.columns[i].kind)
-            })
-            .collect();
+        let key_cols = key_columns(spec);
         let key_name = spec.key.join(", ");
         let reject = |c: &mut Conformed, i: usize, column: &str, value: Option<String>, reason: String| {
             c.rejected[i] = true;
@@ -374,11 +387,7 @@ impl Validator {
                 KeyIndex::Memory(map) => {
                     if let Some(first) = map.get(&h) {
                         let reason = duplicate_reason(seen, *first, st.table);
-                        let value = key_cols
-                            .iter()
-                            .map(|&(ci, kind)| cell_text(batch.column(ci), kind, i).unwrap_or_default())
-                            .collect::<Vec<_>>()
-                            .join(", ");
+                        let value = key_text(&batch, &key_cols, i);
                         reject(c, i, &key_name, Some(value), reason);
                         continue;
                     }
@@ -495,14 +504,7 @@ impl Validator {
             return Ok(0);
         }
         let spec = st.table.spec();
-        let key_cols: Vec<(usize, Kind)> = spec
-            .key
-            .iter()
-            .map(|k| {
-                let i = spec.index_of(k).expect("key columns are canonical");
-                (i, spec.columns[i].kind)
-            })
-            .collect();
+        let key_cols = key_columns(spec);
         let wanted: HashMap<(u32, u64), Seen> = dups.iter().map(|(row, first)| ((row.file, row.row), *first)).collect();
         let mut found: Vec<(u32, u64, String)> = Vec::with_capacity(wanted.len());
         dataset.scan::<DataError>(st.table, |path, c| {
@@ -510,11 +512,7 @@ impl Validator {
             for i in 0..c.batch.num_rows() {
                 let row = c.first_row + i as u64;
                 if wanted.contains_key(&(file, row)) {
-                    let value = key_cols
-                        .iter()
-                        .map(|&(ci, kind)| cell_text(c.batch.column(ci), kind, i).unwrap_or_default())
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let value = key_text(&c.batch, &key_cols, i);
                     found.push((file, row, value));
                 }
             }
@@ -524,20 +522,31 @@ impl Validator {
         let key_name = spec.key.join(", ");
         let mut newly = 0;
         for (file, row, value) in found {
-            let first = wanted[&(file, row)];
-            if st.rejected.insert((file, row)) {
-                newly += 1;
-            }
-            self.rejects.push(Reject {
-                table: st.table,
-                file: files.get(file as usize).cloned().unwrap_or_default(),
-                row: Some(row),
-                column: key_name.clone(),
-                value: Some(value),
-                reason: duplicate_reason(Seen { file, row }, first, st.table),
-            });
+            let reason = duplicate_reason(Seen { file, row }, wanted[&(file, row)], st.table);
+            newly += u64::from(self.late_reject(st, files, (file, row), &key_name, value, reason));
         }
         Ok(newly)
+    }
+
+    /// A reject found once the table is read; whether its row was not rejected before.
+    fn late_reject(
+        &mut self,
+        st: &mut TableState,
+        files: &[PathBuf],
+        (file, row): (u32, u64),
+        column: &str,
+        value: String,
+        reason: String,
+    ) -> bool {
+        self.rejects.push(Reject {
+            table: st.table,
+            file: files.get(file as usize).cloned().unwrap_or_default(),
+            row: Some(row),
+            column: column.to_owned(),
+            value: Some(value),
+            reason,
+        });
+        st.rejected.insert((file, row))
     }
 
     /// Runs the deferred self-reference checks; returns how many more rows they rejected.
@@ -549,17 +558,8 @@ impl Validator {
                 st.table.spec().column(column).and_then(|c| c.references).expect("deferred columns are references");
             let present = self.targets.get(&(rt, rc)).is_some_and(|s| s.contains(&h));
             if !present {
-                if st.rejected.insert((file, row)) {
-                    newly += 1;
-                }
-                self.rejects.push(Reject {
-                    table: st.table,
-                    file: files.get(file as usize).cloned().unwrap_or_default(),
-                    row: Some(row),
-                    column: column.to_owned(),
-                    value: Some(value),
-                    reason: format!("unknown {rt}.{rc}"),
-                });
+                newly +=
+                    u64::from(self.late_reject(st, files, (file, row), column, value, format!("unknown {rt}.{rc}")));
             }
         }
         newly

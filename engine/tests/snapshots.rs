@@ -24,6 +24,7 @@ fn settings(tmp: &Path) -> insta::Settings {
     s.add_filter(&regex_escape(&tmp.to_string_lossy()), "[TMP]");
     s.add_filter(&regex_escape(&repo().join("tests").join("fixtures").to_string_lossy()), "[FIXTURES]");
     s.add_filter(r"\d+(\.\d+)? s\b", "[SECONDS] s");
+    s.add_filter(r"  peak \d+ MiB", ""); // present only where /proc allows
     s.add_filter(r"\(\d+ (rows|comments)/s\)", "([RATE] $1/s)");
     s.set_prepend_module_to_snapshot(false);
     s

@@ -1977,32 +1977,7 @@ pub fn generate(params: &GenerateParams, out: &Path, progress: &dyn Progress) ->
             expected: "parquet, csv or arrow".into(),
         });
     }
-    if out.exists() && !params.overwrite {
-        return Err(DataError::Exists { path: out.to_owned() });
-    }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(DataError::io(&parent))?;
-    let name = out.file_name().map_or_else(|| "dataset".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(DataError::io(&tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(DataError::io(&tmp))?;
-    let result = generate_into(params, &tmp, progress);
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(DataError::io(out))?;
-    }
-    std::fs::rename(&tmp, out).map_err(DataError::io(out))?;
+    let summary = crate::io::write_dir_atomically(out, params.overwrite, |tmp| generate_into(params, tmp, progress))?;
     Ok(GenerateSummary { out: out.to_owned(), ..summary })
 }
 

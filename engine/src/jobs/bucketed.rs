@@ -21,7 +21,7 @@
 //! between processes.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -51,12 +51,51 @@ use crate::output::Staging;
 
 /// What pass 1 keeps of one bucket.
 struct BucketScan {
-    /// The fit's journeys (µs), groups as provisional ids.
-    raw: Option<RawHazardData>,
-    /// The user of each of `raw`'s journeys.
-    users: Vec<String>,
+    /// The fit's journeys (µs, groups as provisional ids) in pieces, each freed as soon as
+    /// the merge has passed it (so the merge holds little more than the merged journeys).
+    pieces: VecDeque<Piece>,
     /// Earliest touch, µs.
     epoch: Option<i64>,
+}
+
+/// Consecutive fit journeys of a bucket, with their users.
+struct Piece {
+    raw: RawHazardData,
+    users: Vec<String>,
+}
+
+/// The user of the next journey of a bucket's fit journeys, `at` into its first piece.
+fn head(s: &BucketScan, at: usize) -> Option<&str> {
+    s.pieces.front().map(|p| p.users[at].as_str())
+}
+
+/// Journeys a [`Piece`] holds.
+const PIECE: usize = 1 << 16;
+
+/// `raw` (whose journeys' users are `users`) cut into pieces of [`PIECE`] journeys.
+fn pieces(raw: &RawHazardData, mut users: Vec<String>) -> VecDeque<Piece> {
+    let n = raw.end_us.len();
+    let mut out = VecDeque::with_capacity(n.div_ceil(PIECE));
+    let mut start = 0;
+    while start < n {
+        let end = (start + PIECE).min(n);
+        let (t0, t1) = (raw.offsets[start], raw.offsets[end]);
+        let rest = users.split_off(end - start);
+        out.push_back(Piece {
+            raw: RawHazardData {
+                n_groups: raw.n_groups,
+                user: raw.user[start..end].to_vec(),
+                end_us: raw.end_us[start..end].to_vec(),
+                offsets: raw.offsets[start..=end].iter().map(|o| o - t0).collect(),
+                touch_us: raw.touch_us[t0..t1].to_vec(),
+                touch_group: raw.touch_group[t0..t1].to_vec(),
+            },
+            users,
+        });
+        users = rest;
+        start = end;
+    }
+    out
 }
 
 /// Groups under provisional ids (in the order buckets meet them), with where each is
@@ -165,18 +204,18 @@ pub(crate) fn run(
                 e[2] += pc.nulls;
             }
         }
-        let mut scan = BucketScan { raw: None, users: Vec::new(), epoch: j.touches.iter().map(|t| t.ts).min() };
+        let mut scan = BucketScan { pieces: VecDeque::new(), epoch: j.touches.iter().map(|t| t.ts).min() };
         if fit_here {
             let (mut raw, s) = roicast_models::attribution::hazard::hazard_journeys_us(&j, &g);
             for k in &mut raw.touch_group {
                 *k = map[*k as usize];
             }
-            scan.users = raw.user.iter().map(|&u| j.users[u as usize].clone()).collect();
+            let users: Vec<String> = raw.user.iter().map(|&u| j.users[u as usize].clone()).collect();
             fit_stats.journeys += s.journeys;
             fit_stats.conversions += s.conversions;
             fit_stats.converted_before_any_touch += s.converted_before_any_touch;
             fit_stats.touches += s.touches;
-            scan.raw = Some(raw);
+            scan.pieces = pieces(&raw, users);
         }
         scans.push(scan);
         progress.advance(1);
@@ -350,10 +389,14 @@ fn merge_fit_journeys(
     epoch_us: i64,
     observation_end_us: i64,
 ) -> anyhow::Result<HazardData> {
-    let n: usize = scans.iter().map(|s| s.users.len()).sum();
-    let touches: usize = scans.iter().filter_map(|s| s.raw.as_ref()).map(|r| r.touch_us.len()).sum();
+    let n: usize = scans.iter().flat_map(|s| &s.pieces).map(|p| p.users.len()).sum();
+    let touches: usize = scans.iter().flat_map(|s| &s.pieces).map(|p| p.raw.touch_us.len()).sum();
     let mut data = HazardData { n_groups, offsets: Vec::with_capacity(n + 1), ..HazardData::default() };
     data.offsets.push(0);
+    for v in [&mut data.start, &mut data.end] {
+        v.reserve_exact(n);
+    }
+    data.converted.reserve_exact(n);
     data.touch_time.reserve_exact(touches);
     data.touch_group.reserve_exact(touches);
     let mut at = vec![0usize; scans.len()];
@@ -361,29 +404,26 @@ fn merge_fit_journeys(
         // The bucket whose next journey's user sorts first.
         let mut best: Option<usize> = None;
         for (b, s) in scans.iter().enumerate() {
-            if at[b] >= s.users.len() {
-                continue;
-            }
+            let Some(user) = head(s, at[b]) else { continue };
             match best {
                 None => best = Some(b),
-                Some(x) => match s.users[at[b]].cmp(&scans[x].users[at[x]]) {
+                Some(x) => match user.cmp(head(&scans[x], at[x]).expect("a live bucket")) {
                     Ordering::Less => best = Some(b),
                     Ordering::Equal => bail!(
-                        "user `{}` is in more than one user bucket: partition by user (`roicast partition --by user`)",
-                        s.users[at[b]]
+                        "user `{user}` is in more than one user bucket: partition by user (`roicast partition --by user`)"
                     ),
                     Ordering::Greater => {}
                 },
             }
         }
         let Some(b) = best else { break };
-        let raw = scans[b].raw.as_ref().expect("scanned for the fit");
-        raw.days_into(&mut data, at[b]..at[b] + 1, epoch_us, observation_end_us, |k| to_global[k as usize]);
+        let piece = scans[b].pieces.front().expect("a live bucket");
+        piece.raw.days_into(&mut data, at[b]..at[b] + 1, epoch_us, observation_end_us, |k| to_global[k as usize]);
         at[b] += 1;
-    }
-    for s in scans.iter_mut() {
-        s.raw = None;
-        s.users = Vec::new();
+        if at[b] == piece.users.len() {
+            scans[b].pieces.pop_front();
+            at[b] = 0;
+        }
     }
     // `user` would index a bucket's users: meaningless here.
     data.user.clear();

@@ -816,14 +816,15 @@ fn weekly_money(results: &Path, model: &str) -> anyhow::Result<Vec<(String, f64,
         return Ok(Vec::new());
     }
     let mut order_week: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for b in ds.load(Table::Orders)? {
-        let ids = crate::output::columns::col(&b, Table::Orders, "order_id").as_string::<i32>();
+    ds.stream::<anyhow::Error>(Table::Orders, |b| {
+        let ids = crate::output::columns::col(b, Table::Orders, "order_id").as_string::<i32>();
         for i in 0..b.num_rows() {
-            if let Some(t) = crate::output::columns::ts(&b, Table::Orders, "ordered_at", i) {
+            if let Some(t) = crate::output::columns::ts(b, Table::Orders, "ordered_at", i) {
                 order_week.insert(ids.value(i).to_owned(), t.div_euclid(WEEK));
             }
         }
-    }
+        Ok(())
+    })?;
     let mut weeks: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
     let mut r = FileReader::open(Table::Comments, &credits)?;
     while let Some(raw) = r.next_batch()? {
