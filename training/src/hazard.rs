@@ -366,18 +366,12 @@ mod tests {
         data.n_groups = 2;
         let mut d2 = HazardData { n_groups: 2, offsets: vec![0], ..HazardData::default() };
         for i in 0..data.len() {
-            d2.start.push(data.start[i]);
-            d2.end.push(data.end[i]);
-            d2.converted.push(data.converted[i]);
-            for j in data.offsets[i]..data.offsets[i + 1] {
-                d2.touch_time.push(data.touch_time[j]);
-                d2.touch_group.push(0);
-            }
+            d2.open_journey_from(&data, i, |_| 0);
             if !data.converted[i] {
                 d2.touch_time.push(data.start[i] + 0.1);
                 d2.touch_group.push(1);
             }
-            d2.offsets.push(d2.touch_time.len());
+            d2.close();
         }
         let fit = AdditiveHazardParams::new().fit(&d2, &["a".into(), "dead".into()]).unwrap();
         assert!(fit.estimates.groups[1].beta < 1e-6, "{:?}", fit.estimates.groups[1]);

@@ -864,18 +864,12 @@ mod tests {
         let dead = data.n_groups as u32;
         let mut d2 = HazardData { n_groups: data.n_groups + 1, offsets: vec![0], ..HazardData::default() };
         for i in 0..data.len() {
-            d2.start.push(data.start[i]);
-            d2.end.push(data.end[i]);
-            d2.converted.push(data.converted[i]);
-            for j in data.offsets[i]..data.offsets[i + 1] {
-                d2.touch_time.push(data.touch_time[j]);
-                d2.touch_group.push(data.touch_group[j]);
-            }
+            d2.open_journey_from(&data, i, |g| g);
             if !data.converted[i] {
                 d2.touch_time.push(data.start[i] + 0.1);
                 d2.touch_group.push(dead);
             }
-            d2.offsets.push(d2.touch_time.len());
+            d2.close();
         }
         names.push("dead".into());
         h.parent.push(None);

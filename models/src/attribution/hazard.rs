@@ -67,6 +67,23 @@ impl HazardData {
         self.start.is_empty()
     }
 
+    /// Appends journey `i` of `from` — start, end, outcome and touches, groups mapped by
+    /// `group` — and leaves it open: add touches of your own, then [`HazardData::close`].
+    pub fn open_journey_from(&mut self, from: &HazardData, i: usize, group: impl Fn(u32) -> u32) {
+        self.start.push(from.start[i]);
+        self.end.push(from.end[i]);
+        self.converted.push(from.converted[i]);
+        for j in from.offsets[i]..from.offsets[i + 1] {
+            self.touch_time.push(from.touch_time[j]);
+            self.touch_group.push(group(from.touch_group[j]));
+        }
+    }
+
+    /// Closes the journey being appended (see [`HazardData::open_journey_from`]).
+    pub fn close(&mut self) {
+        self.offsets.push(self.touch_time.len());
+    }
+
     /// Touches per group.
     #[must_use]
     pub fn touches_per_group(&self) -> Vec<u64> {
@@ -1005,14 +1022,8 @@ mod tests {
         let half = |lo: usize, hi: usize| {
             let mut p = HazardData { n_groups: 5, offsets: vec![0], ..HazardData::default() };
             for i in lo..hi {
-                p.start.push(d.start[i]);
-                p.end.push(d.end[i]);
-                p.converted.push(d.converted[i]);
-                for j in d.offsets[i]..d.offsets[i + 1] {
-                    p.touch_time.push(d.touch_time[j]);
-                    p.touch_group.push(d.touch_group[j]);
-                }
-                p.offsets.push(p.touch_time.len());
+                p.open_journey_from(&d, i, |g| g);
+                p.close();
             }
             p
         };
