@@ -114,7 +114,7 @@ fn a_custom_rate_card_overrides_the_default_and_bad_cards_are_refused() {
         "--rate-card",
         card.to_str().unwrap(),
     ]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1, "a bad rate card is rejected input");
     assert!(stderr.contains("line 3, column value"), "{stderr}");
 }
 

@@ -147,7 +147,7 @@ fn candidates_missing_a_feature_are_refused_naming_the_column() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1, "a model applied to data without its features is rejected input");
     assert!(stderr.contains("needs the feature column `"), "{stderr}");
     assert!(!out.exists());
 }

@@ -1,5 +1,6 @@
 //! `roicast run --config`: reuse of unchanged outputs, identical files on a re-run, config
-//! errors before any job, and the report rendered in headless Chromium.
+//! errors before any job, and the report rendered in headless Chromium (also with an
+//! injection corpus in the data).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,6 +13,14 @@ fn world(dir: &Path) -> PathBuf {
     let data = dir.join("data");
     generate(&GenerateParams::new(Scenario::Small).seed(11), &data, &NoProgress).unwrap();
     data
+}
+
+/// The headless browser the report tests render with.
+fn chromium() -> &'static str {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("Chromium is needed for this test: apt-get install chromium (.ci/run does)")
 }
 
 fn config(dir: &Path, body: &str) -> PathBuf {
@@ -90,10 +99,7 @@ fn config_errors_stop_the_run_before_any_job() {
 /// every table filled.
 #[test]
 fn the_report_renders_in_headless_chromium() {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .expect("Chromium is needed for this test: apt-get install chromium (.ci/run does)");
+    let chromium = chromium();
     let dir = tempfile::tempdir().unwrap();
     world(dir.path());
     let cfg = config(dir.path(), "data = \"data\"\nout = \"results\"\n");
@@ -193,4 +199,78 @@ fn a_rejected_row_stops_the_run_with_exit_1_and_the_reject() {
     let results = dir.path().join("results");
     assert!(results.join("validation").join("validation.json").exists());
     assert!(!results.join("sentiment").exists(), "no job runs after a rejected validation");
+}
+
+/// Strings from the data cannot run in the report: creator handles, campaign names and
+/// comment texts set to an injection corpus (script tags, event-handler attributes,
+/// `javascript:` URLs, an SVG `<foreignObject>`, a `</script>` breakout for the embedded
+/// data, a quote breakout, unicode bidi overrides) are rendered in headless Chromium; each
+/// payload would set `data-pwned` on the page if it ran, and the dumped DOM must not have it.
+#[test]
+fn no_string_from_the_data_runs_in_the_report() {
+    let chromium = chromium();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (code, _, stderr) = roicast(&[
+        "generate",
+        "--scenario",
+        "small",
+        "--seed",
+        "11",
+        "--file-format",
+        "csv",
+        "--out",
+        data.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // `'data-p'+'wned'`: the attribute exists only if a payload ran, not as escaped text.
+    let run = "document.body.setAttribute('data-p'+'wned','1')";
+    let payloads = [
+        format!("<script>{run}</script>"),
+        format!("<img src=x onerror=\"{run}\">"),
+        format!("\"><svg onload=\"{run}\">"),
+        format!("javascript:{run}"),
+        format!("<svg><foreignObject><iframe srcdoc=\"<script>parent.{run}</script>\"></iframe></foreignObject></svg>"),
+        format!("</script><script>{run}</script>"),
+        format!("';{run};//"),
+        format!("\\u003cscript\\u003e{run}\\u003c/script\\u003e"),
+        "\u{202E}lmth.tropeR\u{202C} \u{2066}isolated\u{2069}".to_owned(),
+        format!("<a href=\"javascript:{run}\">click</a>"),
+    ];
+    let edit = |file: &str, column: &str| {
+        let path = data.join(file);
+        let mut r = csv::Reader::from_path(&path).unwrap();
+        let headers = r.headers().unwrap().clone();
+        let col = headers.iter().position(|h| h == column).unwrap();
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        w.write_record(&headers).unwrap();
+        for (i, rec) in rows.iter().enumerate() {
+            let mut f: Vec<String> = rec.iter().map(str::to_owned).collect();
+            f[col] = payloads[i % payloads.len()].clone();
+            w.write_record(&f).unwrap();
+        }
+        w.flush().unwrap();
+    };
+    edit("creators.csv", "handle");
+    edit("campaigns.csv", "name");
+    edit("comments.csv", "text");
+    let cfg = config(dir.path(), "data = \"data\"\nout = \"results\"\n");
+    let (code, _, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report = dir.path().join("results/report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("data-p'+'wned"), "the payloads reach the report (as text)");
+    let dom = Command::new(chromium)
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", dir.path().join("chrome-profile").display()))
+        .args(["--virtual-time-budget=3000", "--dump-dom", &format!("file://{}", report.display())])
+        .output()
+        .unwrap();
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("<section id=\"creators\""), "the report rendered");
+    assert!(!dom.contains("data-pwned"), "an injected script ran in the report");
+    assert!(!dom.contains("<foreignobject") && !dom.contains("<foreignObject"), "markup from the data became elements");
 }

@@ -129,17 +129,17 @@ fn scoring_refuses_bad_input_and_leaves_no_output() {
     std::fs::write(&input, "id,body\n1,hello\n").unwrap();
     let (code, _, stderr) =
         roicast(&["sentiment", "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1, "input the job refuses");
     assert!(stderr.contains("no column `text`") && stderr.contains("id, body"), "{stderr}");
     std::fs::write(&input, "text,sentiment\nhello,1\n").unwrap();
     let (code, _, stderr) =
         roicast(&["sentiment", "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(stderr.contains("already has a column `sentiment`"), "{stderr}");
     std::fs::write(&input, "text,extra\nfine,1\nragged,1,2\n").unwrap();
     let (code, _, stderr) =
         roicast(&["sentiment", "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
     assert!(stderr.contains("row 2") && stderr.contains("fields"), "{stderr}");
     assert!(!output.exists(), "no partial output");
     let (code, _, stderr) = roicast(&[
@@ -163,8 +163,8 @@ fn training_rejects_bad_labels_naming_file_row_and_column() {
     let out = dir.path().join("m.json");
     let (code, _, stderr) =
         roicast(&["train", "sentiment", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("train.csv: row 3, column label") && stderr.contains("`meh`"), "{stderr}");
+    assert_eq!(code, 1, "a bad label is rejected input");
+    assert!(stderr.contains("train.csv: row 3, column `label`") && stderr.contains("`meh`"), "{stderr}");
     assert!(!out.exists());
 }
 

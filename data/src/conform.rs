@@ -42,16 +42,20 @@ impl ColumnPlan {
     pub fn new(spec: &TableSpec, raw: &Schema, file: &Path) -> Result<ColumnPlan, Vec<Reject>> {
         let mut rejects = Vec::new();
         // A column named twice: which one holds the data is a guess, so the file is refused.
-        let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        // One reject per name, however many times it repeats.
+        let mut positions: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
         for (i, f) in raw.fields().iter().enumerate() {
-            if let Some(first) = seen.insert(f.name().as_str(), i) {
-                rejects.push(file_reject(
-                    spec.table,
-                    file,
-                    f.name(),
-                    format!("the column appears twice (columns {} and {}): remove or rename one", first + 1, i + 1),
-                ));
-            }
+            positions.entry(f.name().as_str()).or_default().push(i + 1);
+        }
+        for (name, at) in positions.iter().filter(|(_, at)| at.len() > 1) {
+            let listed: Vec<String> = at.iter().take(5).map(ToString::to_string).collect();
+            let more = if at.len() > 5 { format!(", … {} in all", at.len()) } else { String::new() };
+            let reason = if at.len() == 2 {
+                format!("the column appears twice (columns {} and {}): remove or rename one", at[0], at[1])
+            } else {
+                format!("the column appears {} times (columns {}{more}): keep one", at.len(), listed.join(", "))
+            };
+            rejects.push(file_reject(spec.table, file, name, reason));
         }
         let mut sources = Vec::with_capacity(spec.columns.len());
         for c in spec.columns {

@@ -140,7 +140,7 @@ pub enum DataError {
         first: Box<Reject>,
     },
     /// A value in an input that is read whole (not a canonical table) is invalid.
-    #[error("{path}: row {row}, column `{column}`: {reason}")]
+    #[error("{}: {}, column `{column}`: {reason}", path.display(), row_label(*row))]
     InvalidRow {
         /// The file.
         path: PathBuf,
@@ -149,6 +149,14 @@ pub enum DataError {
         /// The column.
         column: String,
         /// What is wrong.
+        reason: String,
+    },
+    /// An input file is unusable as a whole (a missing column, a wrong encoding).
+    #[error("{path}: {reason}")]
+    InvalidFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
         reason: String,
     },
     /// An output target exists and may not be replaced.
@@ -170,8 +178,62 @@ pub enum DataError {
 }
 
 impl DataError {
+    /// A value in `path` at 1-based data `row`, `column` is invalid.
+    pub fn invalid_row(path: &std::path::Path, row: u64, column: &str, reason: impl Into<String>) -> DataError {
+        DataError::InvalidRow { path: path.to_owned(), row, column: column.to_owned(), reason: reason.into() }
+    }
+
+    /// `path` is unusable as a whole.
+    pub fn invalid_file(path: &std::path::Path, reason: impl Into<String>) -> DataError {
+        DataError::InvalidFile { path: path.to_owned(), reason: reason.into() }
+    }
+
+    /// Whether the input is at fault (exit 1), not the machine (exit 2): rejected rows, an
+    /// invalid value, a malformed or corrupt file, a dataset laid out inconsistently. An
+    /// operating-system error underneath (a missing file, a failed read) is the machine's.
+    #[must_use]
+    pub fn is_input_fault(&self) -> bool {
+        match self {
+            DataError::Rejected { .. }
+            | DataError::InvalidRow { .. }
+            | DataError::InvalidFile { .. }
+            | DataError::Partitioning { .. }
+            | DataError::Ambiguous { .. }
+            | DataError::UnknownFormat { .. } => true,
+            DataError::Csv { source, .. } => !matches!(source.kind(), csv::ErrorKind::Io(_)),
+            DataError::Parquet { source, .. } => !has_io_source(source),
+            DataError::Arrow { source, .. } => !matches!(source, arrow_schema::ArrowError::IoError(..)),
+            DataError::Io { .. }
+            | DataError::MissingTable { .. }
+            | DataError::Exists { .. }
+            | DataError::InvalidParam { .. } => false,
+        }
+    }
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> DataError {
         let path = path.into();
         move |source| DataError::Io { path, source }
     }
+}
+
+/// `row 7`, or `the header` for row 0.
+fn row_label(row: u64) -> String {
+    if row == 0 { "the header".to_owned() } else { format!("row {row}") }
+}
+
+/// Whether a Parquet error wraps an operating-system error.
+fn has_io_source(e: &parquet::errors::ParquetError) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<std::io::Error>().is_some() {
+            return true;
+        }
+        if let Some(parquet::errors::ParquetError::External(inner)) =
+            err.downcast_ref::<parquet::errors::ParquetError>()
+            && inner.downcast_ref::<std::io::Error>().is_some()
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }

@@ -101,6 +101,7 @@ impl AtomicFile {
     /// Creates the temporary file for `target` (its folder must exist).
     pub fn create(target: impl Into<PathBuf>) -> Result<AtomicFile, DataError> {
         let target = target.into();
+        remove_dead_temps(&target);
         let temp = temp_path(&target);
         let file = File::create(&temp).map_err(DataError::io(&temp))?;
         Ok(AtomicFile { target, temp, file: Some(file) })
@@ -149,6 +150,28 @@ impl Drop for AtomicFile {
 }
 
 /// `dir/.name.tmp-PID-N`: hidden, so dataset discovery never mistakes it for a table.
+/// Removes the temporary files of `target` (`.NAME.tmp-PID-N`) that killed processes left.
+fn remove_dead_temps(target: &Path) {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else { return };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let pid = n.strip_prefix(&prefix).and_then(|r| r.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| pid != std::process::id() && process_is_gone(pid)) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether no process `pid` runs (Linux `/proc`; elsewhere never assumed, so nothing a
+/// live process owns is removed).
+#[must_use]
+pub fn process_is_gone(pid: u32) -> bool {
+    cfg!(target_os = "linux") && Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 fn temp_path(target: &Path) -> PathBuf {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -188,11 +211,49 @@ pub fn write_dir_atomically<T>(
             return Err(e);
         }
     };
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(DataError::io(out))?;
-    }
-    std::fs::rename(&tmp, out).map_err(DataError::io(out))?;
+    replace_dir(&tmp, out)?;
     Ok(value)
+}
+
+/// Moves the folder `staged` to `out`, replacing any `out` in one atomic step where the OS
+/// can ([`exchange`]): a process killed at any point leaves `out` as it was or complete.
+/// Elsewhere (or on a file system without the exchange) the old folder is moved aside
+/// first, a window in which `out` is missing.
+pub fn replace_dir(staged: &Path, out: &Path) -> Result<(), DataError> {
+    if !out.exists() {
+        return std::fs::rename(staged, out).map_err(DataError::io(out));
+    }
+    if exchange(staged, out).map_err(DataError::io(out))? {
+        // `staged` now holds the old folder.
+        return std::fs::remove_dir_all(staged).map_err(DataError::io(staged));
+    }
+    let old = staged.with_extension("old");
+    std::fs::rename(out, &old).map_err(DataError::io(out))?;
+    std::fs::rename(staged, out).map_err(DataError::io(out))?;
+    std::fs::remove_dir_all(&old).map_err(DataError::io(&old))
+}
+
+/// Swaps two existing paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+/// `Ok(false)` where the OS or the file system cannot; the caller then falls back.
+pub fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+            Ok(()) => Ok(true),
+            Err(e)
+                if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS || e == rustix::io::Errno::NOTSUP =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (a, b);
+        Ok(false)
+    }
 }
 
 /// Writes `bytes` to `path` atomically.
@@ -473,7 +534,104 @@ pub struct FileReader {
 
 enum ReaderInner {
     Batches(Box<dyn RecordBatchReader + Send>),
-    Csv { reader: csv::Reader<BufReader<File>>, schema: SchemaRef, done: bool },
+    Csv { reader: csv::Reader<RecordGuard<File>>, guard: Arc<AtomicU64>, schema: SchemaRef, done: bool },
+}
+
+/// The longest CSV record (one row, all its fields and quoted line breaks) roicast reads
+/// unless `ROICAST_MAX_RECORD_BYTES` says otherwise: 64 MiB. A longer one is refused
+/// before more than this (plus one read buffer) is held, whatever the file claims.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// The record-size limit in force (`ROICAST_MAX_RECORD_BYTES`, else the default).
+#[must_use]
+pub fn max_record_bytes() -> u64 {
+    byte_limit("ROICAST_MAX_RECORD_BYTES", DEFAULT_MAX_RECORD_BYTES)
+}
+
+/// A size limit in bytes from the environment variable `name` (a positive whole number),
+/// else `default`.
+#[must_use]
+pub fn byte_limit(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).filter(|&n| n > 0).unwrap_or(default)
+}
+
+/// A reader that fails once more than `limit` bytes were read since the counter was last
+/// reset (the CSV reader resets it after every record).
+pub struct RecordGuard<R> {
+    inner: R,
+    since_reset: Arc<AtomicU64>,
+    limit: u64,
+}
+
+impl<R> RecordGuard<R> {
+    /// Guards `inner`; reset `counter` to 0 after each record.
+    pub fn new(inner: R, counter: Arc<AtomicU64>, limit: u64) -> RecordGuard<R> {
+        RecordGuard { inner, since_reset: counter, limit }
+    }
+}
+
+/// The error a [`RecordGuard`] returns: a record exceeded the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("a record longer than {limit} bytes (the limit; set ROICAST_MAX_RECORD_BYTES to allow longer ones)")]
+pub struct RecordTooLong {
+    /// The limit in bytes.
+    pub limit: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for RecordGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.since_reset.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if total > self.limit {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, RecordTooLong { limit: self.limit }));
+        }
+        Ok(n)
+    }
+}
+
+/// Maps a CSV error at data `row` of `path`: a record over the size limit is the input's
+/// fault ([`DataError::InvalidFile`]), like any parse error; an OS error stays one.
+#[must_use]
+pub fn csv_error(path: &Path, row: u64, source: csv::Error) -> DataError {
+    if let csv::ErrorKind::Io(io) = source.kind()
+        && let Some(too_long) = io.get_ref().and_then(|e| e.downcast_ref::<RecordTooLong>())
+    {
+        let at = if row == 0 { "the header".to_owned() } else { format!("row {row}") };
+        return DataError::InvalidFile { path: path.to_owned(), reason: format!("{at}: {too_long}") };
+    }
+    DataError::Csv { path: path.to_owned(), source }
+}
+
+/// Opens a CSV file for `builder` behind a [`RecordGuard`] (refusing UTF-16); reset the
+/// returned counter to 0 after each record.
+pub fn open_guarded_csv(
+    path: &Path,
+    builder: &csv::ReaderBuilder,
+) -> Result<(csv::Reader<RecordGuard<File>>, Arc<AtomicU64>), DataError> {
+    refuse_utf16(path)?;
+    let file = File::open(path).map_err(DataError::io(path))?;
+    let guard = Arc::new(AtomicU64::new(0));
+    Ok((builder.from_reader(RecordGuard::new(file, guard.clone(), max_record_bytes())), guard))
+}
+
+/// Refuses a text file that starts with a UTF-16 byte-order mark: roicast reads UTF-8
+/// (with or without a BOM); spreadsheet programs write UTF-16 as "Unicode text".
+pub fn refuse_utf16(path: &Path) -> Result<(), DataError> {
+    use std::io::Read as _;
+    let mut head = [0u8; 2];
+    let mut f = File::open(path).map_err(DataError::io(path))?;
+    let n = f.read(&mut head).map_err(DataError::io(path))?;
+    if n == 2 && (head == [0xFF, 0xFE] || head == [0xFE, 0xFF]) {
+        let order = if head[0] == 0xFF { "little" } else { "big" };
+        return Err(DataError::InvalidFile {
+            path: path.to_owned(),
+            reason: format!(
+                "the file is UTF-16 ({order}-endian byte-order mark); roicast reads UTF-8: re-save it as \
+                 \"CSV UTF-8\" (Excel) or convert it with `iconv -f UTF-16 -t UTF-8`"
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for FileReader {
@@ -506,15 +664,16 @@ impl FileReader {
                 ReaderInner::Batches(Box::new(r))
             }
             Format::Csv => {
-                let mut reader =
-                    csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(BufReader::new(file));
-                let headers =
-                    reader.byte_headers().map_err(|source| DataError::Csv { path: path.clone(), source })?.clone();
+                drop(file);
+                let (mut reader, guard) =
+                    open_guarded_csv(&path, csv::ReaderBuilder::new().flexible(true).has_headers(true))?;
+                let headers = reader.byte_headers().map_err(|source| csv_error(&path, 0, source))?.clone();
+                guard.store(0, Ordering::Relaxed);
                 let fields: Vec<Field> = headers
                     .iter()
                     .map(|h| Field::new(String::from_utf8_lossy(h).trim().to_owned(), DataType::Utf8, true))
                     .collect();
-                ReaderInner::Csv { reader, schema: Arc::new(Schema::new(fields)), done: false }
+                ReaderInner::Csv { reader, guard, schema: Arc::new(Schema::new(fields)), done: false }
             }
         };
         Ok(FileReader { table, path, next_row: 1, inner })
@@ -559,11 +718,11 @@ impl FileReader {
                     rejects: Vec::new(),
                 },
             },
-            ReaderInner::Csv { reader, schema, done } => {
+            ReaderInner::Csv { reader, guard, schema, done } => {
                 if *done {
                     return Ok(None);
                 }
-                match read_csv_batch(reader, schema, self.table, &self.path, first_row)? {
+                match read_csv_batch(reader, guard, schema, self.table, &self.path, first_row)? {
                     None => {
                         *done = true;
                         return Ok(None);
@@ -578,7 +737,8 @@ impl FileReader {
 }
 
 fn read_csv_batch(
-    reader: &mut csv::Reader<BufReader<File>>,
+    reader: &mut csv::Reader<RecordGuard<File>>,
+    guard: &AtomicU64,
     schema: &SchemaRef,
     table: Table,
     path: &Path,
@@ -590,12 +750,12 @@ fn read_csv_batch(
     let mut rejects = Vec::new();
     let mut n = 0usize;
     while n < BATCH_ROWS {
-        let more =
-            reader.read_byte_record(&mut record).map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
+        let row = first_row + n as u64;
+        let more = reader.read_byte_record(&mut record).map_err(|source| csv_error(path, row, source))?;
+        guard.store(0, Ordering::Relaxed);
         if !more {
             break;
         }
-        let row = first_row + n as u64;
         if record.len() == n_cols {
             let mut bad = None;
             for (i, field) in record.iter().enumerate() {
@@ -646,4 +806,55 @@ fn read_csv_batch(
     let batch = RecordBatch::try_new(schema.clone(), columns)
         .map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
     Ok(Some(RawBatch { batch, first_row, rejects }))
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    fn read_all(text: &str, limit: u64) -> Result<usize, DataError> {
+        let guard = Arc::new(AtomicU64::new(0));
+        let mut r = csv::ReaderBuilder::new().has_headers(false).buffer_capacity(16).from_reader(RecordGuard::new(
+            text.as_bytes(),
+            guard.clone(),
+            limit,
+        ));
+        let mut rec = csv::ByteRecord::new();
+        let mut n = 0;
+        loop {
+            let more = r.read_byte_record(&mut rec).map_err(|e| csv_error(Path::new("t.csv"), n as u64 + 1, e))?;
+            guard.store(0, Ordering::Relaxed);
+            if !more {
+                return Ok(n);
+            }
+            n += 1;
+        }
+    }
+
+    #[test]
+    fn the_record_guard_bounds_one_record_not_the_file() {
+        // 1,000 short records: 10 kB in all, far above a 100-byte limit per record.
+        let many = "abc,def\n".repeat(1000);
+        assert_eq!(read_all(&many, 100).unwrap(), 1000);
+        // One long record, quoted across lines so no line is long: refused.
+        let long = format!("a,\"{}\"\nb,c\n", "xyz\n".repeat(100));
+        let err = read_all(&long, 100).unwrap_err();
+        assert!(err.is_input_fault(), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "t.csv: row 1: a record longer than 100 bytes (the limit; set ROICAST_MAX_RECORD_BYTES to allow longer ones)"
+        );
+    }
+
+    #[test]
+    fn utf16_files_are_refused_with_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.csv");
+        std::fs::write(&p, [0xFF, 0xFE, b'a', 0]).unwrap();
+        let err = refuse_utf16(&p).unwrap_err();
+        assert!(err.is_input_fault());
+        assert!(err.to_string().contains("UTF-16 (little-endian byte-order mark)"), "{err}");
+        std::fs::write(&p, "\u{feff}a,b\n").unwrap();
+        refuse_utf16(&p).unwrap();
+    }
 }

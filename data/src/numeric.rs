@@ -33,10 +33,8 @@ pub fn read_f64_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>, 
     let format = Format::from_path(path).ok_or_else(|| DataError::UnknownFormat { path: path.to_owned() })?;
     let mut out: Vec<Vec<f64>> = vec![Vec::new(); columns.len()];
     if format == Format::Csv {
-        let mut rdr = csv::ReaderBuilder::new()
-            .from_path(path)
-            .map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
-        let headers = rdr.headers().map_err(|source| DataError::Csv { path: path.to_owned(), source })?.clone();
+        let (mut rdr, guard) = crate::io::open_guarded_csv(path, &csv::ReaderBuilder::new())?;
+        let headers = rdr.headers().map_err(|e| crate::io::csv_error(path, 0, e))?.clone();
         let idx: Vec<usize> = columns
             .iter()
             .map(|c| {
@@ -46,8 +44,10 @@ pub fn read_f64_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<f64>>, 
                     .ok_or_else(|| invalid(path, 0, c, "required column is missing".into()))
             })
             .collect::<Result<_, _>>()?;
+        guard.store(0, std::sync::atomic::Ordering::Relaxed);
         for (r, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|source| DataError::Csv { path: path.to_owned(), source })?;
+            let rec = rec.map_err(|e| crate::io::csv_error(path, r as u64 + 1, e))?;
+            guard.store(0, std::sync::atomic::Ordering::Relaxed);
             for (k, &i) in idx.iter().enumerate() {
                 out[k].push(parse(path, r as u64 + 1, columns[k], rec.get(i).unwrap_or_default())?);
             }

@@ -113,7 +113,7 @@ fn awin_api_json_and_a_mapped_network_report() {
         "--out",
         dir.path().join("y").to_str().unwrap(),
     ]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "a missing flag: could not run");
     assert!(err.contains("--mapping"), "{err}");
 }
 

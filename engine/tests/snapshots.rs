@@ -8,7 +8,7 @@ mod common;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::roicast_in;
+use common::{roicast_in, snapshot_settings as settings};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -16,28 +16,6 @@ fn repo() -> PathBuf {
 
 fn fixture(rel: &str) -> String {
     repo().join("tests").join("fixtures").join(rel).to_string_lossy().into_owned()
-}
-
-/// Redactions: the temporary folder, the repository path, seconds and rates.
-fn settings(tmp: &Path) -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(&regex_escape(&tmp.to_string_lossy()), "[TMP]");
-    s.add_filter(&regex_escape(&repo().join("tests").join("fixtures").to_string_lossy()), "[FIXTURES]");
-    s.add_filter(r"\d+(\.\d+)? s\b", "[SECONDS] s");
-    s.add_filter(r"  peak \d+ MiB", ""); // present only where /proc allows
-    s.add_filter(r"\(\d+ (rows|comments)/s\)", "([RATE] $1/s)");
-    s.set_prepend_module_to_snapshot(false);
-    s
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars().fold(String::new(), |mut out, c| {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-        out
-    })
 }
 
 fn small_world(dir: &Path) -> PathBuf {

@@ -39,6 +39,7 @@ pub mod engagement;
 pub mod exact;
 pub mod forecast;
 pub mod roi;
+pub mod seal;
 pub mod sentiment;
 pub mod stats;
 
@@ -53,8 +54,9 @@ use ndarray::{ArrayView2, ArrayViewMut1};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// The envelope format version of model files written by this build.
-pub const MODEL_FILE_FORMAT: u32 = 1;
+/// The envelope format version of model files written by this build: 2 added the
+/// `content_hash` ([`seal`]); files of format 1 are refused as unsealed.
+pub const MODEL_FILE_FORMAT: u32 = 2;
 
 /// Errors of `roicast-models`.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,46 @@ pub enum ModelError {
     /// Input to a model's math is out of its domain.
     #[error("{0}")]
     InvalidInput(String),
+    /// A model file carries no content hash.
+    #[error(
+        "{path}: the model file has no content_hash: it was written before roicast sealed its model files \
+         (format 1) or by hand; retrain it with this roicast"
+    )]
+    Unsealed {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A model file's bytes do not match its content hash.
+    #[error(
+        "{path}: the model file was changed after it was written (content_hash sha256:{recorded}, the bytes hash \
+         to sha256:{actual}); a model is retrained, never edited"
+    )]
+    Tampered {
+        /// The file.
+        path: PathBuf,
+        /// The digest in the file.
+        recorded: String,
+        /// The digest of its bytes.
+        actual: String,
+    },
+    /// A model file is larger than the limit.
+    #[error("{path}: {size} bytes, more than the {limit}-byte limit for model files (ROICAST_MAX_MODEL_BYTES)")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A model does not fit the data it is applied to (other features, another grouping).
+    #[error("{path}: {reason}")]
+    Mismatch {
+        /// The model file.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
     /// A model file was written by a newer roicast.
     #[error("{path}: model file format {found} is newer than this roicast understands ({supported})")]
     FormatVersion {
@@ -176,6 +218,9 @@ impl std::fmt::Display for ModelKind {
 pub struct ModelFile<M> {
     /// Envelope format ([`MODEL_FILE_FORMAT`]).
     pub format: u32,
+    /// `sha256:` of the file's bytes with these digits zeroed ([`seal`]); set on save.
+    #[serde(default)]
+    pub content_hash: String,
     /// What the payload is.
     pub kind: ModelKind,
     /// The roicast version that wrote it.
@@ -196,6 +241,7 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
     pub fn new(kind: ModelKind, params: serde_json::Value, features: Vec<String>, fingerprint: &str, model: M) -> Self {
         ModelFile {
             format: MODEL_FILE_FORMAT,
+            content_hash: String::new(),
             kind,
             roicast_version: env!("CARGO_PKG_VERSION").to_owned(),
             params,
@@ -205,27 +251,37 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
         }
     }
 
-    /// Writes the file atomically (temporary file, then rename).
+    /// The file's bytes: pretty JSON, sealed with its content hash ([`seal`]).
+    ///
+    /// # Errors
+    /// [`ModelError::Parse`] if the model does not serialise (a non-finite parameter).
+    pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>, ModelError> {
+        let bytes = serde_json::to_vec_pretty(&Unsealed(self))
+            .map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
+        Ok(seal::seal(bytes))
+    }
+
+    /// Writes the file atomically (temporary file, then rename), sealed.
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
-        let json =
-            serde_json::to_vec_pretty(self).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
+        let json = self.to_bytes(path)?;
         roicast_data::io::write_bytes_atomic(path, &json).map_err(|e| match e {
             roicast_data::DataError::Io { path, source } => ModelError::Io { path, source },
             other => ModelError::Io { path: path.to_owned(), source: std::io::Error::other(other.to_string()) },
         })
     }
 
-    /// Reads a file, checking its envelope format and that it holds `expected`.
+    /// Reads a file (at most [`seal::max_model_bytes`]), checking its envelope format, its
+    /// content hash and that it holds `expected`.
     pub fn load(path: &Path, expected: &ModelKind) -> Result<Self, ModelError> {
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
+        let bytes = seal::read(path)?;
         Self::from_slice(&bytes, path, expected)
     }
 
     /// Parses a model file's bytes (e.g. one compiled into the binary); `path` names
     /// the origin in errors.
     pub fn from_slice(bytes: &[u8], path: &Path, expected: &ModelKind) -> Result<Self, ModelError> {
-        // Check the envelope before the payload, so a newer or foreign file gets a
-        // precise error instead of a shape mismatch deep in the payload.
+        // Check the envelope before the payload, so a newer, edited or foreign file gets
+        // a precise error instead of a shape mismatch deep in the payload.
         let env: Envelope =
             serde_json::from_slice(bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })?;
         if env.format > MODEL_FILE_FORMAT {
@@ -235,6 +291,7 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
                 supported: MODEL_FILE_FORMAT,
             });
         }
+        seal::verify(bytes, path)?;
         if &env.kind != expected {
             return Err(ModelError::WrongKind {
                 path: path.to_owned(),
@@ -243,6 +300,27 @@ impl<M: Serialize + DeserializeOwned> ModelFile<M> {
             });
         }
         serde_json::from_slice(bytes).map_err(|source| ModelError::Parse { path: path.to_owned(), source })
+    }
+}
+
+/// A model file as serialised before [`seal::seal`]: the fields in their order, with
+/// the placeholder as `content_hash` (second, before any payload text).
+struct Unsealed<'a, M>(&'a ModelFile<M>);
+
+impl<M: Serialize> Serialize for Unsealed<'_, M> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let f = self.0;
+        let mut m = s.serialize_map(Some(8))?;
+        m.serialize_entry("format", &f.format)?;
+        m.serialize_entry(seal::FIELD, seal::PLACEHOLDER)?;
+        m.serialize_entry("kind", &f.kind)?;
+        m.serialize_entry("roicast_version", &f.roicast_version)?;
+        m.serialize_entry("params", &f.params)?;
+        m.serialize_entry("features", &f.features)?;
+        m.serialize_entry("training_fingerprint", &f.training_fingerprint)?;
+        m.serialize_entry("model", &f.model)?;
+        m.end()
     }
 }
 
@@ -326,7 +404,14 @@ mod tests {
         ModelFile::new(ModelKind::new("linear", 1), serde_json::json!({}), vec![], "x", m).save(&path).unwrap();
         let err = ModelFile::<LinearScorer>::load(&path, &ModelKind::new("linear", 2)).unwrap_err();
         assert!(err.to_string().ends_with("holds a `linear v1` model, expected `linear v2`"), "{err}");
-        let text = std::fs::read_to_string(&path).unwrap().replace("\"format\": 1", "\"format\": 99");
+        let sealed = std::fs::read_to_string(&path).unwrap();
+        assert!(sealed.starts_with("{\n  \"format\": 2,\n  \"content_hash\": \"sha256:"), "{sealed}");
+        ModelFile::<LinearScorer>::load(&path, &ModelKind::new("linear", 1)).unwrap();
+        // An edited parameter.
+        std::fs::write(&path, sealed.replace("\"intercept\": 0.0", "\"intercept\": 0.5")).unwrap();
+        let err = ModelFile::<LinearScorer>::load(&path, &ModelKind::new("linear", 1)).unwrap_err();
+        assert!(matches!(err, ModelError::Tampered { .. }), "{err}");
+        let text = sealed.replace("\"format\": 2", "\"format\": 99");
         std::fs::write(&path, text).unwrap();
         let err = ModelFile::<LinearScorer>::load(&path, &ModelKind::new("linear", 1)).unwrap_err();
         assert!(err.to_string().contains("model file format 99 is newer"), "{err}");

@@ -68,6 +68,14 @@ fn to_py(py: Python<'_>, f: Failure) -> PyErr {
                             reason: reason.clone(),
                         }])
                     }
+                    Some(roicast_data::DataError::InvalidFile { path, reason }) => Some(vec![roicast_data::Reject {
+                        table: Table::Orders,
+                        file: path.clone(),
+                        row: None,
+                        column: String::new(),
+                        value: None,
+                        reason: reason.clone(),
+                    }]),
                     _ => None,
                 })
             })

@@ -143,9 +143,9 @@ pub fn read_csv<T>(
     is_this_format: impl FnOnce(&Header) -> Result<T, (String, String)>,
     mut f: impl FnMut(&T, &Row<'_>) -> Result<(), DataError>,
 ) -> Result<super::FileRead, DataError> {
-    let csv_error = |source| DataError::Csv { path: path.to_owned(), source };
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(csv_error)?;
-    let header = Header::new(reader.headers().map_err(csv_error)?.iter());
+    let (mut reader, guard) = crate::io::open_guarded_csv(path, csv::ReaderBuilder::new().flexible(false))?;
+    let header = Header::new(reader.headers().map_err(|e| crate::io::csv_error(path, 0, e))?.iter());
+    guard.store(0, std::sync::atomic::Ordering::Relaxed);
     let chosen = match is_this_format(&header) {
         Ok(c) => c,
         Err((column, reason)) => {
@@ -176,8 +176,9 @@ pub fn read_csv<T>(
                     reason: "not UTF-8 text: export the file as UTF-8 (Latin-1 or UTF-16?)".into(),
                 });
             }
-            Err(e) => return Err(csv_error(e)),
+            Err(e) => return Err(crate::io::csv_error(path, rows + 1, e)),
         }
+        guard.store(0, std::sync::atomic::Ordering::Relaxed);
         rows += 1;
         f(&chosen, &Row { header: &header, record: &record, row: rows })?;
     }

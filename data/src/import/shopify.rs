@@ -167,12 +167,9 @@ pub fn import(
             api::import_file(path, opts, &mut report, &mut shop, &mut touches, sink)?;
             continue;
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_path(path)
-            .map_err(|source| DataError::Csv { path: path.clone(), source })?;
-        let header =
-            Header::new(reader.headers().map_err(|source| DataError::Csv { path: path.clone(), source })?.iter());
+        let (mut reader, guard) = crate::io::open_guarded_csv(path, csv::ReaderBuilder::new().flexible(false))?;
+        let header = Header::new(reader.headers().map_err(|e| crate::io::csv_error(path, 0, e))?.iter());
+        guard.store(0, std::sync::atomic::Ordering::Relaxed);
         if header.get("Lineitem quantity").is_none() && header.get("Name").is_none() {
             return Err(DataError::InvalidRow {
                 path: path.clone(),
@@ -207,8 +204,9 @@ pub fn import(
             match reader.read_byte_record(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(source) => return Err(DataError::Csv { path: path.clone(), source }),
+                Err(source) => return Err(crate::io::csv_error(path, rows + 1, source)),
             }
+            guard.store(0, std::sync::atomic::Ordering::Relaxed);
             rows += 1;
             let mut bad_utf8 = None;
             for &i in &used_columns {
@@ -219,13 +217,15 @@ pub fn import(
             }
             if let Some(i) = bad_utf8 {
                 let name = header.names()[i].clone();
+                // The bytes as Latin-1 would read them (what the value most likely is).
+                let value: String = record.get(i).unwrap_or_default().iter().map(|&b| char::from(b)).collect();
                 report.reject(
                     Table::Orders,
                     path,
                     rows,
                     &name,
-                    "",
-                    "not UTF-8 text: export the file as UTF-8 (Latin-1 or UTF-16?)",
+                    &value,
+                    "not UTF-8 text: export the file as UTF-8 (this value reads as Latin-1)",
                 );
                 continue;
             }

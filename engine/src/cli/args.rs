@@ -282,8 +282,9 @@ pub struct ValidateArgs {
     /// Also write validation.json and validate.manifest.json into this folder.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// In text output, list at most N rejects (0 = all); the count of the rest is printed.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// In text output, list at most N rejects (0 = all); the count of the rest is printed
+    /// (--format json and validation.json always hold every one).
+    #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
 }
 

@@ -12,6 +12,24 @@ use super::{Outcome, Settings};
 use crate::jobs::{self, Ctx};
 use crate::output::thousands;
 
+/// The demo replaces its own sub-folders (`exports/`, `results/`) in `out`: it runs only in
+/// a new or empty folder or in one an earlier demo wrote (its `roicast.toml` is the demo's).
+fn refuse_foreign_folder(out: &std::path::Path) -> anyhow::Result<()> {
+    let Ok(mut entries) = std::fs::read_dir(out) else { return Ok(()) };
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    let ours = std::fs::read(out.join("roicast.toml")).is_ok_and(|b| b == DEMO_CONFIG.as_bytes());
+    if !ours {
+        anyhow::bail!(
+            "{} is not empty and was not written by `roicast demo` (its roicast.toml is missing or not the \
+             demo's); the demo replaces sub-folders of --out, so pick a new folder",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// `roicast demo`: generate the demo world, run the whole pipeline on it (`roicast run`
 /// with a config written next to it), print where the report is and a short summary.
 pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -20,6 +38,7 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
     let data: PathBuf = a.out.join("data");
     let results: PathBuf = a.out.join("results");
     ctx.note(&format!("generating the demo world (seed {}) into {} …", a.seed, world_dir.display()));
+    refuse_foreign_folder(&a.out)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
     if exports.exists() {
         std::fs::remove_dir_all(&exports).with_context(|| format!("failed to clear {}", exports.display()))?;

@@ -404,6 +404,7 @@ pub(crate) fn hazard_model_file(
 ) -> HazardModelFile {
     HazardModelFile {
         format: HAZARD_FILE_FORMAT,
+        content_hash: String::new(),
         model: "additive_hazard".into(),
         roicast_version: env!("CARGO_PKG_VERSION").into(),
         group_by: group_by_name(by),
@@ -499,13 +500,13 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<HazardModelFile> {
 pub(crate) fn load_hazard_model(path: &Path, by: GroupBy) -> anyhow::Result<HazardModelFile> {
     let f = HazardModelFile::load(path).with_context(|| format!("failed to load model {}", path.display()))?;
     if f.group_by != group_by_name(by) {
-        bail!(
-            "{} was fitted with --group-by {}, but this run groups by {}: pass --group-by {} or refit",
-            path.display(),
+        let reason = format!(
+            "the model was fitted with --group-by {}, but this run groups by {}: pass --group-by {} or refit",
             f.group_by.replace('_', "-"),
             group_by_name(by).replace('_', "-"),
             f.group_by.replace('_', "-")
         );
+        return Err(roicast_models::ModelError::Mismatch { path: path.to_owned(), reason }.into());
     }
     Ok(f)
 }

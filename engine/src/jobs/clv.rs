@@ -108,10 +108,9 @@ pub fn fit(a: &FitConfig) -> anyhow::Result<serde_json::Value> {
             rows.sort_by(|x, y| x.0.total_cmp(&y.0));
             for (i, (p, _)) in rows.iter().enumerate() {
                 if *p != i as f64 {
-                    bail!(
-                        "{}: periods must be 0, 1, 2, … without gaps; found period {p} where {i} was expected",
-                        path.display()
-                    );
+                    let reason =
+                        format!("periods must be 0, 1, 2, … without gaps; found period {p} where {i} was expected");
+                    return Err(super::bad_file(path, reason));
                 }
             }
             let active: Vec<f64> = rows.iter().map(|r| r.1).collect();
@@ -170,13 +169,12 @@ pub fn fit_rfm_columns(
                 let x: Vec<f64> = keep.iter().map(|&i| cols[0][i]).collect();
                 let m: Vec<f64> = keep.iter().map(|&i| cols[3][i]).collect();
                 if let Some(&i) = keep.iter().find(|&&i| cols[3][i] <= 0.0) {
-                    bail!(
-                        "{}: row {}, column `monetary_value`: {} — Gamma-Gamma needs a positive mean spend for \
-                         customers with repeat purchases (refunds and free orders belong out of the spend average)",
-                        path.display(),
-                        i + 1,
+                    let reason = format!(
+                        "{} — Gamma-Gamma needs a positive mean spend for customers with repeat purchases \
+                         (refunds and free orders belong out of the spend average)",
                         cols[3][i]
                     );
+                    return Err(super::bad_value(path, i as u64 + 1, "monetary_value", reason));
                 }
                 let fit = params
                     .fit_gamma_gamma(&x, &m)

@@ -990,25 +990,24 @@ fn mean_in(v: &[(i64, f64)], lo: i64, hi: i64) -> Option<f64> {
 /// Reads a branded-search series: CSV with `date` (YYYY-MM-DD or RFC 3339) and
 /// `volume` (≥ 0). Errors name file, row and column.
 fn read_branded_search(path: &Path) -> anyhow::Result<Vec<(i64, f64)>> {
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("failed to open {}", path.display()))?;
-    let headers = r.headers()?.clone();
+    let csv_error = |source| roicast_data::DataError::Csv { path: path.to_owned(), source };
+    let mut r = csv::Reader::from_path(path).map_err(csv_error)?;
+    let headers = r.headers().map_err(csv_error)?.clone();
     let find = |name: &str| {
-        headers.iter().position(|h| h.trim() == name).with_context(|| {
-            format!(
-                "{}: no column `{name}` (columns: {})",
-                path.display(),
-                headers.iter().collect::<Vec<_>>().join(", ")
-            )
+        headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
+            let names = headers.iter().collect::<Vec<_>>().join(", ");
+            super::bad_file(path, format!("no column `{name}` (columns: {names})"))
         })
     };
     let (di, vi) = (find("date")?, find("volume")?);
     let mut out = Vec::new();
     for (k, rec) in r.records().enumerate() {
-        let rec = rec.with_context(|| format!("{}: row {}", path.display(), k + 1))?;
+        let row = k as u64 + 1;
+        let rec = rec.map_err(csv_error)?;
         let d = rec.get(di).unwrap_or("").trim();
         let full = if d.len() == 10 { format!("{d}T00:00:00Z") } else { d.to_owned() };
-        let at = roicast_data::conform::parse_timestamp_us(&full).with_context(|| {
-            format!("{}: row {}, column date: `{d}` is not a date (YYYY-MM-DD or RFC 3339)", path.display(), k + 1)
+        let at = roicast_data::conform::parse_timestamp_us(&full).ok_or_else(|| {
+            super::bad_value(path, row, "date", format!("`{d}` is not a date (YYYY-MM-DD or RFC 3339)"))
         })?;
         let v: f64 = rec
             .get(vi)
@@ -1017,7 +1016,7 @@ fn read_branded_search(path: &Path) -> anyhow::Result<Vec<(i64, f64)>> {
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite() && *v >= 0.0)
-            .with_context(|| format!("{}: row {}, column volume: not a number >= 0", path.display(), k + 1))?;
+            .ok_or_else(|| super::bad_value(path, row, "volume", "not a number >= 0"))?;
         out.push((at, v));
     }
     Ok(out)
@@ -1029,7 +1028,11 @@ fn load_card(path: Option<&PathBuf>) -> anyhow::Result<RateCard> {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("failed to read the rate card {}", p.display()))?;
-            RateCard::parse(&text, &p.display().to_string()).map_err(anyhow::Error::msg)
+            // The card's own messages name the file, line and column.
+            RateCard::parse(&text, &p.display().to_string()).map_err(|m| {
+                let reason = m.strip_prefix(&format!("{}: ", p.display())).unwrap_or(&m).to_owned();
+                super::bad_file(p, reason)
+            })
         }
     }
 }

@@ -229,37 +229,50 @@ pub fn read_histories(paths: &[PathBuf]) -> anyhow::Result<History> {
     Ok(all)
 }
 
-fn parse_deal(name: &str, flat: Option<f64>, rate: Option<f64>, tiers: Option<&str>, at: &str) -> anyhow::Result<Deal> {
+/// Where a deal was read: the file and its 1-based data row.
+struct At<'a> {
+    path: &'a Path,
+    row: u64,
+}
+
+impl At<'_> {
+    fn bad(&self, column: &str, reason: String) -> anyhow::Error {
+        super::bad_value(self.path, self.row, column, reason)
+    }
+}
+
+fn parse_deal(name: &str, flat: Option<f64>, rate: Option<f64>, tiers: Option<&str>, at: &At) -> anyhow::Result<Deal> {
     let flat = flat.unwrap_or(0.0);
     let rate = rate.unwrap_or(0.0);
     if !(flat.is_finite() && flat >= 0.0) {
-        bail!("{at}: flat_fee {flat} must be >= 0");
+        return Err(at.bad("flat_fee", format!("{flat} must be >= 0")));
     }
     if !(rate.is_finite() && (0.0..=1.0).contains(&rate)) {
-        bail!("{at}: commission_rate {rate} must be in [0, 1]");
+        return Err(at.bad("commission_rate", format!("{rate} must be in [0, 1]")));
     }
-    let tiers =
-        tiers.map(roicast_data::tiers::parse_tiers).transpose().map_err(|e| anyhow::anyhow!("{at}: tiers: {e}"))?;
+    let tiers = tiers.map(roicast_data::tiers::parse_tiers).transpose().map_err(|e| at.bad("tiers", e))?;
     Ok(Deal { name: name.to_owned(), flat_fee: flat, commission_rate: rate, tiers })
 }
 
 /// Reads a scenarios CSV: `scenario,flat_fee,commission_rate[,tiers]`.
 fn read_scenarios(path: &Path) -> anyhow::Result<Vec<Deal>> {
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("failed to open {}", path.display()))?;
-    let headers = r.headers()?.clone();
+    let csv_error = |source| roicast_data::DataError::Csv { path: path.to_owned(), source };
+    let mut r = csv::Reader::from_path(path).map_err(csv_error)?;
+    let headers = r.headers().map_err(csv_error)?.clone();
     let idx = |c: &str| headers.iter().position(|h| h.trim() == c);
     let Some(si) = idx("scenario") else {
-        bail!("{}: no column `scenario` (columns: {})", path.display(), headers.iter().collect::<Vec<_>>().join(", "));
+        let names = headers.iter().collect::<Vec<_>>().join(", ");
+        return Err(super::bad_file(path, format!("no column `scenario` (columns: {names})")));
     };
     let (fi, ci, ti) = (idx("flat_fee"), idx("commission_rate"), idx("tiers"));
     let mut out = Vec::new();
     for (k, rec) in r.records().enumerate() {
-        let rec = rec.with_context(|| format!("{}: row {}", path.display(), k + 1))?;
-        let at = format!("{}: row {}", path.display(), k + 1);
+        let rec = rec.map_err(csv_error)?;
+        let at = At { path, row: k as u64 + 1 };
         let number = |i: Option<usize>, c: &str| -> anyhow::Result<Option<f64>> {
             match i.and_then(|i| rec.get(i)).map(str::trim).filter(|s| !s.is_empty()) {
                 None => Ok(None),
-                Some(s) => s.parse().map(Some).with_context(|| format!("{at}, column {c}: `{s}` is not a number")),
+                Some(s) => s.parse().map(Some).map_err(|_| at.bad(c, format!("`{s}` is not a number"))),
             }
         };
         let tiers = ti.and_then(|i| rec.get(i)).map(str::trim).filter(|s| !s.is_empty());
@@ -272,7 +285,7 @@ fn read_scenarios(path: &Path) -> anyhow::Result<Vec<Deal>> {
         )?);
     }
     if out.is_empty() {
-        bail!("{}: no scenarios", path.display());
+        return Err(super::bad_file(path, "no scenarios"));
     }
     Ok(out)
 }
@@ -405,11 +418,12 @@ pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let cols = read_cells(Table::Candidates, &a.candidates)?;
     for c in model.columns() {
         if !raw.contains(&c) {
-            bail!(
-                "{}: the model needs the feature column `{c}`, which the candidates file does not have (columns: {})",
+            let reason = format!(
+                "the model needs the feature column `{c}`, which the candidates file {} does not have (columns: {})",
                 a.candidates.display(),
                 raw.join(", ")
             );
+            return Err(roicast_models::ModelError::Mismatch { path: a.model.clone(), reason }.into());
         }
     }
     let n = cols.get("creator_id").map_or(0, Vec::len);
@@ -427,7 +441,7 @@ pub fn run(_ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
         let own: Vec<Deal> = if let Some(s) = &scenarios {
             s.clone()
         } else {
-            let at = format!("{}: row {}", a.candidates.display(), i + 1);
+            let at = At { path: &a.candidates, row: i as u64 + 1 };
             let tiers = text("tiers", i);
             vec![parse_deal(
                 "planned",

@@ -148,11 +148,11 @@ fn attributed(path: &Path, model: &str) -> anyhow::Result<Attributed> {
     while let Some(raw) = r.next_batch()? {
         let b = raw.batch;
         let col = |n: &str| -> anyhow::Result<ArrayRef> {
-            let i = b.schema().index_of(n).map_err(|_| anyhow::anyhow!("{}: no column `{n}`", path.display()))?;
+            let i = b.schema().index_of(n).map_err(|_| super::bad_file(path, format!("no column `{n}`")))?;
             Ok(arrow_cast::cast(b.column(i), &DataType::Utf8)?)
         };
         let num = |n: &str| -> anyhow::Result<ArrayRef> {
-            let i = b.schema().index_of(n).map_err(|_| anyhow::anyhow!("{}: no column `{n}`", path.display()))?;
+            let i = b.schema().index_of(n).map_err(|_| super::bad_file(path, format!("no column `{n}`")))?;
             Ok(arrow_cast::cast(b.column(i), &DataType::Float64)?)
         };
         let (m, cr, ca, pl) = (col("model")?, col("creator_id")?, col("campaign_id")?, col("platform")?);

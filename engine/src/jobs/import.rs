@@ -95,6 +95,9 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     if c.input.is_empty() {
         bail!("no input: pass --input FILE (repeat for several)");
     }
+    if c.source == "affiliate-csv" && c.mapping.is_none() {
+        bail!("affiliate-csv needs --mapping FILE: the report's column for each field (docs/importers.md)");
+    }
     let inputs = expand_inputs(&c.input)?;
     let c = &Config { input: inputs, ..c.clone() };
     if c.merge && c.force {

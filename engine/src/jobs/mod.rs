@@ -129,21 +129,43 @@ pub(crate) fn settings<T>(r: anyhow::Result<T>) -> anyhow::Result<T> {
     r.map_err(|e| InvalidSettings(e).into())
 }
 
+/// An input file unusable as a whole (a missing column, no rows): exit 1.
+pub(crate) fn bad_file(path: &std::path::Path, reason: impl Into<String>) -> anyhow::Error {
+    roicast_data::DataError::invalid_file(path, reason).into()
+}
+
+/// An invalid value in `path` at 1-based data `row`, `column`: exit 1.
+pub(crate) fn bad_value(path: &std::path::Path, row: u64, column: &str, reason: impl Into<String>) -> anyhow::Error {
+    roicast_data::DataError::invalid_row(path, row, column, reason).into()
+}
+
 /// Whether `err` is the input's fault (exit 1 on the command line, `InputError` in
-/// Python): a [`Rejected`], rejected table rows, or an invalid value or malformed line in
-/// an input file.
+/// Python): a [`Rejected`], rejected table rows, an invalid value, a malformed or corrupt
+/// input file ([`roicast_data::DataError::is_input_fault`]), a model file that is not
+/// one roicast can trust, or training data no model can be fitted to. An operating-system
+/// error (a missing file, a full disk) is not: exit 2.
 #[must_use]
 pub fn is_rejection(err: &anyhow::Error) -> bool {
+    use roicast_models::ModelError;
     err.chain().any(|e| {
         e.downcast_ref::<Rejected>().is_some()
+            || e.downcast_ref::<roicast_data::DataError>().is_some_and(roicast_data::DataError::is_input_fault)
             || matches!(
-                e.downcast_ref::<roicast_data::DataError>(),
+                e.downcast_ref::<ModelError>(),
                 Some(
-                    roicast_data::DataError::Rejected { .. }
-                        | roicast_data::DataError::InvalidRow { .. }
-                        | roicast_data::DataError::Csv { .. }
-                        | roicast_data::DataError::Partitioning { .. }
+                    ModelError::Parse { .. }
+                        | ModelError::WrongKind { .. }
+                        | ModelError::FormatVersion { .. }
+                        | ModelError::InvalidInput(..)
+                        | ModelError::Unsealed { .. }
+                        | ModelError::Tampered { .. }
+                        | ModelError::TooLarge { .. }
+                        | ModelError::Mismatch { .. }
                 )
+            )
+            || matches!(
+                e.downcast_ref::<roicast_training::TrainError>(),
+                Some(roicast_training::TrainError::InvalidData(..))
             )
     })
 }

@@ -446,6 +446,45 @@ fn run_step(ctx: &Ctx, s: &Step) -> anyhow::Result<serde_json::Value> {
     })
 }
 
+/// Runs `job` into a hidden folder beside its output folder and swaps it in when it
+/// succeeds ([`roicast_data::io::replace_dir`]): a run killed at any point leaves the
+/// job's folder as it was or complete, its manifest included (paths in manifests and in
+/// the summary name the final folder). Validation, whose reject list must land in place
+/// when it refuses the data, and single-file outputs (the report) are written in place,
+/// each file atomically.
+fn run_staged(ctx: &Ctx, c: &Config, job: &Job, in_place: &Step) -> anyhow::Result<serde_json::Value> {
+    if job.name == "validate" || Path::new(job.out).extension().is_some() {
+        return run_step(ctx, in_place);
+    }
+    let fin = c.out.join(job.out);
+    let staged = c.out.join(format!(".{}.partial-{}", job.out, std::process::id()));
+    if staged.exists() {
+        std::fs::remove_dir_all(&staged).with_context(|| format!("failed to clear {}", staged.display()))?;
+    }
+    let value = match step(c, job.name, &staged).and_then(|s| run_step(ctx, &s)) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(e);
+        }
+    };
+    // The same path as JSON writes it (quotes and backslashes escaped).
+    let json_text = |p: &Path| serde_json::to_string(&p.display().to_string()).map(|q| q[1..q.len() - 1].to_owned());
+    let (from, to) = (json_text(&staged)?, json_text(&fin)?);
+    if staged.is_dir() {
+        for e in std::fs::read_dir(&staged).with_context(|| format!("failed to list {}", staged.display()))? {
+            let p = e?.path();
+            if p.to_string_lossy().ends_with(".manifest.json") {
+                let text = std::fs::read_to_string(&p).with_context(|| format!("failed to read {}", p.display()))?;
+                std::fs::write(&p, text.replace(&from, &to))
+                    .with_context(|| format!("failed to write {}", p.display()))?;
+            }
+        }
+        roicast_data::io::replace_dir(&staged, &fin)?;
+    }
+    Ok(serde_json::from_str(&serde_json::to_string(&value)?.replace(&from, &to))?)
+}
+
 fn single_file(data: &Path, t: Table) -> anyhow::Result<PathBuf> {
     let ds = Dataset::open(data)?;
     match ds.files(t) {
@@ -542,6 +581,9 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         .map(|j| enabled(c, j.name).then(|| step(c, j.name, &c.out.join(j.out))).transpose())
         .collect::<anyhow::Result<_>>()?;
     std::fs::create_dir_all(&c.out).with_context(|| format!("failed to create {}", c.out.display()))?;
+    let _lock = RunLock::acquire(&c.out)?;
+    // Folders that runs killed before they could swap them in.
+    crate::output::remove_dead_partials(&c.out, ".");
     let previous: RunManifest = std::fs::read(c.out.join("run.manifest.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -618,7 +660,8 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         ctx.note(&format!("running {} …", job.name));
         let started = std::time::Instant::now();
         let measured = reset_peak_rss();
-        let value = run_step(ctx, step).with_context(|| format!("the {} step of the run failed", job.name))?;
+        let value =
+            run_staged(ctx, c, job, step).with_context(|| format!("the {} step of the run failed", job.name))?;
         summary.insert(job.name.to_owned(), value);
         let outputs = hash_files(&c.out, job.out)?;
         manifest.jobs.insert(
@@ -645,9 +688,70 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     })
 }
 
+/// `OUT/.roicast.lock`, locked (an OS file lock, released when the process ends however
+/// it ends) while a run writes into OUT: a second run on the same folder refuses instead
+/// of interleaving its jobs with the first's.
+struct RunLock {
+    file: std::fs::File,
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Who held it is of interest only while it is held: a finished run leaves the
+        // file empty (a killed one leaves its line, which the next run overwrites).
+        let _ = self.file.set_len(0);
+    }
+}
+
+impl RunLock {
+    /// The lock file's name inside the output folder.
+    const FILE: &'static str = ".roicast.lock";
+
+    fn acquire(out: &Path) -> anyhow::Result<RunLock> {
+        use std::io::Write as _;
+        let path = out.join(Self::FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("failed to open the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = if holder.trim().is_empty() { String::new() } else { format!(" ({})", holder.trim()) };
+                bail!(
+                    "{}: another `roicast run` is writing to this folder{holder}; wait for it to finish or use another `out`",
+                    out.display()
+                );
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("failed to lock {}", path.display()));
+            }
+        }
+        let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        file.set_len(0)?;
+        write!(file, "pid {}, started {stamp}", std::process::id())?;
+        Ok(RunLock { file })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_run_on_the_same_folder_is_refused_while_the_first_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RunLock::acquire(dir.path()).unwrap();
+        let e = RunLock::acquire(dir.path()).err().expect("the folder is locked");
+        let msg = format!("{e:#}");
+        assert!(msg.contains("another `roicast run` is writing to this folder (pid "), "{msg}");
+        drop(first);
+        RunLock::acquire(dir.path()).expect("released with its holder");
+    }
 
     fn config(dir: &Path, body: &str) -> anyhow::Result<Config> {
         let p = dir.join("roicast.toml");

@@ -29,10 +29,11 @@ const LINK_WINDOW_US: i64 = 7 * 86_400_000_000;
 
 /// Reads `currency,rate` (units of the base currency per unit).
 fn read_fx(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let csv_error = |source| roicast_data::DataError::Csv { path: path.to_owned(), source };
+    let mut r = csv::Reader::from_path(path).map_err(csv_error)?;
     let mut out = BTreeMap::new();
     for (k, rec) in r.records().enumerate() {
-        let rec = rec.with_context(|| format!("{}: row {}", path.display(), k + 1))?;
+        let rec = rec.map_err(csv_error)?;
         let cur = rec.get(0).unwrap_or("").trim().to_owned();
         let rate: f64 = rec
             .get(1)
@@ -41,7 +42,7 @@ fn read_fx(path: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite() && *v > 0.0)
-            .with_context(|| format!("{}: row {}, column rate: not a number > 0", path.display(), k + 1))?;
+            .ok_or_else(|| super::bad_value(path, k as u64 + 1, "rate", "not a number > 0"))?;
         out.insert(cur, rate);
     }
     Ok(out)

@@ -212,10 +212,10 @@ fn score_column(scorer: &Scorer, text: &StringArray, summary: &mut ScoreSummary)
 fn output_schema(input: &Schema, path: &Path) -> anyhow::Result<SchemaRef> {
     for name in ADDED_COLUMNS {
         if input.field_with_name(name).is_ok() {
-            bail!(
-                "{}: the input already has a column `{name}`, which the sentiment job adds; rename it first",
-                path.display()
-            );
+            return Err(super::bad_file(
+                path,
+                format!("the input already has a column `{name}`, which the sentiment job adds; rename it first"),
+            ));
         }
     }
     let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -243,7 +243,7 @@ fn text_as_utf8(
                 .with_context(|| format!("{}: column `{column}` (rows from {first_row}): not text", path.display()))?;
             Ok(c.as_string::<i32>().clone())
         }
-        other => bail!("{}: column `{column}` has type {other}, expected text", path.display()),
+        other => Err(super::bad_file(path, format!("column `{column}` has type {other}, expected text"))),
     }
 }
 
@@ -261,7 +261,7 @@ pub fn score_batch(
     let in_schema = batch.schema();
     let Ok(text_index) = in_schema.index_of(text_column) else {
         let names: Vec<&str> = in_schema.fields().iter().map(|f| f.name().as_str()).collect();
-        bail!("{}: no column `{text_column}` (columns: {})", source.display(), names.join(", "));
+        return Err(super::bad_file(source, format!("no column `{text_column}` (columns: {})", names.join(", "))));
     };
     let schema = output_schema(&in_schema, source)?;
     let text = text_as_utf8(batch, text_index, source, text_column, first_row)?;
@@ -290,7 +290,10 @@ pub fn score_file(
     let in_schema = reader.schema();
     if in_schema.index_of(text_column).is_err() {
         let names: Vec<&str> = in_schema.fields().iter().map(|f| f.name().as_str()).collect();
-        bail!("{}: no column `{text_column}` (columns: {}); pass --text-column", input.display(), names.join(", "));
+        return Err(super::bad_file(
+            input,
+            format!("no column `{text_column}` (columns: {}); pass --text-column", names.join(", ")),
+        ));
     }
     let schema = output_schema(&in_schema, input)?;
     let mut writer = TableWriter::create(output, &schema)?;
@@ -298,13 +301,12 @@ pub fn score_file(
     let mut summary = ScoreSummary::default();
     while let Some(raw) = reader.next_batch()? {
         if let Some((_, reject)) = raw.rejects.first() {
-            bail!(
-                "{}: row {}, column {}: {} — nothing was written",
-                input.display(),
+            return Err(super::bad_value(
+                input,
                 reject.row.unwrap_or(raw.first_row),
-                reject.column,
-                reject.reason
-            );
+                &reject.column,
+                format!("{} — nothing was written", reject.reason),
+            ));
         }
         let out = score_batch(scorer, &raw.batch, text_column, input, raw.first_row, &mut summary)?;
         writer.write(&out)?;
@@ -381,10 +383,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     let mut manifest = ManifestBuilder::start("sentiment");
     let (scorer, model_name) = Scorer::from_arg(&c.model)?;
     let (input, output, dir) = match &c.target {
-        Target::File { input, output } => {
-            let dir = crate::output::create_parent(output)?;
-            (input.clone(), output.clone(), dir)
-        }
+        Target::File { input, output } => (input.clone(), output.clone(), crate::output::parent_dir(output)),
         Target::Dataset { data, out } => {
             let dataset = ctx.open_dataset(data)?;
             let Some(files) = dataset.files(Table::Comments) else {
@@ -397,11 +396,12 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
                     files.len()
                 );
             }
-            std::fs::create_dir_all(out).with_context(|| format!("failed to create {}", out.display()))?;
             (files[0].clone(), out.join("comments_sentiment.parquet"), out.clone())
         }
     };
+    let new_dir = crate::output::NewDir::create(&dir)?;
     let summary = score_file(&scorer, &input, &output, &c.text_column, ctx)?;
+    new_dir.keep();
     manifest.record("score", summary.seconds);
     let m = manifest.finish(
         json!({ "model": model_name, "text_column": c.text_column, "threads": rayon::current_num_threads() }),
@@ -481,16 +481,22 @@ pub fn read_labelled(
             if let Some(c) = col
                 && schema.index_of(c).is_err()
             {
-                bail!("{}: no column `{c}` (columns: {}); pass {flag}", path.display(), names.join(", "));
+                return Err(super::bad_file(
+                    path,
+                    format!("no column `{c}` (columns: {}); pass {flag}", names.join(", ")),
+                ));
             }
         }
         let split_name = split_column.unwrap_or("split");
         if split_column.is_some() && schema.index_of(split_name).is_err() {
-            bail!("{}: no column `{split_name}` (columns: {}); pass --split-column", path.display(), names.join(", "));
+            return Err(super::bad_file(
+                path,
+                format!("no column `{split_name}` (columns: {}); pass --split-column", names.join(", ")),
+            ));
         }
         while let Some(raw) = reader.next_batch()? {
             if let Some((_, r)) = raw.rejects.first() {
-                bail!("{}: row {}, column {}: {}", path.display(), r.row.unwrap_or(raw.first_row), r.column, r.reason);
+                return Err(super::bad_value(path, r.row.unwrap_or(raw.first_row), &r.column, r.reason.clone()));
             }
             let b = &raw.batch;
             let text = column_text(b, path, text_column, raw.first_row)?.expect("checked above");
@@ -502,20 +508,23 @@ pub fn read_labelled(
             };
             for i in 0..b.num_rows() {
                 let row = raw.first_row + i as u64;
-                let at = |col: &str| format!("{}: row {row}, column {col}", path.display());
+                let bad = |col: &str, reason: String| super::bad_value(path, row, col, reason);
                 if text.is_null(i) || text.value(i).trim().is_empty() {
-                    bail!("{}: empty text (training rows need text)", at(text_column));
+                    return Err(bad(text_column, "empty text (training rows need text)".into()));
                 }
                 let value = if label.is_null(i) { "" } else { label.value(i) };
                 let Some(class) = parse_label(value) else {
-                    bail!("{}: label `{value}` is not one of positive / negative / neutral", at(label_column));
+                    return Err(bad(
+                        label_column,
+                        format!("label `{value}` is not one of positive / negative / neutral"),
+                    ));
                 };
                 let test =
                     match split.as_ref().filter(|s| s.is_valid(i)).map(|s| s.value(i).trim().to_ascii_lowercase()) {
                         None => false,
                         Some(s) if s == "train" || s.is_empty() => false,
                         Some(s) if s == "test" => true,
-                        Some(s) => bail!("{}: split `{s}` is not train or test", at(split_name)),
+                        Some(s) => return Err(bad(split_name, format!("split `{s}` is not train or test"))),
                     };
                 let w = match &weight {
                     None => 1.0,
@@ -523,7 +532,10 @@ pub fn read_labelled(
                         let s = if wc.is_null(i) { "" } else { wc.value(i) };
                         match s.trim().parse::<f64>() {
                             Ok(v) if v.is_finite() && v >= 0.0 => v,
-                            _ => bail!("{}: weight `{s}` is not a finite number >= 0", at(weight_column.unwrap_or(""))),
+                            _ => {
+                                let reason = format!("weight `{s}` is not a finite number >= 0");
+                                return Err(bad(weight_column.unwrap_or(""), reason));
+                            }
                         }
                     }
                 };

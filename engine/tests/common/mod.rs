@@ -61,3 +61,41 @@ pub fn texts(b: &arrow_array::RecordBatch, col: &str) -> Vec<Option<String>> {
     let c = c.as_string::<i32>();
     (0..b.num_rows()).map(|i| c.is_valid(i).then(|| c.value(i).to_owned())).collect()
 }
+
+/// Snapshot redactions: the temporary folder `tmp`, the fixtures' path, seconds, rates and
+/// peak memory (present only where /proc allows).
+pub fn snapshot_settings(tmp: &Path) -> insta::Settings {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex_escape(&tmp.to_string_lossy()), "[TMP]");
+    s.add_filter(&regex_escape(&fixtures.to_string_lossy()), "[FIXTURES]");
+    s.add_filter(r"\d+(\.\d+)? s\b", "[SECONDS] s");
+    s.add_filter(r"  peak \d+ MiB", "");
+    s.add_filter(r"\(\d+ (rows|comments)/s\)", "([RATE] $1/s)");
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars().fold(String::new(), |mut out, c| {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
+
+/// Copies the file or folder `from` to `to` (folders recursively).
+pub fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    }
+}

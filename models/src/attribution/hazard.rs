@@ -313,8 +313,8 @@ pub struct HazardEstimates {
     pub hierarchy: Option<HierarchyEstimates>,
 }
 
-/// Format version of [`HazardModelFile`].
-pub const HAZARD_FILE_FORMAT: u32 = 1;
+/// Format version of [`HazardModelFile`]: 2 added the `content_hash` ([`crate::seal`]).
+pub const HAZARD_FILE_FORMAT: u32 = 2;
 
 /// The saved data-driven attribution model (`roicast train attribution`). The field names
 /// are a contract with tools outside roicast.
@@ -322,6 +322,9 @@ pub const HAZARD_FILE_FORMAT: u32 = 1;
 pub struct HazardModelFile {
     /// File format version.
     pub format: u32,
+    /// `sha256:` of the file's bytes with these digits zeroed ([`crate::seal`]); set on save.
+    #[serde(default)]
+    pub content_hash: String,
     /// Always `additive_hazard`.
     pub model: String,
     /// roicast version that wrote it.
@@ -353,23 +356,37 @@ impl HazardModelFile {
 
     /// Writes the file atomically.
     pub fn save(&self, path: &std::path::Path) -> Result<(), crate::ModelError> {
-        let json = serde_json::to_vec_pretty(self).expect("model file serialises");
+        let json = self.to_bytes();
         roicast_data::io::write_bytes_atomic(path, &json)
             .map_err(|e| crate::ModelError::Io { path: path.to_owned(), source: std::io::Error::other(e.to_string()) })
     }
 
-    /// Reads and checks a file.
+    /// The file's bytes: pretty JSON, sealed with its content hash.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let sealed = HazardModelFile { content_hash: crate::seal::PLACEHOLDER.to_owned(), ..self.clone() };
+        crate::seal::seal(serde_json::to_vec_pretty(&sealed).expect("model file serialises"))
+    }
+
+    /// Reads and checks a file: size limit, format, content hash, kind, parameters.
     pub fn load(path: &std::path::Path) -> Result<HazardModelFile, crate::ModelError> {
-        let bytes = std::fs::read(path).map_err(|source| crate::ModelError::Io { path: path.to_owned(), source })?;
-        let f: HazardModelFile = serde_json::from_slice(&bytes)
+        #[derive(Deserialize)]
+        struct Envelope {
+            format: u32,
+        }
+        let bytes = crate::seal::read(path)?;
+        let env: Envelope = serde_json::from_slice(&bytes)
             .map_err(|source| crate::ModelError::Parse { path: path.to_owned(), source })?;
-        if f.format > HAZARD_FILE_FORMAT {
+        if env.format > HAZARD_FILE_FORMAT {
             return Err(crate::ModelError::FormatVersion {
                 path: path.to_owned(),
-                found: f.format,
+                found: env.format,
                 supported: HAZARD_FILE_FORMAT,
             });
         }
+        crate::seal::verify(&bytes, path)?;
+        let f: HazardModelFile = serde_json::from_slice(&bytes)
+            .map_err(|source| crate::ModelError::Parse { path: path.to_owned(), source })?;
         if f.model != "additive_hazard" {
             return Err(crate::ModelError::WrongKind {
                 path: path.to_owned(),
