@@ -76,8 +76,8 @@ fn demo_writes_a_clean_world_and_a_validation_report() {
     assert!(3 * paid_back >= n && 3 * paid_back <= 2 * n, "{paid_back} of {n} creators paid back");
     assert!(stdout.contains("creators paid back their full cost") && stdout.contains("biggest winners"), "{stdout}");
     assert!(stdout.contains(" (instagram)") || stdout.contains(" (tiktok)"), "creators shown as @handle (platform)");
-    // Running it again replaces the world.
-    assert_eq!(roicast(&["demo", "-q"], dir.path()).code, 0);
+    // Running it again in its own folder is allowed (`cli::demo` tests which folders it
+    // accepts without running the whole demo a second time).
 }
 
 #[test]

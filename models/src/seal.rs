@@ -57,6 +57,12 @@ pub fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+/// The `sha256:…` digest a sealed file's `bytes` record, if any.
+#[must_use]
+pub fn recorded(bytes: &[u8]) -> Option<String> {
+    digits(bytes).map(|r| format!("sha256:{}", String::from_utf8_lossy(&bytes[r])))
+}
+
 /// Checks the digest of a model file's `bytes` (named `path` in errors).
 ///
 /// # Errors

@@ -358,3 +358,24 @@ fn import_exports(
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_runs_in_a_new_empty_or_own_folder_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("demo");
+        refuse_foreign_folder(&out).expect("a new folder");
+        std::fs::create_dir(&out).unwrap();
+        refuse_foreign_folder(&out).expect("an empty folder");
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        let e = refuse_foreign_folder(&out).unwrap_err();
+        assert!(e.to_string().contains("was not written by `roicast demo`"), "{e}");
+        std::fs::write(out.join("roicast.toml"), "data = \"elsewhere\"\n").unwrap();
+        assert!(refuse_foreign_folder(&out).is_err(), "a config that is not the demo's");
+        std::fs::write(out.join("roicast.toml"), DEMO_CONFIG).unwrap();
+        refuse_foreign_folder(&out).expect("a folder an earlier demo wrote");
+    }
+}

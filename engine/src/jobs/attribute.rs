@@ -417,6 +417,7 @@ pub(crate) fn hazard_model_file(
         }),
         journeys,
     }
+    .sealed()
 }
 
 fn default_max_iter() -> usize {

@@ -368,6 +368,14 @@ impl HazardModelFile {
         crate::seal::seal(serde_json::to_vec_pretty(&sealed).expect("model file serialises"))
     }
 
+    /// The same file with `content_hash` filled in: the hash its saved bytes will carry
+    /// (so a model held in memory, e.g. returned to Python, equals the file).
+    #[must_use]
+    pub fn sealed(self) -> HazardModelFile {
+        let hash = crate::seal::recorded(&self.to_bytes()).expect("sealed bytes record their hash");
+        HazardModelFile { content_hash: hash, ..self }
+    }
+
     /// Reads and checks a file: size limit, format, content hash, kind, parameters.
     pub fn load(path: &std::path::Path) -> Result<HazardModelFile, crate::ModelError> {
         #[derive(Deserialize)]
