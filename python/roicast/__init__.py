@@ -192,8 +192,11 @@ class AttributionModel:
     the CLI's model file; ``model.apply(data)`` credits a dataset's orders with it.
     """
 
-    def __init__(self, doc: Dict[str, Any]):
+    def __init__(self, doc: Dict[str, Any], text: Optional[str] = None):
         self.doc = doc
+        # The model file's exact text when known: model files are sealed with a hash of
+        # their bytes (docs/reliability.md), so the file roicast wrote is what is saved.
+        self._text = text
 
     @property
     def group_by(self) -> str:
@@ -208,12 +211,16 @@ class AttributionModel:
         return self.doc["baseline_per_day"]
 
     def to_json(self) -> str:
-        """The model file's JSON (what ``roicast train attribution`` writes)."""
+        """The model file's JSON, byte for byte what roicast wrote. Model files are sealed
+        (``content_hash``): if ``doc`` was edited, the JSON written is the edited document
+        and roicast refuses to load it — a model is retrained, not edited."""
+        if self._text is not None and json.loads(self._text) == self.doc:
+            return self._text
         return json.dumps(self.doc, indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> "AttributionModel":
-        return cls(json.loads(text))
+        return cls(json.loads(text), text)
 
     @classmethod
     def load(cls, path: PathLike) -> "AttributionModel":
@@ -274,9 +281,9 @@ def attribute(
         result = run_to_tables("attribute", settings, tables, out, {
             "credits": "credits.parquet",
             "summary_table": "attribution_summary.csv",
-        }, threads)
+        }, threads, text_outputs={"model": "data_driven_model.json"})
     dd = result.summary.get("data_driven")
-    result.model = AttributionModel(dd) if dd else None
+    result.model = AttributionModel(dd, result.texts.get("model")) if dd else None
     return result
 
 
@@ -327,7 +334,8 @@ def train_attribution(
             "data": root, "out": os.fspath(Path(tmp) / "model.json"), "group_by": group_by,
             "observation_end": observation_end, "use_sessions": use_sessions, "max_iter": max_iter, "tol": tol,
         })
-        return AttributionModel(run_job("train_attribution", settings, tables, threads))
+        doc = run_job("train_attribution", settings, tables, threads)
+        return AttributionModel(doc, (Path(tmp) / "model.json").read_text())
 
 
 def roi(

@@ -124,6 +124,8 @@ class Result:
         self.summary = summary
         self.tables = tables
         self.out = out
+        # Output files kept as text (``text_outputs``), e.g. a sealed model file.
+        self.texts: Dict[str, str] = {}
 
     def __getitem__(self, name: str) -> pa.Table:
         return self.tables[name]
@@ -147,11 +149,14 @@ def run_to_tables(
     outputs: Dict[str, str],
     threads: Optional[int] = None,
     out_key: str = "out",
+    text_outputs: Optional[Dict[str, str]] = None,
 ) -> Result:
     """Runs a job that writes files into a folder; returns them as tables.
 
     ``outputs`` maps a table name to its file in the folder (missing optional outputs
-    are skipped). Without ``out``, a temporary folder is used and removed.
+    are skipped); ``text_outputs`` names files kept as text in ``result.texts`` (a sealed
+    model file, whose exact bytes matter). Without ``out``, a temporary folder is used
+    and removed.
     """
     tmp = None
     if out is None:
@@ -166,7 +171,13 @@ def run_to_tables(
             for name, file in outputs.items()
             if (folder / file).exists()
         }
-        return Result(summary, got, None if tmp else folder)
+        result = Result(summary, got, None if tmp else folder)
+        result.texts = {
+            name: (folder / file).read_text()
+            for name, file in (text_outputs or {}).items()
+            if (folder / file).exists()
+        }
+        return result
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
