@@ -530,6 +530,9 @@ pub struct FileReader {
     path: PathBuf,
     next_row: u64,
     inner: ReaderInner,
+    /// The rows a Parquet file's footer says it holds: checked at the end, so a damaged
+    /// file (pages missing, a footer that lies) is refused, never read short in silence.
+    claimed_rows: Option<u64>,
 }
 
 enum ReaderInner {
@@ -646,10 +649,14 @@ impl FileReader {
         let path = path.into();
         let format = Format::from_path(&path).ok_or_else(|| DataError::UnknownFormat { path: path.clone() })?;
         let file = File::open(&path).map_err(DataError::io(&path))?;
+        let mut claimed_rows = None;
         let inner = match format {
             Format::Parquet => {
                 let r = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                    .and_then(|b| {
+                        claimed_rows = u64::try_from(b.metadata().file_metadata().num_rows()).ok();
+                        b.with_batch_size(BATCH_ROWS).build()
+                    })
                     .map_err(|source| DataError::Parquet { path: path.clone(), source })?;
                 ReaderInner::Batches(Box::new(r))
             }
@@ -676,7 +683,7 @@ impl FileReader {
                 ReaderInner::Csv { reader, guard, schema: Arc::new(Schema::new(fields)), done: false }
             }
         };
-        Ok(FileReader { table, path, next_row: 1, inner })
+        Ok(FileReader { table, path, next_row: 1, inner, claimed_rows })
     }
 
     /// A reader over batches already in memory, named `path` in rejects and messages.
@@ -688,7 +695,13 @@ impl FileReader {
         batches: Vec<RecordBatch>,
     ) -> FileReader {
         let it = arrow_array::RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
-        FileReader { table, path: path.into(), next_row: 1, inner: ReaderInner::Batches(Box::new(it)) }
+        FileReader {
+            table,
+            path: path.into(),
+            next_row: 1,
+            inner: ReaderInner::Batches(Box::new(it)),
+            claimed_rows: None,
+        }
     }
 
     /// The file's path.
@@ -711,7 +724,19 @@ impl FileReader {
         let first_row = self.next_row;
         let raw = match &mut self.inner {
             ReaderInner::Batches(r) => match r.next() {
-                None => return Ok(None),
+                None => {
+                    let read = self.next_row - 1;
+                    if let Some(claimed) = self.claimed_rows.filter(|&c| c != read) {
+                        return Err(DataError::InvalidFile {
+                            path: self.path.clone(),
+                            reason: format!(
+                                "the file's footer says it holds {claimed} rows, its pages hold {read}: the file is \
+                                 damaged (cut short, or its metadata rewritten)"
+                            ),
+                        });
+                    }
+                    return Ok(None);
+                }
                 Some(b) => RawBatch {
                     batch: b.map_err(|source| DataError::Arrow { path: self.path.clone(), source })?,
                     first_row,
@@ -856,5 +881,59 @@ mod guard_tests {
         assert!(err.to_string().contains("UTF-16 (little-endian byte-order mark)"), "{err}");
         std::fs::write(&p, "\u{feff}a,b\n").unwrap();
         refuse_utf16(&p).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod hostile_parquet_tests {
+    use super::*;
+    use parquet::file::metadata::{FileMetaData, ParquetMetaData, ParquetMetaDataReader, ParquetMetaDataWriter};
+
+    /// A valid 10-row file whose footer is rewritten to claim `rows` rows.
+    fn lying_file(dir: &Path, rows: i64) -> PathBuf {
+        let path = dir.join("orders.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("order_id", DataType::Utf8, false)]));
+        let ids: Vec<String> = (0..10).map(|i| format!("o{i}")).collect();
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(arrow_array::StringArray::from(ids))]).unwrap();
+        write_table(&path, &schema, &[batch]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let meta = ParquetMetaDataReader::new().parse_and_finish(&File::open(&path).unwrap()).unwrap();
+        let n = bytes.len();
+        let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+        let rgs: Vec<_> =
+            meta.row_groups().iter().map(|rg| rg.clone().into_builder().set_num_rows(rows).build().unwrap()).collect();
+        let fm = meta.file_metadata();
+        let claimed = FileMetaData::new(
+            fm.version(),
+            rows,
+            fm.created_by().map(str::to_owned),
+            fm.key_value_metadata().cloned(),
+            fm.schema_descr_ptr(),
+            fm.column_orders().cloned(),
+        );
+        let mut out = bytes[..n - 8 - footer].to_vec();
+        ParquetMetaDataWriter::new(&mut out, &ParquetMetaData::new(claimed, rgs)).finish().unwrap();
+        let lying = dir.join("lying.parquet");
+        std::fs::write(&lying, out).unwrap();
+        lying
+    }
+
+    #[test]
+    fn a_footer_claiming_a_trillion_rows_is_refused_without_reading_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lying_file(dir.path(), 1_000_000_000_000);
+        let started = std::time::Instant::now();
+        let outcome = (|| -> Result<usize, DataError> {
+            let mut r = FileReader::open(Table::Orders, &path)?;
+            let mut n = 0;
+            while let Some(b) = r.next_batch()? {
+                n += b.batch.num_rows();
+                assert!(n <= 1_000_000, "rows the file does not hold are being produced");
+            }
+            Ok(n)
+        })();
+        assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+        let err = outcome.expect_err("a file whose footer lies is refused");
+        assert!(err.is_input_fault(), "{err}");
     }
 }
