@@ -66,8 +66,7 @@ fn run_to_end(dir: &Path, config: &Path) -> common::Run {
 fn a_run_killed_at_any_point_leaves_each_output_as_before_or_complete() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let g = common::roicast_in(&["generate", "--scenario", "small", "--seed", "3", "--out", "data", "-q"], d);
-    assert_eq!(g.code, 0, "{}", g.stderr);
+    common::small_world(d, 3);
     // Reference A (the previous run) and B (the new settings), each run to the end in the
     // folder the kills use (the report names its folder), then kept aside.
     let out = d.join("out");
@@ -166,8 +165,7 @@ fn a_run_killed_at_any_point_leaves_each_output_as_before_or_complete() {
 fn a_second_run_on_the_same_folder_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let g = common::roicast_in(&["generate", "--scenario", "small", "--seed", "3", "--out", "data", "-q"], d);
-    assert_eq!(g.code, 0, "{}", g.stderr);
+    common::small_world(d, 3);
     std::fs::create_dir(d.join("out")).unwrap();
     let lock_path = d.join("out").join(".roicast.lock");
     let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).unwrap();

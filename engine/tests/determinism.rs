@@ -30,8 +30,7 @@ fn outputs(root: &Path) -> BTreeMap<String, Vec<u8>> {
 fn a_run_with_1_2_and_8_threads_writes_identical_files() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let g = common::roicast_in(&["generate", "--scenario", "small", "--seed", "11", "--out", "data", "-q"], d);
-    assert_eq!(g.code, 0, "{}", g.stderr);
+    common::small_world(d, 11);
     let mut runs = Vec::new();
     for threads in ["1", "2", "8"] {
         let cfg = d.join(format!("t{threads}.toml"));

@@ -49,8 +49,7 @@ fn entries(dir: &Path) -> Vec<String> {
 fn a_full_disk_is_exit_2_and_leaves_nothing_partial() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let g = common::roicast_in(&["generate", "--scenario", "small", "--seed", "3", "--out", "data", "-q"], d);
-    assert_eq!(g.code, 0, "{}", g.stderr);
+    common::small_world(d, 3);
     let Some(disk) = Tmpfs::mount(&d.join("full"), "400k") else {
         // Not root: nothing to check here (CI runs as root and checks it).
         assert_ne!(Command::new("id").arg("-u").output().map(|o| o.stdout).unwrap_or_default(), b"0\n");

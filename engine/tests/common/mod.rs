@@ -99,3 +99,10 @@ pub fn copy_tree(from: &Path, to: &Path) {
         std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
     }
 }
+
+/// Generates the small world (Parquet) with `seed` into `dir/data`.
+pub fn small_world(dir: &Path, seed: u64) {
+    let seed = seed.to_string();
+    let r = roicast_in(&["generate", "--scenario", "small", "--seed", &seed, "--out", "data", "-q"], dir);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
