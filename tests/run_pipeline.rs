@@ -201,8 +201,9 @@ fn a_rejected_row_stops_the_run_with_exit_1_and_the_reject() {
     assert!(!results.join("sentiment").exists(), "no job runs after a rejected validation");
 }
 
-/// Strings from the data cannot run in the report: creator handles, campaign names and
-/// comment texts set to an injection corpus (script tags, event-handler attributes,
+/// Strings from the data cannot run in the report: creator handles, campaign names,
+/// comment texts, a creator's and a campaign's ids and the data folder's name set to an
+/// injection corpus (script tags, event-handler attributes,
 /// `javascript:` URLs, an SVG `<foreignObject>`, a `</script>` breakout for the embedded
 /// data, a quote breakout, unicode bidi overrides) are rendered in headless Chromium; each
 /// payload would set `data-pwned` on the page if it ran, and the dumped DOM must not have it.
@@ -256,12 +257,46 @@ fn no_string_from_the_data_runs_in_the_report() {
     edit("creators.csv", "handle");
     edit("campaigns.csv", "name");
     edit("comments.csv", "text");
-    let cfg = config(dir.path(), "data = \"data\"\nout = \"results\"\n");
+    // Ids too: the first creator's and campaign's ids, replaced in every table that names
+    // them, and the data folder's name. No comma, quote or slash,
+    // so they survive as ids and as a file name; each would set `data-pwned` if it ran.
+    let id_payload = |n: u8| format!("<img src=x{n} onerror=document.body.dataset.pwned=1>");
+    let first = |file: &str, column: &str| {
+        let mut r = csv::Reader::from_path(data.join(file)).unwrap();
+        let col = r.headers().unwrap().iter().position(|h| h == column).unwrap();
+        r.records().next().unwrap().unwrap()[col].to_owned()
+    };
+    let renames =
+        [(first("creators.csv", "creator_id"), id_payload(1)), (first("campaigns.csv", "campaign_id"), id_payload(2))];
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let mut r = csv::Reader::from_path(&path).unwrap();
+        let headers = r.headers().unwrap().clone();
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        w.write_record(&headers).unwrap();
+        for rec in &rows {
+            let f: Vec<&str> =
+                rec.iter().map(|v| renames.iter().find(|(old, _)| old == v).map_or(v, |(_, new)| new)).collect();
+            w.write_record(&f).unwrap();
+        }
+        w.flush().unwrap();
+    }
+    let folder = format!("data{}", id_payload(3));
+    std::fs::rename(&data, dir.path().join(&folder)).unwrap();
+    let cfg = config(dir.path(), &format!("data = \"{folder}\"\nout = \"results\"\n"));
     let (code, _, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q"]);
     assert_eq!(code, 0, "{stderr}");
     let report = dir.path().join("results/report.html");
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("data-p'+'wned"), "the payloads reach the report (as text)");
+    for n in 1..=2 {
+        assert!(html.contains(&format!("src=x{n} onerror")), "id payload {n} reaches the report (as text)");
+    }
+    // (The report names no file or folder: the folder's payload only has to not break the run.)
     let dom = Command::new(chromium)
         .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", dir.path().join("chrome-profile").display()))

@@ -20,7 +20,6 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, SecondsFormat};
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -652,11 +651,11 @@ impl FileReader {
         let mut claimed_rows = None;
         let inner = match format {
             Format::Parquet => {
-                let r = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .and_then(|b| {
-                        claimed_rows = u64::try_from(b.metadata().file_metadata().num_rows()).ok();
-                        b.with_batch_size(BATCH_ROWS).build()
-                    })
+                let b = crate::parquet_limits::open_file(file, &path)?;
+                claimed_rows = u64::try_from(b.metadata().file_metadata().num_rows()).ok();
+                let r = b
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
                     .map_err(|source| DataError::Parquet { path: path.clone(), source })?;
                 ReaderInner::Batches(Box::new(r))
             }

@@ -39,6 +39,7 @@ pub mod import;
 pub mod io;
 pub mod journeys;
 pub mod numeric;
+pub mod parquet_limits;
 pub mod partition;
 pub mod paths;
 pub mod rfm;

@@ -29,9 +29,8 @@ fn refused(path: &Path, row: u64, reason: String) -> DataError {
 /// written for it (`bq extract --destination_format PARQUET`: records are structs,
 /// repeated fields lists); batches are read one at a time.
 pub fn for_each_parquet(path: &Path, mut f: impl FnMut(Located) -> Result<(), DataError>) -> Result<(), DataError> {
-    let file = std::fs::File::open(path).map_err(DataError::io(path))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+    let reader = crate::parquet_limits::open(path)?
+        .build()
         .map_err(|source| DataError::Parquet { path: path.to_owned(), source })?;
     let mut row = 0u64;
     for batch in reader {

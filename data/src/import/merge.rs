@@ -78,9 +78,8 @@ impl std::fmt::Display for Conflict {
 
 /// Reads a Parquet file as it is (its own schema, `extra` included).
 pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, DataError> {
-    let file = std::fs::File::open(path).map_err(DataError::io(path))?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+    let reader = crate::parquet_limits::open(path)?
+        .build()
         .map_err(|source| DataError::Parquet { path: path.to_owned(), source })?;
     reader.collect::<Result<Vec<_>, _>>().map_err(|source| DataError::Arrow { path: path.to_owned(), source })
 }

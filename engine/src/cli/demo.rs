@@ -277,7 +277,7 @@ fn who(row: &serde_json::Value) -> String {
 }
 
 /// The demo's pipeline configuration (written to roicast-demo/roicast.toml).
-const DEMO_CONFIG: &str = "# roicast demo pipeline (docs/pipeline.md documents every field)
+pub const DEMO_CONFIG: &str = "# roicast demo pipeline (docs/pipeline.md documents every field)
 # data/ was imported from the vendor exports in exports/ (docs/importers.md).
 data = \"data\"
 out = \"results\"

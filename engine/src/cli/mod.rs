@@ -15,7 +15,7 @@ pub mod args;
 mod attribute;
 mod clv;
 mod data;
-mod demo;
+pub mod demo;
 mod engagement;
 mod forecast;
 mod roi;
