@@ -312,10 +312,11 @@ fn convert(c: &ColumnSpec, src: &ArrayRef, skip: &[bool], sink: &mut Sink<'_>) -
             Arc::new(b.finish())
         }
         // Timestamps: any unit / zone keeps the instant; naive is read as UTC; dates are midnight.
-        (Kind::Timestamp, D::Timestamp(unit, _)) => {
-            let relabelled = cast(src, &D::Timestamp(*unit, None)).expect("timestamps cast between zones");
-            cast(&relabelled, &target).expect("timestamps cast between units")
-        }
+        // The stored values are UTC instants whatever the zone label (Arrow's rule), so the
+        // label is dropped, not converted: arrow-cast would parse the zone (`UTC`, `Europe/
+        // Paris`), which needs chrono-tz, to convert between units (pandas writes `ns, UTC`).
+        // A value the microsecond range cannot hold is a reject, never a silent null.
+        (Kind::Timestamp, D::Timestamp(unit, _)) => Arc::new(timestamps_to_micros(c, src, *unit, skip, sink)),
         _ => cast(src, &target).unwrap_or_else(|e| {
             // `accepts` admitted the type, so this is unreachable for canonical types;
             // keep a reject instead of a panic all the same.
@@ -327,6 +328,50 @@ fn convert(c: &ColumnSpec, src: &ArrayRef, skip: &[bool], sink: &mut Sink<'_>) -
             new_null_array(&target, src.len())
         }),
     }
+}
+
+/// A timestamp column of any unit as UTC microseconds (the canonical type).
+fn timestamps_to_micros(
+    c: &ColumnSpec,
+    src: &ArrayRef,
+    unit: arrow_schema::TimeUnit,
+    skip: &[bool],
+    sink: &mut Sink<'_>,
+) -> arrow_array::TimestampMicrosecondArray {
+    use arrow_array::types::{TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType};
+    use arrow_schema::TimeUnit as U;
+    let raw: Vec<Option<i64>> = match unit {
+        U::Second => src.as_primitive::<TimestampSecondType>().iter().collect(),
+        U::Millisecond => src.as_primitive::<TimestampMillisecondType>().iter().collect(),
+        U::Microsecond => src.as_primitive::<TimestampMicrosecondType>().iter().collect(),
+        U::Nanosecond => src.as_primitive::<TimestampNanosecondType>().iter().collect(),
+    };
+    let to_micros = |v: i64| match unit {
+        U::Second => v.checked_mul(1_000_000),
+        U::Millisecond => v.checked_mul(1_000),
+        U::Microsecond => Some(v),
+        // Floor, so an instant before 1970 stays at or before itself.
+        U::Nanosecond => Some(v.div_euclid(1_000)),
+    };
+    let mut b = TimestampMicrosecondBuilder::with_capacity(raw.len());
+    for (i, v) in raw.into_iter().enumerate() {
+        match v.map(|v| (v, to_micros(v))) {
+            None => b.append_null(),
+            Some((_, Some(us))) => b.append_value(us),
+            Some((v, None)) => {
+                b.append_null();
+                if !skip[i] {
+                    sink.reject(
+                        i,
+                        c.name,
+                        Some(v.to_string()),
+                        "timestamp out of range (microseconds since 1970 overflow 64 bits)",
+                    );
+                }
+            }
+        }
+    }
+    b.finish().with_timezone(crate::schema::UTC)
 }
 
 fn parse_text(c: &ColumnSpec, text: &arrow_array::StringArray, skip: &[bool], sink: &mut Sink<'_>) -> ArrayRef {

@@ -660,13 +660,18 @@ impl FileReader {
                 ReaderInner::Batches(Box::new(r))
             }
             Format::Ipc => {
-                let r = arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)
-                    .map_err(|source| DataError::Arrow { path: path.clone(), source })?;
+                crate::ipc_limits::check_file_footer(&file, &path)?;
+                let r = crate::ipc_limits::contain(&path, || {
+                    arrow_ipc::reader::FileReader::try_new(BufReader::new(file), None)
+                        .map_err(|source| DataError::Arrow { path: path.clone(), source })
+                })?;
                 ReaderInner::Batches(Box::new(r))
             }
             Format::IpcStream => {
-                let r = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
-                    .map_err(|source| DataError::Arrow { path: path.clone(), source })?;
+                let r = crate::ipc_limits::contain(&path, || {
+                    arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)
+                        .map_err(|source| DataError::Arrow { path: path.clone(), source })
+                })?;
                 ReaderInner::Batches(Box::new(r))
             }
             Format::Csv => {
@@ -722,7 +727,9 @@ impl FileReader {
     pub fn next_batch(&mut self) -> Result<Option<RawBatch>, DataError> {
         let first_row = self.next_row;
         let raw = match &mut self.inner {
-            ReaderInner::Batches(r) => match r.next() {
+            // Decoders of files from outside (arrow-ipc, parquet) may panic on malformed
+            // input: contained, a panic is an error naming the file.
+            ReaderInner::Batches(r) => match crate::ipc_limits::contain(&self.path, || Ok(r.next()))? {
                 None => {
                     let read = self.next_row - 1;
                     if let Some(claimed) = self.claimed_rows.filter(|&c| c != read) {

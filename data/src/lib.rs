@@ -37,6 +37,7 @@ pub mod error;
 pub mod generate;
 pub mod import;
 pub mod io;
+pub mod ipc_limits;
 pub mod journeys;
 pub mod numeric;
 pub mod parquet_limits;
