@@ -202,8 +202,8 @@ fn a_rejected_row_stops_the_run_with_exit_1_and_the_reject() {
 }
 
 /// Strings from the data cannot run in the report: creator handles, campaign names,
-/// comment texts, a creator's and a campaign's ids and the data folder's name set to an
-/// injection corpus (script tags, event-handler attributes,
+/// comment texts, a creator's and a campaign's ids and the data and results folders' names
+/// set to an injection corpus (script tags, event-handler attributes,
 /// `javascript:` URLs, an SVG `<foreignObject>`, a `</script>` breakout for the embedded
 /// data, a quote breakout, unicode bidi overrides) are rendered in headless Chromium; each
 /// payload would set `data-pwned` on the page if it ran, and the dumped DOM must not have it.
@@ -287,20 +287,21 @@ fn no_string_from_the_data_runs_in_the_report() {
     }
     let folder = format!("data{}", id_payload(3));
     std::fs::rename(&data, dir.path().join(&folder)).unwrap();
-    let cfg = config(dir.path(), &format!("data = \"{folder}\"\nout = \"results\"\n"));
+    // The results folder's name is shown in the report's header.
+    let results = format!("results{}", id_payload(4));
+    let cfg = config(dir.path(), &format!("data = \"{folder}\"\nout = \"{results}\"\n"));
     let (code, _, stderr) = roicast(&["run", "--config", cfg.to_str().unwrap(), "-q"]);
     assert_eq!(code, 0, "{stderr}");
-    let report = dir.path().join("results/report.html");
+    let report = dir.path().join(&results).join("report.html");
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("data-p'+'wned"), "the payloads reach the report (as text)");
-    for n in 1..=2 {
-        assert!(html.contains(&format!("src=x{n} onerror")), "id payload {n} reaches the report (as text)");
+    for n in [1, 2, 4] {
+        assert!(html.contains(&format!("src=x{n} onerror")), "id or folder payload {n} reaches the report (as text)");
     }
-    // (The report names no file or folder: the folder's payload only has to not break the run.)
     let dom = Command::new(chromium)
         .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", dir.path().join("chrome-profile").display()))
-        .args(["--virtual-time-budget=3000", "--dump-dom", &format!("file://{}", report.display())])
+        .args(["--virtual-time-budget=3000", "--dump-dom", &file_url(&report)])
         .output()
         .unwrap();
     assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
@@ -308,4 +309,17 @@ fn no_string_from_the_data_runs_in_the_report() {
     assert!(dom.contains("<section id=\"creators\""), "the report rendered");
     assert!(!dom.contains("data-pwned"), "an injected script ran in the report");
     assert!(!dom.contains("<foreignobject") && !dom.contains("<foreignObject"), "markup from the data became elements");
+}
+
+/// A `file://` URL of `path`, every byte but unreserved ones and `/` percent-encoded.
+fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for b in path.to_str().unwrap().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            let _ = std::fmt::Write::write_fmt(&mut url, format_args!("%{b:02X}"));
+        }
+    }
+    url
 }

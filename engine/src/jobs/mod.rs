@@ -27,6 +27,7 @@ use roicast_data::Reject;
 use crate::progress::Bars;
 
 pub mod attribute;
+pub mod breakdown;
 mod bucketed;
 pub mod clv;
 pub mod engagement;

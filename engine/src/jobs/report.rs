@@ -595,6 +595,47 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
             .map(|(k, v)| (k.clone(), if v.0 > 0.0 { (v.1 - v.0) / v.0 * 100.0 } else { f64::NAN }))
             .collect::<Vec<_>>(),
     ));
+    // Format and week (roi.parquet's `format` and `week` levels; allocations in docs/roi.md).
+    let mut breakdown: BTreeMap<(&str, &str, &str, &str), f64> = BTreeMap::new();
+    for i in (0..roi_long.rows).filter(|&i| matches!(roi_long.t("level", i), "format" | "week")) {
+        if let Some(v) = roi_long.n("value", i) {
+            let k = (roi_long.t("level", i), roi_long.t("key", i), roi_long.t("model", i), roi_long.t("metric", i));
+            breakdown.insert(k, v);
+        }
+    }
+    let level_metric = |level: &str, key: &str, model: &str, metric: &str| -> f64 {
+        breakdown.get(&(level, key, model, metric)).copied().unwrap_or(f64::NAN)
+    };
+    let cents = |x: f64| if x.is_finite() { format!("{x:.2}") } else { "–".into() };
+    let whole = |x: f64| if x.is_finite() { money(x) } else { "–".into() };
+    for (level, title) in
+        [("format", "ROI by post format"), ("week", "ROI by week (revenue by order week, cost by posting week)")]
+    {
+        let keys: std::collections::BTreeSet<&str> = breakdown.keys().filter(|k| k.0 == level).map(|k| k.1).collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let rows: Vec<Vec<String>> = keys
+            .iter()
+            .map(|k| {
+                vec![
+                    (*k).to_owned(),
+                    num(level_metric(level, k, "-", "posts")),
+                    whole(level_metric(level, k, "-", "cost")),
+                    whole(level_metric(level, k, dd, "attributed_revenue")),
+                    pct(level_metric(level, k, dd, "roi")),
+                    cents(level_metric(level, k, "-", "cpm")),
+                    cents(level_metric(level, k, "-", "cpe")),
+                ]
+            })
+            .collect();
+        let _ = write!(html, "<h3>{} ({})</h3>", esc(title), esc(dd));
+        html.push_str(&table(
+            &format!("{level}-roi"),
+            &[level, "posts", "cost", "attributed revenue", "ROI", "CPM", "CPE"],
+            &rows,
+        ));
+    }
     html.push_str("</section>");
 
     // Attribution comparison.

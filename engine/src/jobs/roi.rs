@@ -267,10 +267,16 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let mut code_tracked: BTreeMap<(String, Option<String>), Tracked> = BTreeMap::new();
     let mut link_tracked: BTreeMap<(String, Option<String>), Tracked> = BTreeMap::new();
     let (mut revenue_total, mut margin_total, mut margin_revenue) = (0.0, 0.0, 0.0);
+    // The week of each order, for the week breakdown of the attribution's credits.
+    let credits_path = a.results.join("attribution").join("credits.parquet");
+    let mut order_weeks = credits_path.exists().then(super::breakdown::OrderWeeks::default);
     dataset.stream::<anyhow::Error>(Table::Orders, |b| {
         let t = Table::Orders;
         for i in 0..b.num_rows() {
             let at = ts(b, t, "ordered_at", i).unwrap_or(0);
+            if let (Some(w), Some(id)) = (order_weeks.as_mut(), text(b, t, "order_id", i)) {
+                w.insert(id, at);
+            }
             let k = to_base(&text(b, t, "currency", i).unwrap_or_default());
             let revenue = float(b, t, "revenue", i).unwrap_or(0.0) * k;
             revenue_total += revenue;
@@ -319,6 +325,8 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     // Per campaign × creator: cost, deal terms, tracked revenue (creator_campaign.csv, the
     // measured history's cost side).
     let mut pair_rows: Vec<[String; 7]> = Vec::new();
+    let posts = super::breakdown::Posts::load(&dataset)?;
+    let (mut format_cost, mut week_cost) = (BTreeMap::new(), BTreeMap::new());
     for (campaign, creators) in &campaign_creators {
         let shared: Vec<&CostLine> =
             lines.iter().filter(|l| l.campaign_id == *campaign && l.creator_id.is_none()).collect();
@@ -350,6 +358,7 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
                 format!("{}", code.revenue),
                 format!("{}", link.revenue),
             ]);
+            posts.add_cost(creator, campaign, total, &mut format_cost, &mut week_cost);
             *campaign_cost.entry((*campaign).to_owned()).or_default() += total;
             let e = creator_cost.entry((*creator).to_owned()).or_default();
             for (k, v) in costs {
@@ -438,6 +447,37 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
         push("platform", p, m, "cost", Some(*cost));
         push("platform", p, m, "roi", x.roi);
         push("platform", p, m, "roas", x.roas);
+    }
+    // Format and week: allocations documented in jobs::breakdown and docs/roi.md.
+    let (format_credit, week_credit) = match &order_weeks {
+        Some(w) => super::breakdown::credits(&credits_path, w, &posts)?,
+        None => Default::default(),
+    };
+    let (format_exposure, week_exposure) = posts.exposure();
+    for (level, cost, credited, exposure) in
+        [("format", &format_cost, &format_credit, &format_exposure), ("week", &week_cost, &week_credit, &week_exposure)]
+    {
+        let keys: BTreeSet<&String> =
+            cost.keys().chain(credited.keys().map(|(k, _)| k)).chain(exposure.keys()).collect();
+        for key in keys {
+            let c = cost.get(key).copied().unwrap_or(0.0);
+            let e = exposure.get(key).copied().unwrap_or_default();
+            push(level, key, "-", "cost", Some(c));
+            push(level, key, "-", "posts", Some(e.posts));
+            push(level, key, "-", "impressions", Some(e.impressions));
+            push(level, key, "-", "engagements", Some(e.engagements));
+            push(level, key, "-", "cpm", (e.impressions > 0.0).then(|| c / e.impressions * 1000.0));
+            push(level, key, "-", "cpe", (e.engagements > 0.0).then(|| c / e.engagements));
+            for m in &models {
+                let at = credited.get(&(key.clone(), (*m).clone())).copied().unwrap_or_default();
+                let x = roi::metrics(at.revenue, at.conversions, c, margin, None);
+                push(level, key, m, "attributed_revenue", Some(at.revenue));
+                push(level, key, m, "conversions", Some(at.conversions));
+                push(level, key, m, "roi", x.roi);
+                push(level, key, m, "roas", x.roas);
+                push(level, key, m, "cpa", x.cpa);
+            }
+        }
     }
     for (c, cost) in &campaign_cost {
         push("campaign", c, "-", "cost", Some(*cost));
