@@ -212,17 +212,28 @@ impl OrderWeeks {
         self.of_order.insert(id, k);
     }
 
-    fn of(&self, id: &str) -> &str {
-        self.of_order.get(id).map_or(UNKNOWN, |&k| self.names[k as usize].as_str())
+    /// The week index of order `id`: one past the last week when the order is unknown.
+    fn index_of(&self, id: &str) -> usize {
+        self.of_order.get(id).map_or(self.names.len(), |&k| k as usize)
+    }
+
+    /// The name of week index `k` ([`UNKNOWN`] past the last week).
+    fn name(&self, k: usize) -> &str {
+        self.names.get(k).map_or(UNKNOWN, String::as_str)
     }
 }
 
 /// Reads `credits.parquet` and spreads every creator touch's credit over formats (by the
-/// creator's posts) and weeks (of the order).
+/// creator's posts) and weeks (of the order). Rows are summed into index-addressed
+/// accumulators (model × format, model × week) with no allocation per row: the file has a
+/// row per credited touch and model, tens of millions on a large program.
 pub fn credits(path: &Path, weeks: &OrderWeeks, posts: &Posts) -> anyhow::Result<(ByKeyModel, ByKeyModel)> {
-    let mut by_format = ByKeyModel::new();
-    let mut by_week = ByKeyModel::new();
-    let mut shares_cache: FxMap<(String, Option<String>), Shares> = FxMap::default();
+    let mut models: Vec<String> = Vec::new();
+    let mut formats: Vec<String> = Vec::new();
+    // creator → campaign ("" for none) → (format index, share).
+    let mut shares_of: FxMap<String, FxMap<String, Vec<(usize, f64)>>> = FxMap::default();
+    let mut by_format: Vec<Vec<Credited>> = Vec::new();
+    let mut by_week: Vec<Vec<Credited>> = Vec::new();
     let reader = roicast_data::parquet_limits::open(path)?
         .build()
         .with_context(|| format!("failed to read {}", path.display()))?;
@@ -242,23 +253,53 @@ pub fn credits(path: &Path, weeks: &OrderWeeks, posts: &Posts) -> anyhow::Result
             if creator.is_null(i) {
                 continue;
             }
-            let (c, k) = (creator.value(i), (!campaign.is_null(i)).then(|| campaign.value(i)));
-            let m = model.value(i).to_owned();
-            let (rev, conv) = (revenue.value(i), credit.value(i));
-            let shares =
-                shares_cache.entry((c.to_owned(), k.map(str::to_owned))).or_insert_with(|| posts.format_shares(c, k));
-            for (format, share) in shares.iter() {
-                let e = by_format.entry((format.clone(), m.clone())).or_default();
-                e.revenue += rev * share;
-                e.conversions += conv * share;
+            let m = models.iter().position(|x| x == model.value(i)).unwrap_or_else(|| {
+                models.push(model.value(i).to_owned());
+                by_format.push(Vec::new());
+                by_week.push(Vec::new());
+                models.len() - 1
+            });
+            let (c, k) = (creator.value(i), if campaign.is_null(i) { "" } else { campaign.value(i) });
+            if shares_of.get(c).and_then(|x| x.get(k)).is_none() {
+                let shares = posts
+                    .format_shares(c, (!k.is_empty()).then_some(k))
+                    .into_iter()
+                    .map(|(f, share)| {
+                        let at = formats.iter().position(|x| *x == f).unwrap_or_else(|| {
+                            formats.push(f);
+                            formats.len() - 1
+                        });
+                        (at, share)
+                    })
+                    .collect();
+                shares_of.entry(c.to_owned()).or_default().insert(k.to_owned(), shares);
             }
-            let week = weeks.of(order.value(i));
-            let e = by_week.entry((week.to_owned(), m)).or_default();
-            e.revenue += rev;
-            e.conversions += conv;
+            let (rev, conv) = (revenue.value(i), credit.value(i));
+            for &(f, share) in &shares_of[c][k] {
+                if by_format[m].len() <= f {
+                    by_format[m].resize(f + 1, Credited::default());
+                }
+                by_format[m][f].revenue += rev * share;
+                by_format[m][f].conversions += conv * share;
+            }
+            let w = weeks.index_of(order.value(i));
+            if by_week[m].len() <= w {
+                by_week[m].resize(w + 1, Credited::default());
+            }
+            by_week[m][w].revenue += rev;
+            by_week[m][w].conversions += conv;
         }
     }
-    Ok((by_format, by_week))
+    let keyed = |acc: &[Vec<Credited>], name: &dyn Fn(usize) -> String| -> ByKeyModel {
+        let mut out = ByKeyModel::new();
+        for (m, row) in acc.iter().enumerate() {
+            for (k, v) in row.iter().enumerate() {
+                out.insert((name(k), models[m].clone()), *v);
+            }
+        }
+        out
+    };
+    Ok((keyed(&by_format, &|f| formats[f].clone()), keyed(&by_week, &|w| weeks.name(w).to_owned())))
 }
 
 #[cfg(test)]
