@@ -87,12 +87,24 @@ fn scoring_keeps_every_column_and_flags_empty_and_foreign_text() {
         ]);
         assert_eq!(code, 0, "{stderr}");
         assert!(stdout.contains("empty or null text: 2"), "{stdout}");
-        assert!(stdout.contains("probably not English: 1"), "{stdout}");
+        assert!(stdout.contains("not English: 1 (`non_english`); in a language the models do not know: 1"), "{stdout}");
         let mut r = csv::Reader::from_path(&output).unwrap();
         let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
         assert_eq!(
             headers,
-            ["id", "text", "likes", "sentiment", "compound", "neg", "neu", "pos", "text_missing", "non_english"]
+            [
+                "id",
+                "text",
+                "likes",
+                "sentiment",
+                "compound",
+                "neg",
+                "neu",
+                "pos",
+                "text_missing",
+                "non_english",
+                "language"
+            ]
         );
         let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 5);
@@ -100,8 +112,12 @@ fn scoring_keeps_every_column_and_flags_empty_and_foreign_text() {
         assert_eq!(&rows[1][8], "true");
         assert_eq!(&rows[4][8], "true");
         assert_eq!(&rows[3][9], "true");
+        // Japanese: detected, left unscored (the models know English only), scores empty.
+        assert_eq!((&rows[3][3], &rows[3][10], &rows[3][4]), ("unscored", "jpn", ""));
+        // Too short to tell (10 letters): undetermined, scored; a longer English comment: eng.
+        assert_eq!((&rows[0][10], &rows[2][10]), ("und", "eng"));
         assert_eq!(&rows[0][2], "3", "input columns are kept as they were");
-        for row in &rows {
+        for row in rows.iter().filter(|r| &r[3] != "unscored") {
             let c: f64 = row[4].parse().unwrap();
             let p: Vec<f64> = (5..8).map(|k| row[k].parse().unwrap()).collect();
             assert!((-1.0..=1.0).contains(&c));

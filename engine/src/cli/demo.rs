@@ -103,12 +103,14 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
             |c: &str| 100.0 * s["by_class"][c].as_f64().unwrap_or(0.0) / s["rows"].as_f64().unwrap_or(1.0).max(1.0);
         writeln!(
             stdout,
-            "\ncomment sentiment ({} comments): {:.1} % positive, {:.1} % neutral, {:.1} % negative; {} probably not English",
+            "\ncomment sentiment ({} comments): {:.1} % positive, {:.1} % neutral, {:.1} % negative; {} not English, \
+             of which {} in a language the models do not know (unscored)",
             s["rows"],
             share("positive"),
             share("neutral"),
             share("negative"),
-            s["non_english"]
+            s["non_english"],
+            s["unscored"]
         )?;
     }
     // The story first: what the program returned, who paid back, who did not.

@@ -125,7 +125,15 @@ pub(super) fn print_summary(
     }
     writeln!(stdout, "  mean compound {:+.3}", s.mean_compound)?;
     writeln!(stdout, "  empty or null text: {} (scored neutral, flagged in `text_missing`)", s.text_missing)?;
-    writeln!(stdout, "  probably not English: {} (scored anyway, flagged in `non_english`)", s.non_english)?;
+    writeln!(
+        stdout,
+        "  not English: {} (`non_english`); in a language the models do not know: {} (`sentiment` = unscored, scores null)",
+        s.non_english, s.unscored
+    )?;
+    let mut langs: Vec<(&String, &u64)> = s.languages.iter().collect();
+    langs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = langs.iter().take(6).map(|(l, n)| format!("{l} {n}")).collect();
+    writeln!(stdout, "  languages (ISO 639-3; und = too short to tell): {}", shown.join(", "))?;
     writeln!(stdout, "wrote {}", output.display())
 }
 

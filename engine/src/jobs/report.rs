@@ -708,6 +708,31 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
         "net share",
         &hb,
     ));
+    // Languages of the comments: only those the models were trained on are scored.
+    let mut langs: BTreeMap<String, f64> = BTreeMap::new();
+    for i in 0..comments.rows {
+        let l = comments.t("language", i);
+        if !l.is_empty() {
+            *langs.entry(l.to_owned()).or_default() += 1.0;
+        }
+    }
+    let total: f64 = langs.values().sum();
+    if total > 0.0 {
+        let mut shares: Vec<(String, f64)> = langs
+            .iter()
+            .map(|(l, n)| {
+                let scored = roicast_models::sentiment::language::is_scored(l);
+                (format!("{l}{}", if scored { "" } else { " (unscored)" }), n / total * 100.0)
+            })
+            .collect();
+        shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+        html.push_str(&hbar(
+            "Comments by language (ISO 639-3; und = too short to tell, scored; languages the models were not \
+             trained on are left unscored)",
+            "% of comments",
+            &shares,
+        ));
+    }
     html.push_str("</section>");
 
     // Authenticity.
@@ -919,6 +944,7 @@ fn weekly_sentiment(c: &Frame) -> Vec<(String, f64, f64)> {
         match c.t("sentiment", i) {
             "positive" => e[0] += 1.0,
             "negative" => e[1] += 1.0,
+            "unscored" => continue,
             _ => {}
         }
         e[2] += 1.0;

@@ -16,7 +16,7 @@ use roicast_data::Table;
 use roicast_data::io::{FileReader, TableWriter};
 use roicast_models::ModelFile;
 use roicast_models::sentiment::linear::{self, LinearSentiment, argmax};
-use roicast_models::sentiment::{CLASSES, Vader, looks_non_english};
+use roicast_models::sentiment::{CLASSES, Vader, language};
 use roicast_training::metrics::{Classification, classification};
 use roicast_training::sentiment::{CvReport, SentimentParams};
 use serde::Serialize;
@@ -29,7 +29,12 @@ use crate::output::{FileRecord, ManifestBuilder};
 use roicast_data::validate::Progress as _;
 
 /// Columns the scoring job adds to every row.
-pub const ADDED_COLUMNS: [&str; 7] = ["sentiment", "compound", "neg", "neu", "pos", "text_missing", "non_english"];
+pub const ADDED_COLUMNS: [&str; 8] =
+    ["sentiment", "compound", "neg", "neu", "pos", "text_missing", "non_english", "language"];
+
+/// The `sentiment` of a comment in a language the models were not trained on (its scores
+/// are null): reported, never guessed at.
+pub const UNSCORED: &str = "unscored";
 
 /// VADER's conventional thresholds on `compound` (Hutto & Gilbert 2014).
 const VADER_THRESHOLD: f64 = 0.05;
@@ -142,11 +147,16 @@ pub struct ScoreSummary {
     pub rows: u64,
     /// Rows whose text was null or empty (scored neutral, `text_missing` = true).
     pub text_missing: u64,
-    /// Rows that look non-English (scored anyway, `non_english` = true).
+    /// Rows detected as another language than English (`non_english` = true).
     pub non_english: u64,
+    /// Rows in a language the models were not trained on: `sentiment` = `unscored`,
+    /// scores null.
+    pub unscored: u64,
+    /// Rows per detected language (ISO 639-3; `und` = too short or not reliably told).
+    pub languages: BTreeMap<String, u64>,
     /// Rows per class.
     pub by_class: BTreeMap<String, u64>,
-    /// Mean compound over rows with text.
+    /// Mean compound over scored rows with text.
     pub mean_compound: f64,
     /// Wall time of the scoring, seconds.
     pub seconds: f64,
@@ -158,19 +168,22 @@ pub struct ScoreSummary {
 fn score_column(scorer: &Scorer, text: &StringArray, summary: &mut ScoreSummary) -> Vec<ArrayRef> {
     const CHUNK: usize = 2048;
     let n = text.len();
-    let rows: Vec<(Scored, bool, bool)> = (0..n)
+    // (scores, text missing, language); `None` scores: a language the models do not know.
+    let rows: Vec<(Option<Scored>, bool, &'static str)> = (0..n)
         .into_par_iter()
         .with_min_len(CHUNK)
         .map(|i| {
             let t = if text.is_null(i) { "" } else { text.value(i) };
             if t.trim().is_empty() {
-                (Scored { class: 1, compound: 0.0, neg: 0.0, neu: 1.0, pos: 0.0 }, true, false)
+                (Some(Scored { class: 1, compound: 0.0, neg: 0.0, neu: 1.0, pos: 0.0 }), true, language::UNDETERMINED)
             } else {
-                (scorer.score(t), false, looks_non_english(t))
+                let lang = language::detect(t);
+                (language::is_scored(lang).then(|| scorer.score(t)), false, lang)
             }
         })
         .collect();
     let mut label = StringBuilder::with_capacity(n, n * 8);
+    let mut lang_col = StringBuilder::with_capacity(n, n * 3);
     let (mut compound, mut neg, mut neu, mut pos) = (
         Float64Builder::with_capacity(n),
         Float64Builder::with_capacity(n),
@@ -178,26 +191,31 @@ fn score_column(scorer: &Scorer, text: &StringArray, summary: &mut ScoreSummary)
         Float64Builder::with_capacity(n),
     );
     let (mut missing, mut foreign) = (BooleanBuilder::with_capacity(n), BooleanBuilder::with_capacity(n));
-    let mut sum = summary.mean_compound * (summary.rows - summary.text_missing) as f64;
-    for (s, m, f) in rows {
-        label.append_value(CLASSES[s.class]);
-        compound.append_value(s.compound);
-        neg.append_value(s.neg);
-        neu.append_value(s.neu);
-        pos.append_value(s.pos);
+    let scored_with_text = summary.rows - summary.text_missing - summary.unscored;
+    let mut sum = summary.mean_compound * scored_with_text as f64;
+    for (s, m, lang) in rows {
+        let class = s.as_ref().map_or(UNSCORED, |s| CLASSES[s.class]);
+        label.append_value(class);
+        compound.append_option(s.as_ref().map(|s| s.compound));
+        neg.append_option(s.as_ref().map(|s| s.neg));
+        neu.append_option(s.as_ref().map(|s| s.neu));
+        pos.append_option(s.as_ref().map(|s| s.pos));
         missing.append_value(m);
-        foreign.append_value(f);
+        let non_english = lang != "eng" && lang != language::UNDETERMINED;
+        foreign.append_value(non_english);
+        lang_col.append_value(lang);
         summary.rows += 1;
-        *summary.by_class.entry(CLASSES[s.class].to_owned()).or_default() += 1;
-        if m {
-            summary.text_missing += 1;
-        } else {
-            sum += s.compound;
+        *summary.by_class.entry(class.to_owned()).or_default() += 1;
+        *summary.languages.entry(lang.to_owned()).or_default() += 1;
+        match (&s, m) {
+            (None, _) => summary.unscored += 1,
+            (Some(_), true) => summary.text_missing += 1,
+            (Some(s), false) => sum += s.compound,
         }
-        summary.non_english += u64::from(f);
+        summary.non_english += u64::from(non_english);
     }
-    let with_text = summary.rows - summary.text_missing;
-    summary.mean_compound = if with_text > 0 { sum / with_text as f64 } else { 0.0 };
+    let scored_with_text = summary.rows - summary.text_missing - summary.unscored;
+    summary.mean_compound = if scored_with_text > 0 { sum / scored_with_text as f64 } else { 0.0 };
     vec![
         Arc::new(label.finish()),
         Arc::new(compound.finish()),
@@ -206,6 +224,7 @@ fn score_column(scorer: &Scorer, text: &StringArray, summary: &mut ScoreSummary)
         Arc::new(pos.finish()),
         Arc::new(missing.finish()),
         Arc::new(foreign.finish()),
+        Arc::new(lang_col.finish()),
     ]
 }
 
@@ -220,11 +239,13 @@ fn output_schema(input: &Schema, path: &Path) -> anyhow::Result<SchemaRef> {
     }
     let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
     fields.push(Field::new("sentiment", DataType::Utf8, false));
+    // Null for comments in a language the models do not know (`sentiment` = `unscored`).
     for f in ["compound", "neg", "neu", "pos"] {
-        fields.push(Field::new(f, DataType::Float64, false));
+        fields.push(Field::new(f, DataType::Float64, true));
     }
     fields.push(Field::new("text_missing", DataType::Boolean, false));
     fields.push(Field::new("non_english", DataType::Boolean, false));
+    fields.push(Field::new("language", DataType::Utf8, false));
     Ok(Arc::new(Schema::new_with_metadata(fields, input.metadata().clone())))
 }
 

@@ -3,6 +3,7 @@
 //! on creator comments.
 
 pub mod features;
+pub mod language;
 pub mod linear;
 #[cfg(feature = "minilm")]
 pub mod minilm;
@@ -27,6 +28,17 @@ const ENGLISH_WORDS: &[&str] = &[
 /// English (they carry no language).
 #[must_use]
 pub fn looks_non_english(text: &str) -> bool {
+    let (letters, non_latin, words, english) = english_counts(text);
+    if letters == 0 {
+        return false;
+    }
+    non_latin * 2 > letters || (words >= 3 && english == 0)
+}
+
+/// Letters, non-Latin letters, words and English words (common function words or VADER
+/// lexicon entries) of a text.
+#[must_use]
+pub fn english_counts(text: &str) -> (usize, usize, usize, usize) {
     let (mut letters, mut non_latin) = (0usize, 0usize);
     for c in text.chars().filter(|c| c.is_alphabetic()) {
         letters += 1;
@@ -34,12 +46,6 @@ pub fn looks_non_english(text: &str) -> bool {
         if !(c.is_ascii() || ('\u{c0}'..='\u{24f}').contains(&c)) {
             non_latin += 1;
         }
-    }
-    if letters == 0 {
-        return false;
-    }
-    if non_latin * 2 > letters {
-        return true;
     }
     let vader = Vader::get();
     let mut words = 0usize;
@@ -51,7 +57,7 @@ pub fn looks_non_english(text: &str) -> bool {
             english += 1;
         }
     }
-    words >= 3 && english == 0
+    (letters, non_latin, words, english)
 }
 
 #[cfg(test)]
