@@ -9,7 +9,9 @@
 //!   carries no language: `und`, scored (the lexicons read emoji and slang in any language);
 //! - a text of mostly Latin letters at least half of whose words are common English words
 //!   or VADER lexicon entries is `eng` without running the detector — most comments, and
-//!   what keeps scoring near a million comments a second;
+//!   what keeps scoring near a million comments a second; so is one that shows no other
+//!   language (no letter outside ASCII, no frequent function word of another Latin-script
+//!   language: slang-heavy English);
 //! - any other text goes to whatlang; a reliable answer (its confidence above 0.9) is kept,
 //!   an unreliable one is `und` (scored).
 //!
@@ -47,10 +49,52 @@ pub fn detect(text: &str) -> &'static str {
     if english * 2 >= words {
         return "eng";
     }
+    // Slang-heavy English ("periodt bestie slayyy") has few dictionary words too; the
+    // detector (45 µs a text) only runs where another language shows: a letter English
+    // does not use, or a frequent function word of another Latin-script language.
+    if !foreign_evidence(text) {
+        return "eng";
+    }
     match whatlang::detect(text) {
         Some(info) if info.is_reliable() => info.lang().code(),
         _ => UNDETERMINED,
     }
+}
+
+/// Frequent function words of the Latin-script languages whatlang knows (Spanish,
+/// Portuguese, French, German, Italian, Dutch, Scandinavian, Polish, Czech, Romanian,
+/// Indonesian, Tagalog, Turkish, Vietnamese without diacritics, Catalan, Welsh, Javanese,
+/// Latin, Shona, Zulu), none of them a common English word: one of them, or a letter
+/// outside ASCII, sends a text to the detector.
+const FOREIGN_WORDS: &[&str] = &[
+    // Spanish, Portuguese, Italian, Romanian
+    "que", "el", "los", "las", "del", "por", "para", "con", "una", "muy", "pero", "como", "esta", "este", "es", "mas",
+    "mi", "tu", "su", "y", "lo", "se", "da", "do", "dos", "das", "um", "uma", "nao", "voce", "muito", "com", "ele",
+    "ela", "il", "che", "di", "della", "per", "non", "sono", "molto", "questo", "ma", "si", "si", "nu", "sa", "cu",
+    "pe", "mai", "foarte", // French
+    "le", "les", "des", "du", "et", "est", "je", "tu", "vous", "nous", "ce", "cette", "pas", "une", "avec", "dans",
+    "tres", "mais", "sur", "qui", "au", "aux", // German, Dutch, Scandinavian
+    "der", "die", "das", "und", "ist", "nicht", "ich", "du", "sie", "wir", "ein", "eine", "mit", "auf", "sehr", "auch",
+    "aber", "het", "een", "en", "niet", "van", "ik", "je", "zijn", "heel", "och", "att", "jag", "det", "och", "er",
+    "ikke", "jeg", "til", "og", "af", "af", "med", "ar", "som", // Polish, Czech, Slovak
+    "nie", "jest", "się", "na", "ze", "ale", "jak", "bardzo", "je", "ne", "ja", "ty", "se", "velmi", "aj",
+    // Indonesian, Malay, Tagalog
+    "yang", "dan", "di", "ini", "itu", "aku", "kamu", "tidak", "ga", "banget", "sangat", "ang", "ng", "mga", "sa",
+    "ako", "ka", "hindi", "po", "naman", // Turkish, Vietnamese
+    "bir", "ve", "bu", "cok", "ama", "ben", "sen", "cho", "khong", "va", "cua", "nhung", "rat",
+    // Catalan, Welsh, Javanese, Latin, Shona, Zulu
+    "els", "amb", "dels", "aquest", "molt", "tots", "ser", "yn", "mae", "ei", "eu", "gan", "ac", "ar", "dy", "fy",
+    "pob", "lan", "ing", "kang", "iku", "ora", "saka", "uga", "marang", "quod", "sunt", "omnes", "eius", "uye", "kuti",
+    "munhu", "vanhu", "ne", "zvose", "futhi", "noma", "ukuthi", "abantu", "wonke",
+];
+
+/// Whether a mostly-Latin text shows another language than English.
+fn foreign_evidence(text: &str) -> bool {
+    text.chars().any(|c| c.is_alphabetic() && !c.is_ascii())
+        || text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty() && w.len() <= 7)
+            .any(|w| FOREIGN_WORDS.iter().any(|f| f.eq_ignore_ascii_case(w)))
 }
 
 /// Whether texts in `language` are scored (the models know it, or it is undetermined).

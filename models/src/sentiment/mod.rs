@@ -35,6 +35,10 @@ pub fn looks_non_english(text: &str) -> bool {
     non_latin * 2 > letters || (words >= 3 && english == 0)
 }
 
+/// [`ENGLISH_WORDS`] as a set.
+static ENGLISH: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
+    std::sync::LazyLock::new(|| ENGLISH_WORDS.iter().copied().collect());
+
 /// Letters, non-Latin letters, words and English words (common function words or VADER
 /// lexicon entries) of a text.
 #[must_use]
@@ -47,13 +51,24 @@ pub fn english_counts(text: &str) -> (usize, usize, usize, usize) {
             non_latin += 1;
         }
     }
+    let english_words = &*ENGLISH;
     let vader = Vader::get();
     let mut words = 0usize;
     let mut english = 0usize;
+    // One buffer for every word's lower-case form, apostrophes dropped (no allocation per
+    // word: this runs on every comment).
+    let mut lower = String::with_capacity(32);
     for w in text.split(|c: char| !(c.is_alphanumeric() || c == '\'')).filter(|w| w.chars().any(char::is_alphabetic)) {
         words += 1;
-        let lower = w.to_lowercase().replace('\'', "");
-        if ENGLISH_WORDS.contains(&lower.as_str()) || vader.valence(&lower).is_some() {
+        lower.clear();
+        for c in w.chars().filter(|&c| c != '\'') {
+            if c.is_ascii() {
+                lower.push(c.to_ascii_lowercase());
+            } else {
+                lower.extend(c.to_lowercase());
+            }
+        }
+        if english_words.contains(lower.as_str()) || vader.valence(&lower).is_some() {
             english += 1;
         }
     }
