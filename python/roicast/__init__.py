@@ -109,7 +109,8 @@ def sentiment(
     threads: Optional[int] = None,
 ) -> pa.Table:
     """Scores comments: every input column (same buffers, no copy) plus ``sentiment``,
-    ``compound``, ``neg``, ``neu``, ``pos``, ``text_missing`` and ``non_english``.
+    ``compound``, ``neg``, ``neu``, ``pos`` (null when ``unscored``), ``text_missing``, ``non_english`` and
+    ``language``.
 
     ``data``: an Arrow table/stream or DataFrame with a text column, a file path (any
     format roicast reads) or a dataset (its ``comments`` table). ``model``: ``default``,

@@ -58,7 +58,8 @@ def test_sentiment_equals_the_cli(spark, demo, data):
     got = rs.score_sentiment(read(spark, data, "comments")).toArrow()
     want = pq.read_table(demo / "results/sentiment/comments_sentiment.parquet")
     got, want = sorted_by(got, ["comment_id"]), sorted_by(want, ["comment_id"])
-    for name in ["comment_id", "text", "sentiment", "compound", "neg", "neu", "pos", "text_missing", "non_english"]:
+    for name in ["comment_id", "text", "sentiment", "compound", "neg", "neu", "pos", "text_missing", "non_english",
+                 "language"]:
         assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
 
 
