@@ -411,7 +411,12 @@ fn roi_on_the_imported_dataset_equals_roi_on_the_generated_one() {
             "-q",
         ]);
         assert_eq!(code, 0, "{err}");
-        roi_rows(&results.join("roi/roi.parquet"), &["cost", "attributed_revenue", "roi"])
+        let mut rows = roi_rows(&results.join("roi/roi.parquet"), &["cost", "attributed_revenue", "roi"]);
+        // Not the format and week levels: they are allocated over the posts by their link
+        // clicks, which the platform dumps do not carry (nor live posts), so the imported
+        // dataset splits by impressions instead (docs/roi.md).
+        rows.retain(|(level, ..), _| level != "format" && level != "week");
+        rows
     };
     let (want, got) = (roi(&data, "generated"), roi(&ds, "imported"));
     assert!(want.len() > 100, "{} rows", want.len());
