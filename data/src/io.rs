@@ -651,12 +651,13 @@ impl FileReader {
         let mut claimed_rows = None;
         let inner = match format {
             Format::Parquet => {
-                let b = crate::parquet_limits::open_file(file, &path)?;
-                claimed_rows = u64::try_from(b.metadata().file_metadata().num_rows()).ok();
-                let r = b
-                    .with_batch_size(BATCH_ROWS)
-                    .build()
-                    .map_err(|source| DataError::Parquet { path: path.clone(), source })?;
+                let r = crate::ipc_limits::contain(&path, || {
+                    let b = crate::parquet_limits::open_file(file, &path)?;
+                    claimed_rows = u64::try_from(b.metadata().file_metadata().num_rows()).ok();
+                    b.with_batch_size(BATCH_ROWS)
+                        .build()
+                        .map_err(|source| DataError::Parquet { path: path.clone(), source })
+                })?;
                 ReaderInner::Batches(Box::new(r))
             }
             Format::Ipc => {

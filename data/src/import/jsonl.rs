@@ -29,11 +29,14 @@ fn refused(path: &Path, row: u64, reason: String) -> DataError {
 /// written for it (`bq extract --destination_format PARQUET`: records are structs,
 /// repeated fields lists); batches are read one at a time.
 pub fn for_each_parquet(path: &Path, mut f: impl FnMut(Located) -> Result<(), DataError>) -> Result<(), DataError> {
-    let reader = crate::parquet_limits::open(path)?
-        .build()
-        .map_err(|source| DataError::Parquet { path: path.to_owned(), source })?;
+    let mut reader = crate::ipc_limits::contain(path, || {
+        crate::parquet_limits::open(path)?
+            .build()
+            .map_err(|source| DataError::Parquet { path: path.to_owned(), source })
+    })?;
     let mut row = 0u64;
-    for batch in reader {
+    // The decoder may panic on a malformed file: contained, an error naming the file.
+    while let Some(batch) = crate::ipc_limits::contain(path, || Ok(reader.next()))? {
         let batch = batch.map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
         let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
         for i in 0..batch.num_rows() {

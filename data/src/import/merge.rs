@@ -78,10 +78,13 @@ impl std::fmt::Display for Conflict {
 
 /// Reads a Parquet file as it is (its own schema, `extra` included).
 pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, DataError> {
-    let reader = crate::parquet_limits::open(path)?
-        .build()
-        .map_err(|source| DataError::Parquet { path: path.to_owned(), source })?;
-    reader.collect::<Result<Vec<_>, _>>().map_err(|source| DataError::Arrow { path: path.to_owned(), source })
+    // The decoder may panic on a malformed file: contained, an error naming the file.
+    crate::ipc_limits::contain(path, || {
+        let reader = crate::parquet_limits::open(path)?
+            .build()
+            .map_err(|source| DataError::Parquet { path: path.to_owned(), source })?;
+        reader.collect::<Result<Vec<_>, _>>().map_err(|source| DataError::Arrow { path: path.to_owned(), source })
+    })
 }
 
 /// Both sides in one schema: the union of their columns (canonical first, then `extra`),

@@ -336,13 +336,23 @@ fn fast_time(s: &str) -> Option<i64> {
     Some((t.and_utc().timestamp() - offset_s) * 1_000_000 + micros)
 }
 
+/// Epoch seconds (`Ok(None)` passes through) as µs; a count of seconds too large for
+/// microseconds in 64 bits is an error holding the value, as a bad value is.
+pub(crate) fn epoch_seconds(t: Option<i64>) -> Result<Option<i64>, String> {
+    t.map(|t| t.checked_mul(1_000_000).ok_or_else(|| t.to_string())).transpose()
+}
+
 /// A time the dump records the read at (`fetched_at`, …): RFC 3339 or epoch seconds.
 fn record_observed(v: &Value) -> Result<Option<i64>, (String, String)> {
     for key in ["fetched_at", "observed_at", "retrieved_at", "scraped_at"] {
         match v.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::Number(n)) => {
-                return n.as_i64().map(|s| Some(s * 1_000_000)).ok_or_else(|| (key.to_owned(), n.to_string()));
+                return n
+                    .as_i64()
+                    .and_then(|s| s.checked_mul(1_000_000))
+                    .map(Some)
+                    .ok_or_else(|| (key.to_owned(), n.to_string()));
             }
             Some(Value::String(s)) => return api_time(s).map(Some).map_err(|e| (key.to_owned(), e)),
             Some(other) => return Err((key.to_owned(), format!("expected a timestamp, found {other}"))),

@@ -182,8 +182,8 @@ fn video(
         s.reject(Table::Posts, at, &at.field("id"), "", "a video needs its `id`");
         return;
     };
-    let published_at = match jsonl::integer(v, "create_time") {
-        Ok(Some(t)) if t > 0 => Some(t * 1_000_000),
+    let published_at = match jsonl::integer(v, "create_time").and_then(super::epoch_seconds) {
+        Ok(Some(t)) if t > 0 => Some(t),
         Ok(_) => None,
         Err(x) => {
             s.reject(
@@ -234,8 +234,8 @@ fn comment(s: &mut Social<'_>, v: &Value, at: &At, sink: &mut Sink<'_>) -> Resul
         s.report.skip("comments without text (deleted)");
         return Ok(());
     };
-    let created_at = match jsonl::integer(v, "create_time") {
-        Ok(Some(t)) => t * 1_000_000,
+    let created_at = match jsonl::integer(v, "create_time").and_then(super::epoch_seconds) {
+        Ok(Some(t)) => t,
         Ok(None) => {
             s.reject(Table::Comments, at, &at.field("create_time"), "", "a comment needs its `create_time`");
             return Ok(());
