@@ -293,7 +293,9 @@ pub fn credits(path: &Path, weeks: &OrderWeeks, posts: &Posts) -> anyhow::Result
     let keyed = |acc: &[Vec<Credited>], name: &dyn Fn(usize) -> String| -> ByKeyModel {
         let mut out = ByKeyModel::new();
         for (m, row) in acc.iter().enumerate() {
-            for (k, v) in row.iter().enumerate() {
+            // Keys a model credited nothing to are left out (the vectors are zero-filled up
+            // to the last key seen).
+            for (k, v) in row.iter().enumerate().filter(|(_, v)| v.revenue != 0.0 || v.conversions != 0.0) {
                 out.insert((name(k), models[m].clone()), *v);
             }
         }

@@ -385,6 +385,17 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
         })
         .filter_map(|i| roi_long.n("value", i).map(|v| (roi_long.t("key", i).to_owned(), v)))
         .collect();
+    // The format and week levels of roi.parquet (allocations in docs/roi.md).
+    let mut breakdown: BTreeMap<(&str, &str, &str, &str), f64> = BTreeMap::new();
+    for i in (0..roi_long.rows).filter(|&i| matches!(roi_long.t("level", i), "format" | "week")) {
+        if let Some(v) = roi_long.n("value", i) {
+            let k = (roi_long.t("level", i), roi_long.t("key", i), roi_long.t("model", i), roi_long.t("metric", i));
+            breakdown.insert(k, v);
+        }
+    }
+    let level_metric = |level: &str, key: &str, model: &str, metric: &str| -> f64 {
+        breakdown.get(&(level, key, model, metric)).copied().unwrap_or(f64::NAN)
+    };
     let mut html = String::with_capacity(1 << 20);
     let _ = write!(
         html,
@@ -451,18 +462,33 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
         &by_profit,
     ));
     html.push_str(&hbar("ROI of all creators together under each attribution model", "ROI, % of cost", &per_model));
-    let weekly =
-        weekly_money(results, if models.iter().any(|m| m == "data_driven") { "data_driven" } else { "last_touch" })?;
-    if !weekly.is_empty() {
-        let x: Vec<String> = weekly.iter().map(|w| w.0.clone()).collect();
+    // Weekly trend from roi.parquet's week level: revenue by order week, cost by the week
+    // the posts it paid for went out.
+    let weeks: Vec<&str> = {
+        let mut w: Vec<&str> =
+            breakdown.keys().filter(|k| k.0 == "week" && k.1 != super::breakdown::UNKNOWN).map(|k| k.1).collect();
+        w.dedup();
+        w
+    };
+    if !weeks.is_empty() {
+        let x: Vec<String> = weeks.iter().map(|w| (*w).to_owned()).collect();
+        let revenue: Vec<f64> = weeks
+            .iter()
+            .map(|w| level_metric("week", w, dd, "attributed_revenue"))
+            .map(|v| if v.is_nan() { 0.0 } else { v })
+            .collect();
+        let cost: Vec<f64> = weeks
+            .iter()
+            .map(|w| level_metric("week", w, "-", "cost"))
+            .map(|v| if v.is_nan() { 0.0 } else { v })
+            .collect();
         html.push_str(&lines(
-            "Weekly creator-attributed revenue (data-driven model) and creator costs with an amount and a date",
+            &format!("Weekly creator-attributed revenue ({dd}, by order week) and creator cost (by posting week)"),
             "per week",
             &x,
-            &[("revenue", weekly.iter().map(|w| w.1).collect()), ("cost", weekly.iter().map(|w| w.2).collect())],
+            &[("revenue", revenue), ("cost", cost)],
         ));
-        let roi: Vec<f64> =
-            weekly.iter().map(|w| if w.2 > 0.0 { (w.1 - w.2) / w.2 * 100.0 } else { f64::NAN }).collect();
+        let roi: Vec<f64> = weeks.iter().map(|w| level_metric("week", w, dd, "roi")).collect();
         html.push_str(&lines("Weekly ROI (weeks with costs)", "ROI, % of cost", &x, &[("ROI", roi)]));
     }
     // Weekly trend of comment sentiment (net positive share) as the time view.
@@ -596,16 +622,6 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
             .collect::<Vec<_>>(),
     ));
     // Format and week (roi.parquet's `format` and `week` levels; allocations in docs/roi.md).
-    let mut breakdown: BTreeMap<(&str, &str, &str, &str), f64> = BTreeMap::new();
-    for i in (0..roi_long.rows).filter(|&i| matches!(roi_long.t("level", i), "format" | "week")) {
-        if let Some(v) = roi_long.n("value", i) {
-            let k = (roi_long.t("level", i), roi_long.t("key", i), roi_long.t("model", i), roi_long.t("metric", i));
-            breakdown.insert(k, v);
-        }
-    }
-    let level_metric = |level: &str, key: &str, model: &str, metric: &str| -> f64 {
-        breakdown.get(&(level, key, model, metric)).copied().unwrap_or(f64::NAN)
-    };
     let cents = |x: f64| if x.is_finite() { format!("{x:.2}") } else { "–".into() };
     let whole = |x: f64| if x.is_finite() { money(x) } else { "–".into() };
     for (level, title) in
@@ -620,7 +636,7 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
             .map(|k| {
                 vec![
                     (*k).to_owned(),
-                    num(level_metric(level, k, "-", "posts")),
+                    whole(level_metric(level, k, "-", "posts")),
                     whole(level_metric(level, k, "-", "cost")),
                     whole(level_metric(level, k, dd, "attributed_revenue")),
                     pct(level_metric(level, k, dd, "roi")),
@@ -864,73 +880,6 @@ fn coverage(v: &serde_json::Value) -> String {
         .map_or(0, |t| t.iter().filter_map(|x| x.get("rows").and_then(serde_json::Value::as_u64)).sum());
     let rejected = v.get("rejected").and_then(serde_json::Value::as_u64).unwrap_or(0);
     format!("{rows} rows read across the dataset's tables; {rejected} rejected.")
-}
-
-/// Weekly (label, creator-attributed revenue under `model`, creator cost) from the run's
-/// credits and the dataset's orders and costs (the dataset path comes from the run
-/// manifest). Empty when any input is missing.
-fn weekly_money(results: &Path, model: &str) -> anyhow::Result<Vec<(String, f64, f64)>> {
-    const WEEK: i64 = 7 * 86_400_000_000;
-    let manifest: serde_json::Value = match std::fs::read(results.join("run.manifest.json")) {
-        Ok(b) => serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null),
-        Err(_) => return Ok(Vec::new()),
-    };
-    let Some(data) = manifest["config"]["data"].as_str().map(std::path::PathBuf::from) else { return Ok(Vec::new()) };
-    let credits = results.join("attribution").join("credits.parquet");
-    let Ok(ds) = roicast_data::Dataset::open(&data) else { return Ok(Vec::new()) };
-    if !credits.exists() || !ds.has(Table::Orders) {
-        return Ok(Vec::new());
-    }
-    let mut order_week: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    ds.stream::<anyhow::Error>(Table::Orders, |b| {
-        let ids = crate::output::columns::col(b, Table::Orders, "order_id").as_string::<i32>();
-        for i in 0..b.num_rows() {
-            if let Some(t) = crate::output::columns::ts(b, Table::Orders, "ordered_at", i) {
-                order_week.insert(ids.value(i).to_owned(), t.div_euclid(WEEK));
-            }
-        }
-        Ok(())
-    })?;
-    let mut weeks: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
-    let mut r = FileReader::open(Table::Comments, &credits)?;
-    while let Some(raw) = r.next_batch()? {
-        let b = raw.batch;
-        let get = |n: &str| b.schema().index_of(n).map(|i| b.column(i).clone());
-        let (Ok(m), Ok(o), Ok(c), Ok(v)) = (get("model"), get("order_id"), get("creator_id"), get("revenue")) else {
-            break;
-        };
-        let (m, o, c) = (m.as_string::<i32>(), o.as_string::<i32>(), c.as_string::<i32>());
-        let v = v.as_primitive::<arrow_array::types::Float64Type>();
-        for i in 0..b.num_rows() {
-            if m.value(i) == model
-                && c.is_valid(i)
-                && let Some(w) = order_week.get(o.value(i))
-            {
-                weeks.entry(*w).or_default().0 += v.value(i);
-            }
-        }
-    }
-    if ds.has(Table::Costs) {
-        for b in ds.load(Table::Costs)? {
-            for i in 0..b.num_rows() {
-                if let (Some(t), Some(a)) = (
-                    crate::output::columns::ts(&b, Table::Costs, "incurred_at", i),
-                    crate::output::columns::float(&b, Table::Costs, "amount", i),
-                ) {
-                    weeks.entry(t.div_euclid(WEEK)).or_default().1 += a;
-                }
-            }
-        }
-    }
-    Ok(weeks
-        .into_iter()
-        .map(|(k, (rev, cost))| {
-            let day = chrono::DateTime::from_timestamp(k * 7 * 86_400, 0)
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_default();
-            (day, rev, cost)
-        })
-        .collect())
 }
 
 /// (ISO week label, positive share, negative share) over the scored comments.
