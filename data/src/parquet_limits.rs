@@ -45,9 +45,205 @@ pub fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<PageGuard>, D
 /// # Errors
 /// As [`open`].
 pub fn open_file(file: File, path: &Path) -> Result<ParquetRecordBatchReaderBuilder<PageGuard>, DataError> {
+    check_footer(&file, path)?;
     let guard = PageGuard::new(file, max_page_bytes()).map_err(DataError::io(path))?;
     ParquetRecordBatchReaderBuilder::try_new(guard)
         .map_err(|source| DataError::Parquet { path: path.to_owned(), source })
+}
+
+/// Checks the counts in a Parquet footer before the parquet crate sizes buffers from them:
+/// every list, set, map and string inside it declares no more elements or bytes than the
+/// footer has left, and no schema element claims more children than the schema has
+/// elements (the crate reserves `num_children` slots up front: a footer claiming a billion
+/// aborted the process under a memory limit; found by fuzzing). A footer this walk cannot
+/// follow is left to the crate, which refuses it with its own error.
+///
+/// # Errors
+/// [`DataError::InvalidFile`] naming what the footer claims.
+pub fn check_footer(file: &File, path: &Path) -> Result<(), DataError> {
+    let len = file.metadata().map_err(DataError::io(path))?.len();
+    if len < 12 {
+        return Ok(());
+    }
+    let mut tail = [0u8; 8];
+    file.read_exact_at(&mut tail, len - 8).map_err(DataError::io(path))?;
+    let meta_len = u64::from(u32::from_le_bytes(tail[..4].try_into().expect("4 bytes")));
+    if &tail[4..] != b"PAR1" || meta_len + 8 > len {
+        return Ok(());
+    }
+    let mut footer = vec![0u8; usize::try_from(meta_len).expect("bounded by the file")];
+    file.read_exact_at(&mut footer, len - 8 - meta_len).map_err(DataError::io(path))?;
+    let mut w = Walker { bytes: &footer, at: 0 };
+    match w.file_metadata() {
+        Ok(()) | Err(Walk::Unfollowed) => Ok(()),
+        Err(Walk::Lie(reason)) => Err(DataError::InvalidFile {
+            path: path.to_owned(),
+            reason: format!("the file's footer is damaged: {reason}"),
+        }),
+    }
+}
+
+/// Why a footer walk stopped.
+enum Walk {
+    /// A count the footer cannot hold.
+    Lie(String),
+    /// Bytes the walk does not follow (the crate will judge them).
+    Unfollowed,
+}
+
+/// A reader of Thrift's compact protocol over a footer's bytes.
+struct Walker<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Walker<'_> {
+    fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn byte(&mut self) -> Result<u8, Walk> {
+        let b = *self.bytes.get(self.at).ok_or(Walk::Unfollowed)?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    /// A varint read as the parquet crate reads it: any number of bytes, bits past 64
+    /// wrapping (so the walk sees the value the crate will act on).
+    fn varint(&mut self) -> Result<u64, Walk> {
+        let mut v = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f).wrapping_shl(shift);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+            shift = shift.wrapping_add(7);
+        }
+    }
+
+    fn zigzag(&mut self) -> Result<i64, Walk> {
+        let z = self.varint()?;
+        Ok((z >> 1) as i64 ^ -((z & 1) as i64))
+    }
+
+    /// A count declared in the footer: at most one element per byte left.
+    fn count(&mut self, n: u64, what: &str) -> Result<usize, Walk> {
+        match usize::try_from(n) {
+            Ok(n) if n <= self.left() => Ok(n),
+            _ => Err(Walk::Lie(format!("a {what} declares {n} elements, the footer has {} bytes left", self.left()))),
+        }
+    }
+
+    /// Skips a value of compact type `t` (`depth` bounds nesting).
+    fn skip(&mut self, t: u8, depth: u32) -> Result<(), Walk> {
+        if depth > 64 {
+            return Err(Walk::Unfollowed);
+        }
+        match t {
+            1 | 2 => Ok(()),
+            3 => self.byte().map(drop),
+            4..=6 => self.varint().map(drop),
+            7 => {
+                if self.left() < 8 {
+                    return Err(Walk::Unfollowed);
+                }
+                self.at += 8;
+                Ok(())
+            }
+            8 => {
+                let n = self.varint()?;
+                let n = self.count(n, "string")?;
+                self.at += n;
+                Ok(())
+            }
+            9 | 10 => {
+                let (n, et) = self.list_header()?;
+                for _ in 0..n {
+                    self.skip_element(et, depth)?;
+                }
+                Ok(())
+            }
+            11 => {
+                let n = self.varint()?;
+                let n = self.count(n, "map")?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let kv = self.byte()?;
+                for _ in 0..n {
+                    self.skip_element(kv >> 4, depth)?;
+                    self.skip_element(kv & 0x0f, depth)?;
+                }
+                Ok(())
+            }
+            12 => self.fields(depth + 1, |_, _, _| Ok(false)),
+            _ => Err(Walk::Unfollowed),
+        }
+    }
+
+    /// An element of a list or map: booleans take a byte there.
+    fn skip_element(&mut self, t: u8, depth: u32) -> Result<(), Walk> {
+        if t == 1 || t == 2 { self.byte().map(drop) } else { self.skip(t, depth + 1) }
+    }
+
+    fn list_header(&mut self) -> Result<(usize, u8), Walk> {
+        let h = self.byte()?;
+        let n = if h >> 4 == 15 { self.varint()? } else { u64::from(h >> 4) };
+        Ok((self.count(n, "list")?, h & 0x0f))
+    }
+
+    /// Walks a struct's fields, calling `f(walker, field id, type)`, which reads the field
+    /// and returns `true`, or returns `false` to have it skipped.
+    fn fields(&mut self, depth: u32, mut f: impl FnMut(&mut Self, i16, u8) -> Result<bool, Walk>) -> Result<(), Walk> {
+        let mut id = 0i16;
+        loop {
+            let h = self.byte()?;
+            if h == 0 {
+                return Ok(());
+            }
+            let t = h & 0x0f;
+            id = if h >> 4 == 0 {
+                i16::try_from(self.zigzag()?).map_err(|_| Walk::Unfollowed)?
+            } else {
+                id.checked_add(i16::from(h >> 4)).ok_or(Walk::Unfollowed)?
+            };
+            if !f(self, id, t)? {
+                self.skip(t, depth)?;
+            }
+        }
+    }
+
+    /// `FileMetaData`: its schema (field 2, a list of `SchemaElement`) is checked, every
+    /// other field skipped (their counts checked on the way).
+    fn file_metadata(&mut self) -> Result<(), Walk> {
+        self.fields(0, |w, id, t| {
+            if id != 2 || t != 9 {
+                return Ok(false);
+            }
+            let (n, et) = w.list_header()?;
+            if et != 12 {
+                return Err(Walk::Unfollowed);
+            }
+            for i in 0..n {
+                w.fields(1, |w, id, t| {
+                    if id != 5 || t != 5 {
+                        return Ok(false);
+                    }
+                    // An i32, truncated from the varint as the crate truncates it.
+                    let children = i64::from(w.zigzag()? as i32);
+                    if children < 0 || children as u64 >= n as u64 {
+                        return Err(Walk::Lie(format!(
+                            "schema element {i} claims {children} children, the schema has {n} elements"
+                        )));
+                    }
+                    Ok(true)
+                })?;
+            }
+            Ok(true)
+        })
+    }
 }
 
 /// A Parquet file that checks each page header before the parquet crate decodes it.
@@ -177,6 +373,48 @@ mod tests {
                 return out;
             }
             out.push(b | 0x80);
+        }
+    }
+
+    #[test]
+    fn a_footer_whose_schema_claims_more_children_than_it_has_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(vec!["a"]))]).unwrap();
+        crate::io::write_table(&path, &schema, &[batch]).unwrap();
+        check_footer(&File::open(&path).unwrap(), &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let n = bytes.len();
+        let meta_len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+        // The root's `num_children` is 1 (zigzag 0x02): some byte of the footer, rewritten
+        // to 60 (0x78), makes it claim 60 children of a 2-element schema.
+        let mut refused = 0;
+        for at in (n - 8 - meta_len..n - 8).filter(|&i| bytes[i] == 0x02) {
+            let mut edited = bytes.clone();
+            edited[at] = 0x78;
+            let p = dir.path().join("edited.parquet");
+            std::fs::write(&p, &edited).unwrap();
+            if let Err(e) = check_footer(&File::open(&p).unwrap(), &p) {
+                assert!(
+                    e.to_string().contains("schema element 0 claims 60 children, the schema has 2 elements"),
+                    "{e}"
+                );
+                assert!(e.is_input_fault());
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 1);
+    }
+
+    #[test]
+    fn a_list_longer_than_the_footer_is_refused() {
+        // FileMetaData { 1: version = 1, 2: schema = list of 2^40 structs }: the count alone.
+        let footer = [0x15, 0x02, 0x19, 0xfc, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20];
+        let mut w = Walker { bytes: &footer, at: 0 };
+        match w.file_metadata() {
+            Err(Walk::Lie(reason)) => assert!(reason.contains("a list declares 1099511627776 elements"), "{reason}"),
+            _ => panic!("not refused"),
         }
     }
 
