@@ -197,11 +197,8 @@ fn format_and_week_roi_by_hand() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
-    let file = std::fs::File::open(out.join("roi.parquet")).unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
     let mut values = std::collections::BTreeMap::new();
-    for b in reader {
-        let b = b.unwrap();
+    for b in roicast_tests::read_parquet(&out.join("roi.parquet")) {
         let s = |c: &str| b.column_by_name(c).unwrap().as_any().downcast_ref::<StringArray>().unwrap().clone();
         let (level, key, model, metric) = (s("level"), s("key"), s("model"), s("metric"));
         let value = b.column_by_name("value").unwrap().as_any().downcast_ref::<Float64Array>().unwrap().clone();
