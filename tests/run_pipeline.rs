@@ -9,9 +9,11 @@ use roicast_data::generate::{GenerateParams, Scenario, generate};
 use roicast_data::validate::NoProgress;
 use roicast_tests::{files_with_bytes, roicast};
 
+/// A small world with planted monitoring events, so the report's "What changed" section
+/// has alerts to show.
 fn world(dir: &Path) -> PathBuf {
     let data = dir.join("data");
-    generate(&GenerateParams::new(Scenario::Small).seed(11), &data, &NoProgress).unwrap();
+    generate(&GenerateParams::new(Scenario::Small).seed(11).plant_events(true), &data, &NoProgress).unwrap();
     data
 }
 
@@ -124,7 +126,16 @@ fn the_report_renders_in_headless_chromium() {
         assert!(!log.contains(bad), "console error in the report:\n{log}");
     }
     let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    // "What changed" comes first, with the alerts of the planted world and a small chart
+    // of each series that fired.
+    let changes = dom.find("<section id=\"changes\"").expect("a What changed section");
+    assert!(changes < dom.find("<section id=\"overview\"").unwrap(), "What changed is at the top");
+    let body = &dom[changes..changes + dom[changes..].find("</section>").unwrap()];
+    assert!(body.contains("<table class=\"data sortable\" id=\"alerts\">"), "{body}");
+    assert!(body.matches("<figure class=\"small\">").count() >= 3, "small multiples of the series that fired");
+    assert!(body.contains("ctr drop") && body.contains("sentiment shift"), "the planted kinds are reported: {body}");
     let sections = [
+        "changes",
         "overview",
         "creators",
         "costs",

@@ -25,6 +25,7 @@
 //!     force: true,
 //!     exports: None,
 //!     partitions: None,
+//!     plant_events: false,
 //! })?;
 //! assert!(world.rows["touchpoints"] > 1_000);
 //! let report = jobs::validate::run(&Ctx::silent(), &jobs::validate::Config { data: dir.join("data"), out: None })?;

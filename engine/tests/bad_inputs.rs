@@ -371,6 +371,7 @@ const COMMANDS: &[&str] = &[
     "engagement",
     "emv",
     "roi",
+    "alerts",
     "forecast",
     "run",
     "report",

@@ -18,8 +18,18 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The output of each job, as `roicast run` lays it out (docs/pipeline.md).
-const JOB_OUTPUTS: &[&str] =
-    &["validation", "sentiment", "engagement", "attribution", "clv", "roi", "history", "forecast", "report.html"];
+const JOB_OUTPUTS: &[&str] = &[
+    "validation",
+    "sentiment",
+    "engagement",
+    "attribution",
+    "clv",
+    "roi",
+    "history",
+    "forecast",
+    "alerts",
+    "report.html",
+];
 
 /// Every file under `root/rel` but manifests, with its bytes' hash.
 fn contents(root: &Path, rel: &str) -> BTreeMap<String, String> {

@@ -69,7 +69,7 @@ fn a_full_disk_is_exit_2_and_leaves_nothing_partial() {
     assert!(r.stderr.contains("No space left on device"), "{}", r.stderr);
     let left = entries(&disk.0.join("run"));
     assert!(left.iter().all(|e| !e.contains(".partial-") && !e.contains(".tmp-")), "temporary files left: {left:?}");
-    for job in ["sentiment", "engagement", "attribution", "clv", "roi", "history", "forecast"] {
+    for job in ["sentiment", "engagement", "attribution", "clv", "roi", "history", "forecast", "alerts"] {
         let files: Vec<&String> = left.iter().filter(|e| e.starts_with(&format!("{job}/"))).collect();
         let complete = if job == "forecast" {
             files.iter().any(|f| f.ends_with("forecast.csv"))

@@ -45,6 +45,7 @@ pub fn write_seeds(out: &Path, repo: &Path, work: &Path) -> anyhow::Result<Vec<P
             force: true,
             exports: None,
             partitions: None,
+            plant_events: false,
         },
     )?;
     let mut canonical = Vec::new();

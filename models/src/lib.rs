@@ -38,6 +38,7 @@ pub mod clv;
 pub mod engagement;
 pub mod exact;
 pub mod forecast;
+pub mod monitor;
 pub mod roi;
 pub mod seal;
 pub mod sentiment;

@@ -192,13 +192,17 @@ pub struct GenerateParams {
     pub format: Format,
     /// Replace `out` if it exists.
     pub overwrite: bool,
+    /// Plant monitoring events (engagement spikes, broken links, sentiment backlashes)
+    /// whose truth is `events` in truth.json. Off by default: the world is then the same
+    /// as before this option existed.
+    pub events: bool,
 }
 
 impl GenerateParams {
     /// Parameters for `scenario` with seed 42, Parquet, no overwrite.
     #[must_use]
     pub fn new(scenario: Scenario) -> GenerateParams {
-        GenerateParams { scenario, seed: 42, format: Format::Parquet, overwrite: false }
+        GenerateParams { scenario, seed: 42, format: Format::Parquet, overwrite: false, events: false }
     }
 
     /// Sets the seed.
@@ -219,6 +223,13 @@ impl GenerateParams {
     #[must_use]
     pub fn overwrite(mut self, yes: bool) -> Self {
         self.overwrite = yes;
+        self
+    }
+
+    /// Plants monitoring events (see [`PlantedEvent`]).
+    #[must_use]
+    pub fn plant_events(mut self, yes: bool) -> Self {
+        self.events = yes;
         self
     }
 }
@@ -521,6 +532,31 @@ pub struct Truth {
     pub rows: BTreeMap<Table, u64>,
     /// What each file beside it holds.
     pub notes: Vec<&'static str>,
+    /// Planted monitoring events (`generate --plant-events`; absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<PlantedEvent>,
+}
+
+/// A change planted in a creator's series, for `roicast alerts` to find.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlantedEvent {
+    /// The alert kind that should report it: `engagement_spike`, `ctr_drop` or
+    /// `sentiment_shift`.
+    pub kind: &'static str,
+    /// The creator.
+    pub creator_id: String,
+    /// Its platform.
+    pub platform: &'static str,
+    /// The campaign of the post the event starts on (none for an organic post).
+    pub campaign_id: Option<String>,
+    /// Start (RFC 3339): the publication of the post it starts on.
+    pub start: String,
+    /// End (exclusive), three days later.
+    pub end: String,
+    /// What changes, and by how much.
+    pub effect: &'static str,
+    /// Posts of the creator published in the window.
+    pub posts: usize,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -536,6 +572,7 @@ mod stream {
     pub const HISTORY: u64 = 7;
     pub const CANDIDATES: u64 = 8;
     pub const CANDIDATE_SIM: u64 = 9;
+    pub const EVENTS: u64 = 10;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -636,6 +673,10 @@ struct Post {
     published_at: i64,
     reach: f64,
     comments: i64,
+    /// Planted: engagement multiplier (1 = none).
+    boost: f64,
+    /// Planted: a sentiment backlash on this post.
+    backlash: bool,
 }
 
 struct World {
@@ -655,6 +696,9 @@ struct World {
     codes: Vec<(usize, usize)>,
     bot_range: [u64; 2],
     n_authors: u64,
+    /// Planted events, and per creator the window of a broken link.
+    events: Vec<PlantedEvent>,
+    broken_link: Vec<Option<(i64, i64)>>,
 }
 
 fn handle(rng: &mut Rng) -> String {
@@ -867,6 +911,8 @@ fn make_posts(seed: u64, sizes: &Sizes, creators: &[Creator], campaigns: &mut [C
                 published_at: t,
                 reach: 0.0,
                 comments: 0,
+                boost: 1.0,
+                backlash: false,
             });
         }
     }
@@ -887,6 +933,8 @@ fn make_posts(seed: u64, sizes: &Sizes, creators: &[Creator], campaigns: &mut [C
                     published_at: t,
                     reach: 0.0,
                     comments: 0,
+                    boost: 1.0,
+                    backlash: false,
                 });
             }
         }
@@ -923,13 +971,16 @@ fn post_metrics(seed: u64, i: usize, p: &Post, c: &Creator) -> PostMetrics {
     let video = is_video(p.format);
     let views = video.then(|| impressions * r.range(0.7, 0.95));
     let base = views.unwrap_or(reach);
-    let genuine_likes = base * t.like_rate * r.lognormal(0.0, 0.3);
+    let genuine_likes = base * t.like_rate * r.lognormal(0.0, 0.3) * p.boost;
     let mut likes = genuine_likes * t.like_multiplier;
     if let Some(v) = views {
         likes = likes.min(v * 0.9);
     }
     let genuine_comments = genuine_likes * r.range(0.01, 0.05);
-    let comments = genuine_comments / (1.0 - t.bot_comment_share).max(0.05);
+    let mut comments = genuine_comments / (1.0 - t.bot_comment_share).max(0.05);
+    if p.backlash {
+        comments *= BACKLASH_VOLUME;
+    }
     let share_ratio = match platform {
         "tiktok" => 0.10,
         "instagram" => 0.04,
@@ -960,12 +1011,17 @@ fn post_metrics(seed: u64, i: usize, p: &Post, c: &Creator) -> PostMetrics {
     }
 }
 
-fn build_world(seed: u64, sizes: Sizes) -> World {
+fn build_world(seed: u64, sizes: Sizes, events: bool) -> World {
     let campaigns_end = WORLD_START + sizes.campaign_days * DAY;
     let observation_end = campaigns_end + sizes.tail_days * DAY;
     let creators = make_creators(seed, sizes.creators);
     let mut campaigns = make_campaigns(seed, &sizes, &creators);
     let mut posts = make_posts(seed, &sizes, &creators, &mut campaigns);
+    let (planted, broken_link) = if events {
+        plant_events(seed, campaigns_end, &creators, &campaigns, &mut posts)
+    } else {
+        (Vec::new(), vec![None; creators.len()])
+    };
     // Reach and comment counts are needed before comments and journeys are drawn.
     for i in 0..posts.len() {
         let m = post_metrics(seed, i, &posts[i], &creators[posts[i].creator]);
@@ -1029,7 +1085,156 @@ fn build_world(seed: u64, sizes: Sizes) -> World {
         codes,
         bot_range,
         n_authors,
+        events: planted,
+        broken_link,
     }
+}
+
+/// Comment volume on a post hit by a planted backlash, times its usual.
+const BACKLASH_VOLUME: f64 = 3.0;
+/// Comment sentiment mix (positive, neutral, negative) of a backlash.
+const BACKLASH_MIX: [f64; 3] = [0.1, 0.2, 0.7];
+/// Share of link clicks a planted broken link loses.
+const BROKEN_LINK_LOSS: f64 = 2.0 / 3.0;
+
+/// Plants monitoring events on distinct creators, each starting at the publication of one
+/// of its posts at least 90 days into the campaign period (so there is a history to
+/// compare with) and lasting three days:
+/// - `engagement_spike`: the creator's posts in the window get twice the engagement;
+/// - `ctr_drop`: a broken link — two thirds of the clicks on the creator's posts in the
+///   window never reach the shop (no click touch, no session) — among the sixteenth of
+///   creators whose sponsored posts draw the most traffic, starting on a sponsored post
+///   with at least two before it (a drop is only visible where there is traffic, and
+///   only sponsored posts bring clicks);
+/// - `sentiment_shift`: a backlash — three times the comments on the window's posts, 70 %
+///   of them negative — among the creators with the most comments a post, starting on a
+///   post with at least the creator's median comments (a backlash is on a post people
+///   talk about).
+fn plant_events(
+    seed: u64,
+    campaigns_end: i64,
+    creators: &[Creator],
+    campaigns: &[Campaign],
+    posts: &mut [Post],
+) -> (Vec<PlantedEvent>, Vec<Option<(i64, i64)>>) {
+    let mut r = Rng::new(seed, stream::EVENTS, 0);
+    let n = creators.len();
+    let mut by_creator: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, p) in posts.iter().enumerate() {
+        by_creator[p.creator].push(i);
+    }
+    for v in &mut by_creator {
+        v.sort_by_key(|&i| (posts[i].published_at, i));
+    }
+    let (lo, hi) = (WORLD_START + 90 * DAY, campaigns_end - 7 * DAY);
+    let mut used = vec![false; n];
+    let mut broken = vec![None; n];
+    let mut out = Vec::new();
+    let per_kind = (n / 12).max(2);
+    // Candidates ranked by what makes each kind visible; the top half is eligible.
+    // What makes each kind visible: a broken link only where the creator's sponsored posts
+    // draw traffic (clicks come from sponsored posts only, so it needs earlier ones to
+    // compare with); a backlash only where there are comments to read.
+    let sponsored: Vec<usize> =
+        (0..n).map(|k| by_creator[k].iter().filter(|&&i| posts[i].campaign.is_some()).count()).collect();
+    let traffic: Vec<f64> = (0..n)
+        .map(|k| {
+            let t = &creators[k].truth;
+            // The follow weight of `build_world` (users who may see the posts) times the
+            // click rate: expected clicks per sponsored post, up to a constant.
+            let platform = match t.platform {
+                "tiktok" => 0.5,
+                "youtube" => 1.5,
+                _ => 1.0,
+            };
+            platform * (t.real_followers as f64).powf(0.8) * t.click_rate
+        })
+        .collect();
+    let comments: Vec<f64> = (0..posts.len())
+        .map(|i| post_metrics(seed, i, &posts[i], &creators[posts[i].creator]).comments as f64)
+        .collect();
+    let median_comments: Vec<f64> = (0..n)
+        .map(|k| {
+            let mut c: Vec<f64> = by_creator[k].iter().map(|&i| comments[i]).collect();
+            c.sort_by(f64::total_cmp);
+            c.get(c.len() / 2).copied().unwrap_or(0.0)
+        })
+        .collect();
+    for kind in ["engagement_spike", "ctr_drop", "sentiment_shift"] {
+        let mut pool: Vec<usize> = (0..n).filter(|&k| by_creator[k].len() >= 12).collect();
+        match kind {
+            "ctr_drop" => {
+                pool.retain(|&k| sponsored[k] >= 3);
+                pool.sort_by(|&a, &b| traffic[b].total_cmp(&traffic[a]).then(a.cmp(&b)));
+                pool.truncate(n / 16);
+            }
+            "sentiment_shift" => {
+                pool.sort_by(|&a, &b| median_comments[b].total_cmp(&median_comments[a]).then(a.cmp(&b)));
+                pool.truncate(n / 5);
+            }
+            _ => {}
+        }
+        let mut planted = 0;
+        while planted < per_kind && !pool.is_empty() {
+            let k = pool.swap_remove(r.below(pool.len() as u64) as usize);
+            if used[k] {
+                continue;
+            }
+            // A start post: far enough in, with at least 10 posts before it (a sponsored
+            // one for a broken link, whose traffic comes from sponsored posts).
+            let starts: Vec<usize> = by_creator[k]
+                .iter()
+                .enumerate()
+                .filter(|&(j, &i)| {
+                    let earlier_sponsored = by_creator[k][..j].iter().filter(|&&q| posts[q].campaign.is_some()).count();
+                    j >= 10
+                        && (lo..hi).contains(&posts[i].published_at)
+                        && (kind != "ctr_drop" || (posts[i].campaign.is_some() && earlier_sponsored >= 2))
+                        && (kind != "sentiment_shift" || comments[i] >= median_comments[k])
+                })
+                .map(|(_, &i)| i)
+                .collect();
+            if starts.is_empty() {
+                continue;
+            }
+            let first = starts[r.below(starts.len() as u64) as usize];
+            let (start, end) = (posts[first].published_at, posts[first].published_at + 3 * DAY);
+            let in_window: Vec<usize> =
+                by_creator[k].iter().copied().filter(|&i| (start..end).contains(&posts[i].published_at)).collect();
+            let effect = match kind {
+                "engagement_spike" => {
+                    for &i in &in_window {
+                        posts[i].boost = 2.0;
+                    }
+                    "likes, comments, shares and saves of the window's posts doubled"
+                }
+                "ctr_drop" => {
+                    broken[k] = Some((start, end));
+                    "two thirds of the creator's link clicks in the window lost (a broken link)"
+                }
+                _ => {
+                    for &i in &in_window {
+                        posts[i].backlash = true;
+                    }
+                    "three times the comments on the window's posts, 70 % of them negative"
+                }
+            };
+            let c = &creators[k].truth;
+            out.push(PlantedEvent {
+                kind,
+                creator_id: c.creator_id.clone(),
+                platform: c.platform,
+                campaign_id: posts[first].campaign.map(|ci| campaigns[ci].id.clone()),
+                start: crate::io::format_timestamp_us(start),
+                end: crate::io::format_timestamp_us(end),
+                effect,
+                posts: in_window.len(),
+            });
+            used[k] = true;
+            planted += 1;
+        }
+    }
+    (out, broken)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1123,6 +1328,9 @@ fn simulate_users(w: &World, first: u64, last: u64) -> UserBatches {
                     let click_mult = if p.format == "story" { 1.5 } else { 1.0 };
                     if r.chance(ct.click_rate * click_mult) {
                         t += (r.range(0.2, 5.0) * MINUTE as f64) as i64;
+                        if w.broken_link[c].is_some_and(|(s, e)| (s..e).contains(&t)) && r.chance(BROKEN_LINK_LOSS) {
+                            continue;
+                        }
                         let deal = &w.campaigns[ci].deals[di];
                         let tracking = if deal.affiliate.is_some() && r.chance(0.5) { "affiliate_link" } else { "utm" };
                         touches.push(Touch {
@@ -1541,7 +1749,7 @@ fn simulate_posts(w: &World, first: usize, last: usize, comment_rate: f64) -> Po
                 let a = w.bot_range[0] + r.below(w.bot_range[1] - w.bot_range[0]);
                 (a, text::comment(&mut r, "", CommentKind::Bot, BRAND), None)
             } else {
-                let s = t.sentiment;
+                let s = if p.backlash { BACKLASH_MIX } else { t.sentiment };
                 let mut label = ["positive", "neutral", "negative"][r.weighted(&s)];
                 if p.campaign.is_some() && label == "neutral" && r.chance(0.15) {
                     label = "negative"; // "another ad" fatigue on sponsored posts
@@ -1984,7 +2192,7 @@ pub fn generate(params: &GenerateParams, out: &Path, progress: &dyn Progress) ->
 fn generate_into(params: &GenerateParams, dir: &Path, progress: &dyn Progress) -> Result<GenerateSummary, DataError> {
     let sizes = params.scenario.sizes();
     progress.stage("building creators, campaigns and posts", 0);
-    let w = build_world(params.seed, sizes);
+    let w = build_world(params.seed, sizes, params.events);
     let mut out = Writers { dir: dir.to_owned(), format: params.format, open: BTreeMap::new(), extra: BTreeMap::new() };
     write_creators(&w, &mut out)?;
     write_campaign_tables(&w, &mut out)?;
@@ -2084,6 +2292,7 @@ fn generate_into(params: &GenerateParams, dir: &Path, progress: &dyn Progress) -
         revenue_model,
         candidates,
         rows: rows.clone(),
+        events: w.events.clone(),
         notes: vec![
             "truth_conversions.* has one row per first order: the touch (or the baseline) that caused it",
             "code touches are not in touchpoints: derive them from orders.discount_code and tracking_assets",

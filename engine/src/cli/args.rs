@@ -114,6 +114,9 @@ pub enum Command {
     Emv(EmvArgs),
     /// ROI with full cost accounting under every attribution model.
     Roi(RoiArgs),
+    /// What changed: engagement spikes and drops, click-through and conversion drops,
+    /// sentiment shifts and campaigns spending ahead of budget, one row per alert.
+    Alerts(AlertsArgs),
     /// Forecast revenue and ROI (P10/P50/P90) of candidates under deal scenarios; plan a budget.
     Forecast(ForecastArgs),
     /// Score a model on labelled data.
@@ -156,6 +159,11 @@ pub struct GenerateArgs {
     /// (`touchpoints/user_bucket=07/…`), as `roicast partition` does.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub partitions: Option<u32>,
+    /// Plant monitoring events — engagement doubled for three days, a broken link losing
+    /// two thirds of the clicks, a comment backlash — on distinct creators, with their
+    /// truth under `events` in truth.json (for testing `roicast alerts`).
+    #[arg(long)]
+    pub plant_events: bool,
 }
 
 /// The key `partition` splits by.
@@ -601,6 +609,48 @@ pub struct RoiArgs {
     /// Count only costs with status paid (default: committed and paid).
     #[arg(long)]
     pub paid_only: bool,
+}
+
+/// How `alerts` judges the series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertMethodArg {
+    /// Robust baselines: median/MAD of the creator's previous posts; quasi-Poisson rates
+    /// against the trailing 56 days (docs/monitoring.md).
+    Robust,
+    /// The textbook baseline, for comparison: a day beyond the whole series' mean ± 2σ.
+    Naive,
+}
+
+/// `roicast alerts`.
+#[derive(Debug, Args)]
+#[command(after_help = "Series: each post's engagement rate against the creator's previous posts (engagement_spike, \
+engagement_drop); creator clicks per impression (ctr_drop), orders per click (conversion_drop) and negative comments per \
+scored comment (sentiment_shift) a day against the trailing 56 days, per creator and per campaign; campaign spend \
+projected to the end against the budget (pace_over_budget). A series with too little history is not judged and is \
+listed in <stem>_coverage.csv. Exit 0 with or without alerts.")]
+pub struct AlertsArgs {
+    /// Dataset folder (posts, touchpoints, orders, campaigns, costs, tracking_assets, creators).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Results folder: sentiment/comments_sentiment.parquet is used when present.
+    #[arg(long, value_name = "DIR")]
+    pub results: PathBuf,
+    /// Only alerts whose window ends at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TS")]
+    pub since: Option<String>,
+    /// Judge the data as it stood at this time (default: the latest time in the data).
+    #[arg(long, value_name = "TS")]
+    pub as_of: Option<String>,
+    /// The alerts file (.parquet, .csv or .jsonl); JSON Lines are also written beside a
+    /// table, with <stem>_coverage.csv and <stem>_series.csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// How to judge the series.
+    #[arg(long, value_enum, default_value_t = AlertMethodArg::Robust)]
+    pub method: AlertMethodArg,
+    /// A campaign is over pace when its projected spend exceeds the budget by this share.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+    pub budget_tolerance: f64,
 }
 
 /// `roicast emv`.

@@ -45,6 +45,7 @@ pub(super) fn generate(
         force: a.force,
         exports: a.exports.clone(),
         partitions: a.partitions,
+        plant_events: a.plant_events,
     };
     let s = jobs::generate::run(ctx, &c)?;
     match settings.format {

@@ -53,6 +53,7 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
             force: true,
             exports: Some(exports.clone()),
             partitions: None,
+            plant_events: false,
         },
     )?;
     let imported = import_exports(ctx, &world_dir, &exports, &data)?;

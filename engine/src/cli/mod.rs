@@ -11,6 +11,7 @@ use crate::jobs::{Ctx, Rejected};
 use crate::progress::Bars;
 use args::{Cli, Command, OutputFormat};
 
+mod alerts;
 pub mod args;
 mod attribute;
 mod clv;
@@ -120,6 +121,7 @@ fn dispatch(command: Command, ctx: &Ctx, settings: &Settings, stdout: &mut dyn W
         Command::Engagement(a) => engagement::engagement(&a, ctx, settings, stdout),
         Command::Emv(a) => engagement::emv(&a, ctx, settings, stdout),
         Command::Roi(a) => roi::roi(&a, ctx, settings, stdout),
+        Command::Alerts(a) => alerts::alerts(&a, ctx, settings, stdout),
         Command::Forecast(a) => forecast::forecast(&a, ctx, settings, stdout),
         Command::Run(a) => run::run(&a, ctx, settings, stdout),
         Command::Report(a) => run::report(&a, ctx, settings, stdout),

@@ -33,6 +33,10 @@ pub struct Config {
     /// (`touchpoints/user_bucket=07/…`, as `roicast partition` does).
     #[serde(default)]
     pub partitions: Option<u32>,
+    /// Plant monitoring events (engagement spikes, broken links, sentiment backlashes)
+    /// whose truth is `events` in truth.json.
+    #[serde(default)]
+    pub plant_events: bool,
 }
 
 /// What `generate` wrote.
@@ -82,8 +86,11 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
 }
 
 fn generate_into(ctx: &Ctx, c: &Config, flat: &std::path::Path) -> anyhow::Result<Summary> {
-    let params =
-        GenerateParams::new(c.scenario).seed(c.seed).format(c.file_format).overwrite(c.force || c.partitions.is_some());
+    let params = GenerateParams::new(c.scenario)
+        .seed(c.seed)
+        .format(c.file_format)
+        .overwrite(c.force || c.partitions.is_some())
+        .plant_events(c.plant_events);
     let mut m = ManifestBuilder::start("generate");
     let mut summary = roicast_data::generate::generate(&params, flat, &ctx.progress)
         .with_context(|| format!("failed to generate the {:?} world into {}", params.scenario, flat.display()))?;

@@ -26,6 +26,7 @@ use roicast_data::Reject;
 
 use crate::progress::Bars;
 
+pub mod alerts;
 pub mod attribute;
 pub mod breakdown;
 mod bucketed;

@@ -80,6 +80,10 @@ pub struct Jobs {
     /// Forecast of the candidates.
     #[serde(default = "yes")]
     pub forecast: bool,
+    /// Monitoring alerts (`alerts/alerts.parquet`): engagement spikes and drops,
+    /// click-through and conversion drops, sentiment shifts, spend ahead of budget.
+    #[serde(default = "yes")]
+    pub alerts: bool,
     /// The HTML report.
     #[serde(default = "yes")]
     pub report: bool,
@@ -96,6 +100,7 @@ impl Default for Jobs {
             roi: true,
             history: true,
             forecast: true,
+            alerts: true,
             report: true,
         }
     }
@@ -288,10 +293,13 @@ const JOBS: &[Job] = &[
         out: "history",
     },
     Job { name: "forecast", tables: &[Table::Candidates], after: &["history"], out: "forecast" },
+    // Every table it reads is optional (a series without its table is not judged, and the
+    // summary says so); its key hashes them all.
+    Job { name: "alerts", tables: &[], after: &["sentiment"], out: "alerts" },
     Job {
         name: "report",
         tables: &[],
-        after: &["validate", "sentiment", "engagement", "attribution", "clv", "roi", "history", "forecast"],
+        after: &["validate", "sentiment", "engagement", "attribution", "clv", "roi", "history", "forecast", "alerts"],
         out: "report.html",
     },
 ];
@@ -307,6 +315,7 @@ fn enabled(c: &Config, name: &str) -> bool {
         "roi" => j.roi,
         "history" => j.history,
         "forecast" => j.forecast,
+        "alerts" => j.alerts,
         _ => j.report,
     }
 }
@@ -330,6 +339,7 @@ enum Step {
     Roi(super::roi::Config),
     History(super::history::Config),
     Forecast(Box<ForecastStep>),
+    Alerts(super::alerts::Config),
     Report(super::report::Config),
 }
 
@@ -415,6 +425,7 @@ fn step(c: &Config, job: &str, out: &Path) -> anyhow::Result<Step> {
                 },
             }))
         }
+        "alerts" => Step::Alerts(super::alerts::Config::new(c.data.clone(), results(), out.join("alerts.parquet"))),
         _ => Step::Report(super::report::Config { results: results(), out: out.to_owned() }),
     })
 }
@@ -441,6 +452,14 @@ fn run_step(ctx: &Ctx, s: &Step) -> anyhow::Result<serde_json::Value> {
             let mut v = serde_json::to_value(super::forecast::run(ctx, &f.forecast)?)?;
             v["training"] = serde_json::to_value(trained)?;
             v
+        }
+        Step::Alerts(c) => {
+            let mut s = serde_json::to_value(super::alerts::run(ctx, c)?)?;
+            // The rows are in the alerts file; the run manifest keeps the counts.
+            if let Some(o) = s.as_object_mut() {
+                o.remove("rows");
+            }
+            s
         }
         Step::Report(c) => serde_json::to_value(super::report::run(ctx, c)?)?,
     })
@@ -628,9 +647,11 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
             // names the file; its content must key the step too).
             tables.push(Table::CampaignHistory);
         }
-        for t in
-            tables.iter().chain(if matches!(job.name, "engagement" | "roi" | "attribution") { Table::ALL } else { &[] })
-        {
+        for t in tables.iter().chain(if matches!(job.name, "engagement" | "roi" | "attribution" | "alerts") {
+            Table::ALL
+        } else {
+            &[]
+        }) {
             h.update(table_hash(*t)?.as_bytes());
         }
         for up in job.after {

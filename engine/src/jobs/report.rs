@@ -296,6 +296,151 @@ fn lines(title: &str, unit: &str, x: &[String], series: &[(&str, Vec<f64>)]) -> 
     s
 }
 
+/// One small chart of an alert's series: the days' values, the band the baseline
+/// expected (shaded) and the alert's days (dots in red).
+fn small_multiple(title: &str, points: &[(String, f64, bool)], lower: f64, upper: f64, percent: bool) -> String {
+    let (w, h, left, top, bottom) = (340.0, 150.0, 46.0, 22.0, 24.0);
+    let vals: Vec<f64> = points.iter().map(|p| p.1).chain([lower, upper]).filter(|v| v.is_finite()).collect();
+    if points.len() < 2 || vals.is_empty() {
+        return format!("<p class=\"empty\">{}: not enough points.</p>", esc(title));
+    }
+    let lo = vals.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
+    let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-12);
+    let sx = |i: usize| left + (w - left - 8.0) * i as f64 / (points.len() - 1) as f64;
+    let sy = |v: f64| top + (h - top - bottom) * (1.0 - (v - lo) / (hi - lo));
+    let fmt = |v: f64| if percent { format!("{:.1} %", v * 100.0) } else { num(v) };
+    let mut s = format!(
+        "<figure class=\"small\"><svg class=\"chart\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" aria-label=\"{t}\"><title>{t}</title>\
+         <rect x=\"{left}\" y=\"{yu:.1}\" width=\"{bw:.1}\" height=\"{bh:.1}\" class=\"band\"/>\
+         <text x=\"2\" y=\"{yh:.1}\" class=\"axis\">{hi}</text><text x=\"2\" y=\"{yl:.1}\" class=\"axis\">{lo}</text>\
+         <text x=\"{left}\" y=\"{xb}\" class=\"axis\">{x0}</text><text x=\"{xr}\" y=\"{xb}\" text-anchor=\"end\" class=\"axis\">{x1}</text>",
+        t = esc(title),
+        yu = sy(upper),
+        bw = w - left - 8.0,
+        bh = (sy(lower) - sy(upper)).max(1.0),
+        yh = sy(hi) + 4.0,
+        yl = sy(lo),
+        hi = esc(&fmt(hi)),
+        lo = esc(&fmt(lo)),
+        xb = h - 6.0,
+        x0 = esc(&points[0].0),
+        xr = w - 8.0,
+        x1 = esc(&points[points.len() - 1].0),
+    );
+    let pts: Vec<String> = points.iter().enumerate().map(|(i, p)| format!("{:.1},{:.1}", sx(i), sy(p.1))).collect();
+    let _ = write!(s, "<polyline points=\"{}\" class=\"series\"/>", pts.join(" "));
+    for (i, p) in points.iter().enumerate().filter(|(_, p)| p.2) {
+        let _ = write!(
+            s,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" class=\"hit\"><title>{}: {}</title></circle>",
+            sx(i),
+            sy(p.1),
+            esc(&p.0),
+            esc(&fmt(p.1))
+        );
+    }
+    let _ = write!(s, "</svg><figcaption>{}</figcaption></figure>", esc(title));
+    s
+}
+
+/// The "What changed" section: the latest alerts of `alerts/` and small multiples of the
+/// series that fired (empty when the alerts job did not run).
+fn what_changed(results: &Path) -> anyhow::Result<String> {
+    let dir = results.join("alerts");
+    let jsonl = dir.join("alerts.jsonl");
+    if !jsonl.exists() {
+        return Ok(String::new());
+    }
+    let text = std::fs::read_to_string(&jsonl).with_context(|| format!("failed to read {}", jsonl.display()))?;
+    let mut alerts: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}: line {}", jsonl.display(), i + 1)))
+        .collect::<anyhow::Result<_>>()?;
+    let coverage = csv_rows(&dir.join("alerts_coverage.csv"))?;
+    let judged = coverage.iter().filter(|r| r.get("checked").is_some_and(|v| v == "true")).count();
+    let mut s = String::from("<section id=\"changes\"><h2>What changed</h2>");
+    if alerts.is_empty() {
+        let _ = write!(
+            s,
+            "<p class=\"story\">No alerts: {judged} series judged (engagement of new posts, click-through, conversion, \
+             sentiment, spend pace), {} with too little history to judge.</p></section>",
+            coverage.len() - judged
+        );
+        return Ok(s);
+    }
+    let t = |a: &serde_json::Value, k: &str| a[k].as_str().unwrap_or("").to_owned();
+    alerts.sort_by(|a, b| t(b, "detected_at").cmp(&t(a, "detected_at")).then(t(a, "alert_id").cmp(&t(b, "alert_id"))));
+    let latest = t(&alerts[0], "detected_at");
+    let latest_day = latest.get(..10).unwrap_or("");
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for a in &alerts {
+        *kinds.entry(t(a, "kind")).or_default() += 1;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {}", k.replace('_', " "))).collect();
+    let _ = write!(
+        s,
+        "<p class=\"story\">{} alert(s) over the period ({}); the latest fired on {}. {judged} series judged, {} with too \
+         little history to judge. Most recent first; the charts show each series around its alert, the band the \
+         baseline expected shaded and the alert's days in red.</p>",
+        alerts.len(),
+        esc(&kinds.join(", ")),
+        esc(latest_day),
+        coverage.len() - judged
+    );
+    let who = |a: &serde_json::Value| match (a["handle"].as_str(), a["platform"].as_str(), a["creator_id"].as_str()) {
+        (Some(h), Some(p), _) if !h.is_empty() => format!("@{} ({p})", h.trim_start_matches('@')),
+        (_, _, Some(c)) => c.to_owned(),
+        _ => format!("campaign {}", t(a, "campaign_id")),
+    };
+    let rows: Vec<Vec<String>> = alerts
+        .iter()
+        .take(15)
+        .map(|a| {
+            vec![
+                t(a, "detected_at").get(..10).unwrap_or("").to_owned(),
+                t(a, "kind").replace('_', " "),
+                who(a),
+                t(a, "campaign_id"),
+                format!(
+                    "{} → {}",
+                    t(a, "window_start").get(..10).unwrap_or(""),
+                    t(a, "window_end").get(..10).unwrap_or("")
+                ),
+                t(a, "severity"),
+                t(a, "explanation"),
+            ]
+        })
+        .collect();
+    s.push_str(&table("alerts", &["fired", "kind", "who", "campaign", "window", "severity", "what"], &rows));
+    if alerts.len() > 15 {
+        let _ = write!(s, "<p>… {} earlier alert(s) in <code>alerts/alerts.parquet</code>.</p>", alerts.len() - 15);
+    }
+    let series = csv_rows(&dir.join("alerts_series.csv"))?;
+    s.push_str("<div class=\"multiples\">");
+    for a in alerts.iter().filter(|a| t(a, "series") != "spend_pace").take(6) {
+        let id = t(a, "alert_id");
+        let pts: Vec<(String, f64, bool)> = series
+            .iter()
+            .filter(|r| r.get("alert_id") == Some(&id))
+            .filter_map(|r| {
+                Some((
+                    r.get("day")?.clone(),
+                    r.get("observed")?.parse().ok()?,
+                    r.get("in_window").is_some_and(|v| v == "true"),
+                ))
+            })
+            .collect();
+        let lower = a["lower"].as_f64().unwrap_or(f64::NAN);
+        let upper = a["upper"].as_f64().unwrap_or(f64::NAN);
+        let title = format!("{}: {} ({})", who(a), t(a, "series").replace('_', " "), t(a, "kind").replace('_', " "));
+        s.push_str(&small_multiple(&title, &pts, lower, upper, true));
+    }
+    s.push_str("</div></section>");
+    Ok(s)
+}
+
 fn table(id: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     let mut s = format!("<table class=\"data sortable\" id=\"{id}\"><thead><tr>");
     for h in head {
@@ -335,7 +480,8 @@ figure{margin:8px 0 16px}figcaption{font-size:12px;color:#555}
 table.data{border-collapse:collapse;width:100%;font-size:12.5px;margin:8px 0}table.data th,table.data td{border-bottom:1px solid #e3e3e3;padding:3px 6px;text-align:right}
 table.data th:first-child,table.data td:first-child{text-align:left}table.data th{cursor:pointer;background:#f0f0f0;position:sticky;top:0}
 .story{font-size:15px;max-width:860px}.kpi{display:inline-block;margin:6px 18px 6px 0;padding:8px 12px;border:1px solid #ddd;border-radius:6px}.kpi b{display:block;font-size:20px}
-.empty{color:#777;font-style:italic}
+.empty{color:#777;font-style:italic}.multiples{display:flex;flex-wrap:wrap;gap:8px}figure.small{margin:4px 0;width:340px}
+.chart .band{fill:#4e9a06;fill-opacity:.15}.chart .hit{fill:#cc0000}
 @media print{nav{display:none}table.data th{position:static}body{max-width:none}}";
 
 const JS: &str = "(function(){var o=new URLSearchParams(location.search).get('only');if(o){document.querySelectorAll('section').forEach(function(s){if(s.id!==o)s.style.display='none'});var n=document.querySelector('nav');if(n)n.style.display='none'}})();document.querySelectorAll('table.sortable th').forEach(function(th,i){th.addEventListener('click',function(){var t=th.closest('table'),b=t.tBodies[0],r=Array.from(b.rows),d=th.dataset.d==='a'?'d':'a';th.dataset.d=d;r.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent,p=parseFloat(a.replace(/[^0-9.eE+-]/g,'')),q=parseFloat(c.replace(/[^0-9.eE+-]/g,''));var v=(!isNaN(p)&&!isNaN(q))?p-q:a.localeCompare(c);return d==='a'?v:-v});r.forEach(function(x){b.appendChild(x)})})});";
@@ -401,7 +547,7 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
         html,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>roicast report</title><style>{CSS}</style></head><body>\
          <h1>Creator marketing: what each creator returned</h1><p>roicast {} · results from <code>{}</code></p>\
-         <nav><a href=\"#overview\">Overall ROI</a><a href=\"#creators\">Creators</a><a href=\"#costs\">Cost vs revenue</a>\
+         <nav><a href=\"#changes\">What changed</a><a href=\"#overview\">Overall ROI</a><a href=\"#creators\">Creators</a><a href=\"#costs\">Cost vs revenue</a>\
          <a href=\"#funnel\">Funnels</a><a href=\"#platforms\">Platforms</a><a href=\"#attribution\">Attribution</a>\
          <a href=\"#sentiment\">Sentiment</a><a href=\"#authenticity\">Authenticity</a><a href=\"#forecast\">Forecast</a><a href=\"#methods\">Methods</a></nav>",
         env!("CARGO_PKG_VERSION"),
@@ -425,6 +571,7 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
                 && clv_roi_of.get(&r["creator_id"]).is_some_and(|v| *v > 0.0)
         })
         .count();
+    html.push_str(&what_changed(results)?);
     let _ = write!(html, "<section id=\"overview\"><h2>Overall ROI, by attribution model</h2><div>");
     let _ = write!(html, "<span class=\"kpi\">total creator cost<b>{}</b></span>", money(total_cost));
     let _ = write!(html, "<span class=\"kpi\">attributed revenue ({})<b>{}</b></span>", esc(dd), money(dd_revenue));
