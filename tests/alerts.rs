@@ -38,6 +38,7 @@ fn planted_world(dir: &Path, seed: u64) -> serde_json::Value {
             target: jobs::sentiment::Target::Dataset { data: data.clone(), out: dir.join("results/sentiment") },
             text_column: "text".into(),
             model: "default".into(),
+            reuse: None,
         },
     )
     .unwrap();

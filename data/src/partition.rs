@@ -50,7 +50,7 @@ pub fn bucket_dir(b: u32, buckets: u32) -> String {
 pub struct PartitionSummary {
     /// The dataset folder written.
     pub out: PathBuf,
-    /// Buckets.
+    /// Buckets (by day: the number of day folders).
     pub buckets: u32,
     /// Rows per user table, and per bucket.
     pub rows: BTreeMap<String, Vec<u64>>,
@@ -166,6 +166,149 @@ fn write_all(
         }
         summary.rows.insert(table.name().to_owned(), counts);
     }
+    for path in src.ignored() {
+        let rel = path.strip_prefix(src.root()).unwrap_or(path).to_owned();
+        if path.is_file() {
+            copy(path, &tmp.join(&rel))?;
+            summary.other_files.push(rel.clone());
+            summary.files.push(rel);
+        } else {
+            summary.skipped.push(rel);
+        }
+    }
+    Ok(summary)
+}
+
+/// The tables [`partition_by_day`] splits, with the time that dates a row: what grows
+/// day by day in a running program.
+pub const DAILY_TABLES: &[(Table, &str)] = &[
+    (Table::Posts, "published_at"),
+    (Table::PostSnapshots, "observed_at"),
+    (Table::Comments, "created_at"),
+    (Table::Sessions, "started_at"),
+    (Table::Touchpoints, "ts"),
+    (Table::Orders, "ordered_at"),
+];
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// The folder of a UTC day: `day=2025-06-01`.
+fn day_dir(day: i64) -> String {
+    let date = chrono::DateTime::from_timestamp_micros(day * DAY_US)
+        .map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string());
+    format!("day={date}")
+}
+
+/// Writes `src` partitioned by UTC day at `out`: each of [`DAILY_TABLES`] into
+/// `TABLE/day=YYYY-MM-DD/part-K.EXT` by its row's time — with `days`, only the last
+/// `days` days of the dataset get a folder each, every earlier row going to the folder of
+/// the day before them (so a month of daily partitions sits on one of history). Rows keep
+/// their order within a day; other tables and files are copied as they are. This is the
+/// layout of a dataset that grows by dated partitions, which `roicast run` processes
+/// incrementally (docs/pipeline.md).
+///
+/// # Errors
+/// `days` = 0, `out` existing, a table with rejected rows (nothing is written), or an
+/// I/O failure (the temporary folder is removed).
+pub fn partition_by_day(
+    src: &Dataset,
+    out: &Path,
+    days: Option<u32>,
+    format: Format,
+    overwrite: bool,
+    progress: &dyn Progress,
+) -> Result<PartitionSummary, DataError> {
+    if days == Some(0) {
+        return Err(DataError::InvalidParam { name: "days", value: "0".into(), expected: "at least 1".into() });
+    }
+    // The last day with a dated row.
+    let mut last = i64::MIN;
+    for &(table, column) in DAILY_TABLES {
+        if !src.has(table) {
+            continue;
+        }
+        src.stream::<DataError>(table, |b| {
+            if let Some(c) = b.column_by_name(column) {
+                let c = c.as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+                for i in 0..c.len() {
+                    if c.is_valid(i) {
+                        last = last.max(c.value(i).div_euclid(DAY_US));
+                    }
+                }
+            }
+            Ok(())
+        })?;
+    }
+    // Rows before the window go to the day before its first.
+    let floor = days.map_or(i64::MIN, |d| last - i64::from(d));
+    let mut summary =
+        crate::io::write_dir_atomically(out, overwrite, |tmp| write_days(src, tmp, floor, format, progress))?;
+    out.clone_into(&mut summary.out);
+    Ok(summary)
+}
+
+fn write_days(
+    src: &Dataset,
+    tmp: &Path,
+    floor: i64,
+    format: Format,
+    progress: &dyn Progress,
+) -> Result<PartitionSummary, DataError> {
+    let mut summary = PartitionSummary::default();
+    let mut all_days = std::collections::BTreeSet::new();
+    for table in Table::ALL.iter().copied() {
+        let Some(files) = src.files(table) else { continue };
+        let Some(&(_, column)) = DAILY_TABLES.iter().find(|(t, _)| *t == table) else {
+            for f in files {
+                let rel = f.strip_prefix(src.root()).unwrap_or(f).to_owned();
+                copy(f, &tmp.join(&rel))?;
+                summary.files.push(rel);
+            }
+            summary.copied.push(table.name().to_owned());
+            continue;
+        };
+        progress.stage(&format!("partitioning {} by day", table.name()), files.len() as u64);
+        let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
+        for (k, f) in files.iter().enumerate() {
+            let part =
+                |d: i64| Path::new(table.name()).join(day_dir(d)).join(format!("part-{k}.{}", format.extension()));
+            let mut writers: BTreeMap<i64, TableWriter> = BTreeMap::new();
+            src.only_file(table, f).stream::<DataError>(table, |batch| {
+                let times = batch
+                    .column_by_name(column)
+                    .map(|c| c.as_primitive::<arrow_array::types::TimestampMicrosecondType>().clone());
+                let mut rows: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+                for i in 0..batch.num_rows() {
+                    let day = times.as_ref().filter(|t| t.is_valid(i)).map_or(floor, |t| t.value(i).div_euclid(DAY_US));
+                    rows.entry(day.max(floor)).or_default().push(i as u32);
+                }
+                for (d, r) in rows {
+                    let taken = take(batch, r, f)?;
+                    *counts.entry(d).or_default() += taken.num_rows() as u64;
+                    let w = match writers.entry(d) {
+                        std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            let path = tmp.join(part(d));
+                            if let Some(dir) = path.parent() {
+                                std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
+                            }
+                            v.insert(TableWriter::create(path, &batch.schema())?)
+                        }
+                    };
+                    w.write(&taken)?;
+                }
+                Ok(())
+            })?;
+            for (d, w) in writers {
+                w.finish()?;
+                summary.files.push(part(d));
+            }
+            progress.advance(1);
+        }
+        all_days.extend(counts.keys().copied());
+        summary.rows.insert(table.name().to_owned(), counts.into_values().collect());
+    }
+    summary.buckets = u32::try_from(all_days.len()).unwrap_or(u32::MAX);
     for path in src.ignored() {
         let rel = path.strip_prefix(src.root()).unwrap_or(path).to_owned();
         if path.is_file() {

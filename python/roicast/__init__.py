@@ -54,6 +54,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "Result",
+    "alerts",
     "attribute",
     "attribute_paths",
     "clv",
@@ -357,6 +358,29 @@ def roi(
         "roi_summary": "roi_summary.csv",
         "creator_campaign": "creator_campaign.csv",
     }, threads)
+
+
+def alerts(
+    data: DataLike,
+    results: PathLike,
+    out: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+    **options: Any,
+) -> Result:
+    """What changed (``roicast alerts``): engagement spikes and drops, click-through and
+    conversion drops, sentiment shifts, campaigns over budget pace, judged against each
+    series' own history (docs/monitoring.md). ``results`` is a run's folder (its
+    ``sentiment/comments_sentiment.parquet`` is used when present). Options: ``since``,
+    ``as_of`` (RFC 3339 or a date), ``method`` (``"robust"`` or ``"naive"``),
+    ``budget_tolerance``. Tables: ``alerts`` (one row per alert), ``coverage`` (every
+    series, judged or not), ``series`` (each alerted series around its alert)."""
+    root, tables = data_arg(data)
+    settings = drop_none({"data": root, "results": os.fspath(results), **options})
+    return run_to_tables("alerts", settings, tables, out, {
+        "alerts": "alerts.parquet",
+        "coverage": "alerts_coverage.csv",
+        "series": "alerts_series.csv",
+    }, threads, out_file="alerts.parquet")
 
 
 def run(config: Any, data: Optional[PathLike] = None, out: Optional[PathLike] = None,

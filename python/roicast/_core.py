@@ -150,13 +150,15 @@ def run_to_tables(
     threads: Optional[int] = None,
     out_key: str = "out",
     text_outputs: Optional[Dict[str, str]] = None,
+    out_file: Optional[str] = None,
 ) -> Result:
     """Runs a job that writes files into a folder; returns them as tables.
 
     ``outputs`` maps a table name to its file in the folder (missing optional outputs
     are skipped); ``text_outputs`` names files kept as text in ``result.texts`` (a sealed
-    model file, whose exact bytes matter). Without ``out``, a temporary folder is used
-    and removed.
+    model file, whose exact bytes matter); ``out_file`` is the file name for a job whose
+    ``out`` is a file in the folder. Without ``out``, a temporary folder is used and
+    removed.
     """
     tmp = None
     if out is None:
@@ -165,7 +167,13 @@ def run_to_tables(
     else:
         folder = Path(out)
     try:
-        summary = run_job(job, {**settings, out_key: os.fspath(folder)}, tables, threads)
+        if out_file is not None:
+            # A job whose output is a file (its siblings land beside it).
+            folder.mkdir(parents=True, exist_ok=True)
+            target = os.fspath(folder / out_file)
+        else:
+            target = os.fspath(folder)
+        summary = run_job(job, {**settings, out_key: target}, tables, threads)
         got = {
             name: read_output(folder / file)
             for name, file in outputs.items()

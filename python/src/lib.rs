@@ -212,7 +212,8 @@ type Jobs = HashMap<&'static str, JobFn>;
 
 fn jobs_table() -> Jobs {
     use roicast_engine::jobs::{
-        attribute, clv, engagement, forecast, generate, history, import, pipeline, report, roi, sentiment, validate,
+        alerts, attribute, clv, engagement, forecast, generate, history, import, pipeline, report, roi, sentiment,
+        validate,
     };
     let mut m: Jobs = HashMap::new();
     m.insert("validate", Box::new(job(validate::run)));
@@ -227,6 +228,7 @@ fn jobs_table() -> Jobs {
     m.insert("clv_fit", Box::new(job(|_: &Ctx, c: &clv::FitConfig| clv::fit(c))));
     m.insert("clv_backtest", Box::new(job(clv::backtest)));
     m.insert("roi", Box::new(job(roi::run)));
+    m.insert("alerts", Box::new(job(alerts::run)));
     m.insert("forecast_train", Box::new(job(forecast::train)));
     m.insert("forecast", Box::new(job(forecast::run)));
     m.insert("forecast_backtest", Box::new(job(forecast::backtest)));

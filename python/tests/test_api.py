@@ -175,6 +175,19 @@ def test_roi_run_report_equal_the_cli(demo, data, scratch):
     assert html.stat().st_size > 10_000 and "<html" in html.read_text()[:2000].lower()
 
 
+def test_alerts_equal_the_cli(cli, demo, data, scratch):
+    got = roicast.alerts(data, results=demo / "results")
+    equal(got["alerts"], read(demo / "results/alerts/alerts.parquet"))
+    assert got.summary["alerts"] == got["alerts"].num_rows > 0
+    assert set(got["alerts"].column("kind").to_pylist()) <= {
+        "engagement_spike", "engagement_drop", "ctr_drop", "conversion_drop", "sentiment_shift", "pace_over_budget"}
+    assert got["coverage"].num_rows > got["alerts"].num_rows
+    late = roicast.alerts(data, results=demo / "results", since="2025-12-01", method="robust")
+    assert 0 < late["alerts"].num_rows < got["alerts"].num_rows
+    with pytest.raises(roicast.ConfigError):
+        roicast.alerts(data, results=demo / "results", since="yesterday")
+
+
 def test_forecast_train_and_predict_equal_the_cli(cli, demo, data, scratch):
     history = [data / "campaign_history.parquet", demo / "results/history/campaign_history.parquet"]
     model = roicast.forecast.train(history)

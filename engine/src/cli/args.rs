@@ -171,6 +171,9 @@ pub struct GenerateArgs {
 pub enum PartitionByArg {
     /// `user_id`: a user's touchpoints, sessions and orders land in the same bucket.
     User,
+    /// The UTC day of posts, snapshots, comments, sessions, touchpoints and orders
+    /// (`comments/day=2025-06-01/…`): a dataset growing by daily partitions.
+    Day,
 }
 
 /// `roicast partition`.
@@ -190,9 +193,13 @@ pub struct PartitionArgs {
     /// The key.
     #[arg(long, value_enum, default_value_t = PartitionByArg::User)]
     pub by: PartitionByArg,
-    /// Buckets (1 to 4096).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub buckets: u32,
+    /// Buckets (1 to 4096; `--by user`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096), required_if_eq("by", "user"))]
+    pub buckets: Option<u32>,
+    /// `--by day`: only the last N days get a folder each; earlier rows go to the folder
+    /// of the day before them (default: a folder for every day).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub days: Option<u32>,
     /// File format of the bucket files.
     #[arg(long, value_enum, default_value_t = FileFormat::Parquet)]
     pub file_format: FileFormat,

@@ -100,8 +100,10 @@ pub(super) fn partition(
         out: a.out.clone(),
         by: match a.by {
             super::args::PartitionByArg::User => jobs::partition::PartitionBy::User,
+            super::args::PartitionByArg::Day => jobs::partition::PartitionBy::Day,
         },
-        buckets: a.buckets,
+        buckets: a.buckets.unwrap_or(0),
+        days: a.days,
         file_format: file_format(a.file_format),
         force: a.force,
     };
@@ -109,9 +111,13 @@ pub(super) fn partition(
     match settings.format {
         OutputFormat::Json => super::json(stdout, &s)?,
         OutputFormat::Text => {
+            let (by, unit) = match a.by {
+                super::args::PartitionByArg::User => ("user", "buckets"),
+                super::args::PartitionByArg::Day => ("day", "days"),
+            };
             writeln!(
                 stdout,
-                "partitioned {} by user into {} buckets in {}",
+                "partitioned {} by {by} into {} {unit} in {}",
                 a.data.display(),
                 s.buckets,
                 s.out.display()
@@ -119,7 +125,7 @@ pub(super) fn partition(
             for (table, counts) in &s.rows {
                 let total: u64 = counts.iter().sum();
                 let (lo, hi) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
-                writeln!(stdout, "  {table:<12} {total:>12} rows ({lo}–{hi} a bucket)")?;
+                writeln!(stdout, "  {table:<12} {total:>12} rows ({lo}–{hi} a {})", &unit[..unit.len() - 1])?;
             }
             if !s.copied.is_empty() {
                 writeln!(stdout, "  copied whole: {}", s.copied.join(", "))?;

@@ -25,7 +25,7 @@ pub(super) fn sentiment(
         (None, None, Some(d), Some(o)) => Target::Dataset { data: d.clone(), out: o.clone() },
         _ => bail!("roicast sentiment needs either --input FILE --output FILE, or --data DIR --out DIR"),
     };
-    let c = sentiment::Config { target, text_column: a.text_column.clone(), model: a.model.clone() };
+    let c = sentiment::Config { target, text_column: a.text_column.clone(), model: a.model.clone(), reuse: None };
     let s = sentiment::run(ctx, &c)?;
     match settings.format {
         OutputFormat::Json => super::json(stdout, &s)?,

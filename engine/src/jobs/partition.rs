@@ -1,6 +1,8 @@
 //! `partition`: a dataset split by user into hive-style buckets
 //! (`touchpoints/user_bucket=07/part-0.parquet`), which attribution then processes one
-//! bucket at a time (see `roicast_data::partition`).
+//! bucket at a time, or by UTC day (`comments/day=2025-06-01/part-0.parquet`), the layout
+//! of a dataset growing by dated partitions that `roicast run` processes incrementally
+//! (see `roicast_data::partition`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,6 +22,9 @@ use crate::output::{FileRecord, ManifestBuilder};
 pub enum PartitionBy {
     /// `user_id` of the user tables (touchpoints, sessions, orders).
     User,
+    /// The UTC day of the dated tables (posts, snapshots, comments, sessions,
+    /// touchpoints, orders).
+    Day,
 }
 
 /// What to partition, and how.
@@ -32,8 +37,13 @@ pub struct Config {
     pub out: PathBuf,
     /// The key.
     pub by: PartitionBy,
-    /// Buckets.
+    /// Buckets (by user).
+    #[serde(default)]
     pub buckets: u32,
+    /// By day: only the last this many days get a folder each (earlier rows go to the
+    /// folder of the day before them); every day when unset.
+    #[serde(default)]
+    pub days: Option<u32>,
     /// File format of the bucket files.
     pub file_format: Format,
     /// Replace `out` if it exists.
@@ -54,6 +64,9 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<PartitionSummary> {
             c.force,
             &ctx.progress,
         ),
+        PartitionBy::Day => {
+            roicast_data::partition::partition_by_day(&dataset, &c.out, c.days, c.file_format, c.force, &ctx.progress)
+        }
     }
     .with_context(|| format!("failed to partition {} into {}", c.data.display(), c.out.display()))?;
     ctx.progress.finish();
@@ -61,7 +74,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<PartitionSummary> {
     let outputs = summary.files.iter().map(|f| FileRecord::of(&c.out.join(f))).collect::<anyhow::Result<Vec<_>>>()?;
     let rows: BTreeMap<String, u64> = summary.rows.iter().map(|(t, n)| (t.clone(), n.iter().sum())).collect();
     let manifest = m.finish(
-        json!({ "data": c.data, "by": c.by, "buckets": c.buckets, "file_format": c.file_format }),
+        json!({ "data": c.data, "by": c.by, "buckets": c.buckets, "days": c.days, "file_format": c.file_format }),
         inputs,
         outputs,
         rows,

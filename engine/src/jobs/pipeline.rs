@@ -351,6 +351,9 @@ fn step(c: &Config, job: &str, out: &Path) -> anyhow::Result<Step> {
             target: super::sentiment::Target::Dataset { data: c.data.clone(), out: out.to_owned() },
             text_column: "text".into(),
             model: "default".into(),
+            // Partitions scored by the previous run are kept (the step runs in a staged
+            // folder; the previous outputs are in the final one).
+            reuse: Some(c.out.join("sentiment")),
         }),
         "engagement" => Step::Engagement(super::engagement::Config {
             data: c.data.clone(),

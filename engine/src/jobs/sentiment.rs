@@ -141,7 +141,7 @@ fn minilm_scorer() -> anyhow::Result<(Scorer, String)> {
 }
 
 /// Run summary of a scoring job.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScoreSummary {
     /// Rows read and written.
     pub rows: u64,
@@ -158,6 +158,10 @@ pub struct ScoreSummary {
     pub by_class: BTreeMap<String, u64>,
     /// Mean compound over scored rows with text.
     pub mean_compound: f64,
+    /// The sum behind the mean, row by row (so the mean does not depend on how the rows
+    /// were batched).
+    #[serde(skip)]
+    compound_sum: f64,
     /// Wall time of the scoring, seconds.
     pub seconds: f64,
     /// Rows per second.
@@ -191,8 +195,7 @@ fn score_column(scorer: &Scorer, text: &StringArray, summary: &mut ScoreSummary)
         Float64Builder::with_capacity(n),
     );
     let (mut missing, mut foreign) = (BooleanBuilder::with_capacity(n), BooleanBuilder::with_capacity(n));
-    let scored_with_text = summary.rows - summary.text_missing - summary.unscored;
-    let mut sum = summary.mean_compound * scored_with_text as f64;
+    let mut sum = summary.compound_sum;
     for (s, m, lang) in rows {
         let class = s.as_ref().map_or(UNSCORED, |s| CLASSES[s.class]);
         label.append_value(class);
@@ -215,6 +218,7 @@ fn score_column(scorer: &Scorer, text: &StringArray, summary: &mut ScoreSummary)
         summary.non_english += u64::from(non_english);
     }
     let scored_with_text = summary.rows - summary.text_missing - summary.unscored;
+    summary.compound_sum = sum;
     summary.mean_compound = if scored_with_text > 0 { sum / scored_with_text as f64 } else { 0.0 };
     vec![
         Arc::new(label.finish()),
@@ -384,6 +388,12 @@ pub struct Config {
     /// `vader`, `default`, `minilm` or a model file.
     #[serde(default = "default_model")]
     pub model: String,
+    /// A partitioned comments table (`comments/day=…/…`) is scored partition by
+    /// partition into `out/parts/`; partitions unchanged since the run that wrote this
+    /// folder (same file content, model, text column and roicast version) are reused from
+    /// it instead of scored again. Default: `out` itself.
+    #[serde(default)]
+    pub reuse: Option<PathBuf>,
 }
 
 /// What scoring wrote and found.
@@ -397,6 +407,164 @@ pub struct Summary {
     pub output: PathBuf,
     /// Counts, class mix and speed.
     pub summary: ScoreSummary,
+    /// A partitioned comments table: the partitions scored and those reused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<Partitions>,
+}
+
+/// What an incremental scoring did with each partition (paths relative to the table).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Partitions {
+    /// Partitions scored by this run.
+    pub scored: Vec<String>,
+    /// Partitions whose scored rows an earlier run wrote and this run kept.
+    pub reused: Vec<String>,
+}
+
+/// Scored partitions kept beside `comments_sentiment.parquet`.
+const PARTS: &str = "parts";
+/// Their index: one [`PartRecord`] per input partition.
+const PARTS_INDEX: &str = "parts.json";
+
+/// One scored partition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PartRecord {
+    /// The input partition, relative to the comments table's folder.
+    input: String,
+    /// SHA-256 of the input file, the model, the text column and roicast's version.
+    key: String,
+    /// The scored file under `parts/`.
+    part: String,
+    /// SHA-256 of the scored file.
+    part_sha256: String,
+    /// Its counts.
+    summary: ScoreSummary,
+    /// `summary.mean_compound`'s bits: serde_json's default float parsing may be off by
+    /// an ulp, and a reused part must count exactly as when it was scored.
+    mean_bits: u64,
+}
+
+/// Sums the counts of scored parts (mean compound weighted by the rows it is over).
+fn combine(parts: &[ScoreSummary]) -> ScoreSummary {
+    let mut out = ScoreSummary::default();
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for p in parts {
+        out.rows += p.rows;
+        out.text_missing += p.text_missing;
+        out.non_english += p.non_english;
+        out.unscored += p.unscored;
+        for (k, v) in &p.languages {
+            *out.languages.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &p.by_class {
+            *out.by_class.entry(k.clone()).or_default() += v;
+        }
+        let w = p.rows.saturating_sub(p.text_missing + p.unscored) as f64;
+        sum += p.mean_compound * w;
+        weight += w;
+    }
+    out.mean_compound = if weight > 0.0 { sum / weight } else { 0.0 };
+    out
+}
+
+/// Scores a partitioned comments table partition by partition into `out/parts/`, reusing
+/// the parts of `reuse` whose key is unchanged, then writes `output` as the parts in
+/// order. Full and incremental runs write the same bytes: both build `output` from the
+/// same part files.
+fn score_partitions(
+    ctx: &Ctx,
+    c: &Config,
+    (scorer, model_name): (&Scorer, &str),
+    dataset: &roicast_data::Dataset,
+    files: &[PathBuf],
+    out: &Path,
+) -> anyhow::Result<(ScoreSummary, Partitions, Vec<PathBuf>)> {
+    use sha2::Digest as _;
+    let started = Instant::now();
+    let text_column = c.text_column.as_str();
+    let reuse = c.reuse.clone().unwrap_or_else(|| out.to_owned());
+    let reuse = reuse.as_path();
+    let table_dir = dataset.root().join(Table::Comments.name());
+    let previous: Vec<PartRecord> = std::fs::read(reuse.join(PARTS).join(PARTS_INDEX))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let parts_dir = out.join(PARTS);
+    std::fs::create_dir_all(&parts_dir).with_context(|| format!("failed to create {}", parts_dir.display()))?;
+    let mut index = Vec::with_capacity(files.len());
+    let mut done = Partitions::default();
+    for f in files {
+        let rel = f.strip_prefix(&table_dir).unwrap_or(f).to_string_lossy().replace('\\', "/");
+        let mut h = sha2::Sha256::new();
+        for piece in [dataset.sha256(f)?.as_str(), model_name, text_column, env!("CARGO_PKG_VERSION")] {
+            h.update(piece.as_bytes());
+            h.update([0]);
+        }
+        let key = roicast_data::hex(&h.finalize());
+        let part = format!("{}.parquet", rel.replace('/', "__"));
+        let target = parts_dir.join(&part);
+        let kept = previous.iter().find(|p| p.input == rel && p.key == key).filter(|p| {
+            let src = reuse.join(PARTS).join(&p.part);
+            roicast_data::sha256_file(&src).is_ok_and(|h| h == p.part_sha256)
+        });
+        if let Some(p) = kept {
+            let mut p = p.clone();
+            p.summary.mean_compound = f64::from_bits(p.mean_bits);
+            let src = reuse.join(PARTS).join(&p.part);
+            if src != target {
+                let _ = std::fs::remove_file(&target);
+                std::fs::hard_link(&src, &target)
+                    .or_else(|_| std::fs::copy(&src, &target).map(|_| ()))
+                    .with_context(|| format!("failed to reuse {}", src.display()))?;
+            }
+            index.push(p);
+            done.reused.push(rel);
+            continue;
+        }
+        // The index keeps counts, not timings: it is an output, the same bytes on every run.
+        let summary =
+            ScoreSummary { seconds: 0.0, rows_per_second: 0.0, ..score_file(scorer, f, &target, text_column, ctx)? };
+        let part_sha256 = roicast_data::sha256_file(&target)?;
+        let mean_bits = summary.mean_compound.to_bits();
+        index.push(PartRecord { input: rel.clone(), key, part, part_sha256, summary, mean_bits });
+        done.scored.push(rel);
+    }
+    // Parts of partitions that are gone are dropped.
+    let wanted: std::collections::BTreeSet<&str> = index.iter().map(|p| p.part.as_str()).collect();
+    for e in std::fs::read_dir(&parts_dir).with_context(|| format!("failed to list {}", parts_dir.display()))? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name != PARTS_INDEX && !wanted.contains(name.as_str()) {
+            std::fs::remove_file(e.path()).with_context(|| format!("failed to remove {}", e.path().display()))?;
+        }
+    }
+    let index_bytes = serde_json::to_vec_pretty(&index).expect("the index serialises");
+    roicast_data::io::write_bytes_atomic(&parts_dir.join(PARTS_INDEX), &index_bytes)?;
+    // The whole table: every part's rows in order, in one file.
+    let output = out.join("comments_sentiment.parquet");
+    let mut writer: Option<TableWriter> = None;
+    for p in &index {
+        let path = parts_dir.join(&p.part);
+        let mut r =
+            FileReader::open(Table::Comments, &path).with_context(|| format!("failed to open {}", path.display()))?;
+        while let Some(raw) = r.next_batch()? {
+            let w = match &mut writer {
+                Some(w) => w,
+                None => writer.insert(TableWriter::create(&output, &raw.batch.schema())?),
+            };
+            w.write(&raw.batch)?;
+        }
+    }
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    let mut summary = combine(&index.iter().map(|p| p.summary.clone()).collect::<Vec<_>>());
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.rows_per_second = summary.rows as f64 / summary.seconds.max(1e-9);
+    let mut written: Vec<PathBuf> = index.iter().map(|p| parts_dir.join(&p.part)).collect();
+    written.push(parts_dir.join(PARTS_INDEX));
+    written.push(output);
+    Ok((summary, done, written))
 }
 
 /// Scores every comment; writes the scored rows and `sentiment.manifest.json`.
@@ -410,12 +578,8 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
             let Some(files) = dataset.files(Table::Comments) else {
                 bail!("{}: the dataset has no comments table", data.display());
             };
-            if files.len() != 1 {
-                bail!(
-                    "{}: the comments table has {} partition files; score them one by one with --input/--output",
-                    data.display(),
-                    files.len()
-                );
+            if files.len() > 1 || files.first().is_some_and(|f| f.parent() != Some(dataset.root())) {
+                return run_partitioned(ctx, c, manifest, &scorer, model_name, &dataset, out);
             }
             (files[0].clone(), out.join("comments_sentiment.parquet"), out.clone())
         }
@@ -432,7 +596,44 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         "ok",
     );
     m.write(&dir)?;
-    Ok(Summary { model: model_name, input, output, summary })
+    Ok(Summary { model: model_name, input, output, summary, partitions: None })
+}
+
+/// [`run`] on a partitioned comments table (incremental: see [`Config::reuse`]).
+fn run_partitioned(
+    ctx: &Ctx,
+    c: &Config,
+    manifest: ManifestBuilder,
+    scorer: &Scorer,
+    model_name: String,
+    dataset: &roicast_data::Dataset,
+    out: &Path,
+) -> anyhow::Result<Summary> {
+    let files = dataset.disk_files(Table::Comments).to_vec();
+    let new_dir = crate::output::NewDir::create(out)?;
+    let (summary, partitions, written) = score_partitions(ctx, c, (scorer, &model_name), dataset, &files, out)?;
+    new_dir.keep();
+    let output = out.join("comments_sentiment.parquet");
+    let reused: Vec<String> =
+        partitions.reused.iter().map(|r| format!("{PARTS}/{}.parquet", r.replace('/', "__"))).collect();
+    let m = manifest
+        .finish(
+            json!({ "model": model_name, "text_column": c.text_column, "threads": rayon::current_num_threads(),
+                    "partitions": files.len(), "scored": partitions.scored.len(), "reused": partitions.reused.len() }),
+            crate::output::records(files.iter())?,
+            crate::output::records(written.iter())?,
+            BTreeMap::from([("comments".to_owned(), summary.rows)]),
+            "ok",
+        )
+        .with_reused(reused);
+    m.write(out)?;
+    Ok(Summary {
+        model: model_name,
+        input: dataset.root().join(Table::Comments.name()),
+        output,
+        summary,
+        partitions: Some(partitions),
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -71,6 +71,19 @@ pub struct Manifest {
     pub timings_s: BTreeMap<String, f64>,
     /// `ok` or `rejected`.
     pub outcome: &'static str,
+    /// Outputs of an earlier run kept instead of recomputed (incremental runs: the input
+    /// partitions whose scored rows were reused), relative to the job's folder.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reused: Vec<String>,
+}
+
+impl Manifest {
+    /// Records what was reused from an earlier run.
+    #[must_use]
+    pub fn with_reused(mut self, reused: Vec<String>) -> Manifest {
+        self.reused = reused;
+        self
+    }
 }
 
 /// Times a job and collects what goes into its manifest.
@@ -138,6 +151,7 @@ impl ManifestBuilder {
             rows,
             timings_s: self.timings,
             outcome,
+            reused: Vec::new(),
         }
     }
 }
