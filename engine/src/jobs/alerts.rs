@@ -5,6 +5,8 @@
 //! The series, per creator × platform (and, for the rates, per campaign):
 //! - `engagement_rate`: each post's (likes + comments + shares + saves) / exposure (views,
 //!   else reach, else impressions), against the creator's previous posts;
+//! - `velocity_24h`: the same engagement at the snapshot closest to 24 hours after
+//!   publication (`post_snapshots`), over the exposure — how fast a new post takes off;
 //! - `ctr`: creator clicks / creator impressions a day (touchpoints);
 //! - `conversion_rate`: orders a day whose user clicked the creator's link in the 7 days
 //!   before / the creator's clicks that day;
@@ -252,6 +254,10 @@ struct Inputs {
     posts: BTreeMap<CreatorKey, Vec<(i64, f64)>>,
     /// post → creator, platform, campaign.
     post_owner: BTreeMap<String, (CreatorKey, Option<String>)>,
+    /// post → published at, exposure (for the 24-hour velocity).
+    post_time: BTreeMap<String, (i64, f64)>,
+    /// Per creator: (published at, engagement in the first 24 hours / exposure) per post.
+    velocity: BTreeMap<CreatorKey, Vec<(i64, f64)>>,
     /// creator → (day, campaign) of its sponsored posts.
     sponsored: BTreeMap<CreatorKey, Vec<(i64, String)>>,
     ctr: BTreeMap<CreatorKey, Daily>,
@@ -322,6 +328,7 @@ fn read_inputs(ctx: &Ctx, c: &Config) -> anyhow::Result<Inputs> {
                     ["likes", "comments", "shares", "saves"].iter().filter_map(|n| int(b, t, n, i)).sum();
                 if let Some(x) = exposure {
                     inp.posts.entry(key.clone()).or_default().push((at, engaged / x));
+                    inp.post_time.insert(post.clone(), (at, x));
                 }
                 if let Some(cmp) = &campaign {
                     inp.sponsored.entry(key.clone()).or_default().push((day_of(at), cmp.clone()));
@@ -333,7 +340,8 @@ fn read_inputs(ctx: &Ctx, c: &Config) -> anyhow::Result<Inputs> {
     } else {
         inp.notes.push("no posts table: engagement series not judged".into());
     }
-    for v in inp.posts.values_mut() {
+    read_velocity(&dataset, &mut inp)?;
+    for v in inp.posts.values_mut().chain(inp.velocity.values_mut()) {
         v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     }
     for v in inp.sponsored.values_mut() {
@@ -411,6 +419,56 @@ fn read_inputs(ctx: &Ctx, c: &Config) -> anyhow::Result<Inputs> {
     }
     read_sentiment(ctx, c, &mut inp)?;
     Ok(inp)
+}
+
+/// A creator is judged on first-day engagement when snapshots give it for this share of
+/// its posts.
+const VELOCITY_COVERAGE: f64 = 0.8;
+/// A post's counts are taken as final this long after publication (the engagement-rate
+/// series leaves younger posts out).
+const SETTLED: i64 = 7 * DAY;
+
+/// How far from 24 hours a snapshot may be to stand for the first day's engagement.
+const VELOCITY_SLACK: i64 = 6 * 3_600_000_000;
+
+/// Each post's engagement at the snapshot closest to 24 hours after publication (within
+/// six hours), over its exposure: how fast a new post takes off, comparable across posts
+/// whatever their age at the export.
+fn read_velocity(dataset: &roicast_data::Dataset, inp: &mut Inputs) -> anyhow::Result<()> {
+    if !dataset.has(Table::PostSnapshots) || inp.post_time.is_empty() {
+        return Ok(());
+    }
+    // post → (distance from 24 h, engagement then)
+    let mut best: BTreeMap<String, (i64, f64)> = BTreeMap::new();
+    dataset.stream::<anyhow::Error>(Table::PostSnapshots, |b| {
+        let t = Table::PostSnapshots;
+        for i in 0..b.num_rows() {
+            let (Some(post), Some(at)) = (text(b, t, "post_id", i), ts(b, t, "observed_at", i)) else { continue };
+            let Some(&(published, _)) = inp.post_time.get(&post) else { continue };
+            let off = (at - published - DAY).abs();
+            if off > VELOCITY_SLACK {
+                continue;
+            }
+            let engaged: f64 = ["likes", "comments", "shares", "saves"].iter().filter_map(|n| int(b, t, n, i)).sum();
+            match best.entry(post) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert((off, engaged));
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    if off < o.get().0 {
+                        o.insert((off, engaged));
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    for (post, (_, engaged)) in best {
+        if let (Some(&(published, exposure)), Some((key, _))) = (inp.post_time.get(&post), inp.post_owner.get(&post)) {
+            inp.velocity.entry(key.clone()).or_default().push((published, engaged / exposure));
+        }
+    }
+    Ok(())
 }
 
 /// Negative and scored comments a day per creator and campaign, from the sentiment job.
@@ -511,7 +569,7 @@ fn daily_means(pts: &[(i64, f64)]) -> Vec<(i64, f64)> {
 }
 
 /// The series to judge, in a fixed order.
-fn series_of(inp: &mut Inputs) -> Vec<Series> {
+fn series_of(inp: &mut Inputs, last: i64) -> Vec<Series> {
     let mut out = Vec::new();
     let creator = |name, key: &CreatorKey, kind| Series {
         name,
@@ -521,12 +579,22 @@ fn series_of(inp: &mut Inputs) -> Vec<Series> {
         campaign: None,
         kind,
     };
+    // A creator's new posts are judged once: by their first-day engagement when the
+    // snapshots give it for most posts (comparable whatever the posts' age at the
+    // export), else by their engagement rate, leaving out posts younger than a week (whose
+    // counts are still growing).
+    let mut velocity = std::mem::take(&mut inp.velocity);
     for (key, posts) in std::mem::take(&mut inp.posts) {
-        out.push(creator(
-            "engagement_rate",
-            &key,
-            Kind::Posts(posts, Some("engagement_spike"), Some("engagement_drop")),
-        ));
+        let kinds = (Some("engagement_spike"), Some("engagement_drop"));
+        match velocity.remove(&key) {
+            Some(v) if v.len() as f64 >= VELOCITY_COVERAGE * posts.len() as f64 => {
+                out.push(creator("velocity_24h", &key, Kind::Posts(v, kinds.0, kinds.1)));
+            }
+            _ => {
+                let settled: Vec<(i64, f64)> = posts.into_iter().filter(|p| p.0 <= last - SETTLED).collect();
+                out.push(creator("engagement_rate", &key, Kind::Posts(settled, kinds.0, kinds.1)));
+            }
+        }
     }
     let rates: [(&'static str, Direction, &'static str); 3] = [
         ("ctr", Direction::Drop, "ctr_drop"),
@@ -565,13 +633,18 @@ fn pct(x: f64) -> String {
 }
 
 /// The sentence of an alert.
-fn explain(kind: &str, who: &str, f: &Finding) -> String {
+fn explain(kind: &str, series: &str, who: &str, f: &Finding) -> String {
     let ratio = f.observed / f.expected;
     let days = f.window_end - f.window_start + 1;
     let span = if days == 1 { "in one day".to_owned() } else { format!("over {days} days") };
     match kind {
         "engagement_spike" | "engagement_drop" => format!(
-            "{who}: engagement rate of {n} new post{s} {o} against {e} expected from the previous {b} posts ({ratio:.2}×; 99 % band {l}–{u})",
+            "{who}: {what} of {n} new post{s} {o} against {e} expected from the previous {b} posts ({ratio:.2}×; 99 % band {l}–{u})",
+            what = if series == "velocity_24h" {
+                "engagement in the first 24 hours (of exposure)"
+            } else {
+                "engagement rate"
+            },
             n = f.evidence,
             s = if f.evidence == 1.0 { "" } else { "s" },
             o = pct(f.observed),
@@ -838,7 +911,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     }
     let last_day = day_of(latest) - i64::from(as_of.is_some() && latest.rem_euclid(DAY) == 0);
     let settings = Settings::default();
-    let series = series_of(&mut inp);
+    let series = series_of(&mut inp, latest);
     let judged: Vec<(Vec<(&'static str, Finding)>, Coverage)> =
         series.par_iter().map(|s| judge(s, last_day, c.method, &settings)).collect();
     manifest.stage_done("judge");
@@ -895,7 +968,7 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
                 p_value: f.p_value,
                 severity: severity(&f).into(),
                 evidence: f.evidence,
-                explanation: explain(kind, &who, &f),
+                explanation: explain(kind, s.name, &who, &f),
                 start_day: f.start_day,
                 end_day: f.end_day,
                 detected_day: f.detected_day,
