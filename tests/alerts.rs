@@ -29,6 +29,7 @@ fn planted_world(dir: &Path, seed: u64) -> serde_json::Value {
             exports: None,
             partitions: None,
             plant_events: true,
+            inflation_study: false,
         },
     )
     .unwrap();

@@ -26,6 +26,7 @@
 //!     exports: None,
 //!     partitions: None,
 //!     plant_events: false,
+//!     inflation_study: false,
 //! })?;
 //! assert!(world.rows["touchpoints"] > 1_000);
 //! let report = jobs::validate::run(&Ctx::silent(), &jobs::validate::Config { data: dir.join("data"), out: None })?;

@@ -46,6 +46,7 @@ pub fn write_seeds(out: &Path, repo: &Path, work: &Path) -> anyhow::Result<Vec<P
             exports: None,
             partitions: None,
             plant_events: false,
+            inflation_study: false,
         },
     )?;
     let mut canonical = Vec::new();

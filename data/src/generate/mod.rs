@@ -196,13 +196,24 @@ pub struct GenerateParams {
     /// whose truth is `events` in truth.json. Off by default: the world is then the same
     /// as before this option existed.
     pub events: bool,
+    /// Redraw every creator as one of the authenticity study's kinds ([`InflationKind`]):
+    /// bought engagement at graded strengths, pods, bought followers, and genuine accounts
+    /// that look odd. Off by default (the world is then the same as before).
+    pub inflation_study: bool,
 }
 
 impl GenerateParams {
     /// Parameters for `scenario` with seed 42, Parquet, no overwrite.
     #[must_use]
     pub fn new(scenario: Scenario) -> GenerateParams {
-        GenerateParams { scenario, seed: 42, format: Format::Parquet, overwrite: false, events: false }
+        GenerateParams {
+            scenario,
+            seed: 42,
+            format: Format::Parquet,
+            overwrite: false,
+            events: false,
+            inflation_study: false,
+        }
     }
 
     /// Sets the seed.
@@ -230,6 +241,13 @@ impl GenerateParams {
     #[must_use]
     pub fn plant_events(mut self, yes: bool) -> Self {
         self.events = yes;
+        self
+    }
+
+    /// Draws the creators of the authenticity study (see [`InflationKind`]).
+    #[must_use]
+    pub fn inflation_study(mut self, yes: bool) -> Self {
+        self.inflation_study = yes;
         self
     }
 }
@@ -395,6 +413,111 @@ pub struct CreatorTruth {
     pub sbg: Sbg,
     /// Comment sentiment mix: positive, neutral, negative.
     pub sentiment: [f64; 3],
+    /// The authenticity study's kind and strength (`generate --inflation-study` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inflation: Option<InflationTruth>,
+}
+
+/// What a creator of the authenticity study is, and how strongly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InflationKind {
+    /// An ordinary account.
+    Genuine,
+    /// Genuine, with a few posts reaching six times the usual audience.
+    Viral,
+    /// Genuine, running giveaways: some posts draw five times the comments, most of them
+    /// friends tagged ("@name @name").
+    Giveaway,
+    /// Bought likes × 3–5, 50–80 % bot comments, 30–60 % fake followers, following
+    /// thousands.
+    BoughtBlatant,
+    /// Bought likes × 1.8–2.5, 20–40 % bot comments, 15–30 % fake followers.
+    BoughtStrong,
+    /// Bought likes × 1.1–1.2 (10–20 % inflation), 5–10 % bot comments, 5–15 % fake
+    /// followers.
+    BoughtSubtle,
+    /// An engagement pod: 30–50 % of comments from a ring of accounts that comment on each
+    /// other's posts with meaningful text, likes × 1.2–1.4.
+    Pod,
+    /// Bought followers only (30–50 % of followers fake), no bought engagement.
+    BoughtFollowers,
+}
+
+impl InflationKind {
+    /// Whether the account's numbers are inflated (what a detector should flag).
+    #[must_use]
+    pub fn inflated(self) -> bool {
+        !matches!(self, InflationKind::Genuine | InflationKind::Viral | InflationKind::Giveaway)
+    }
+}
+
+/// A study creator's kind and the size of its inflation.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct InflationTruth {
+    /// The kind.
+    pub kind: InflationKind,
+    /// Inflation of likes (likes × (1 + this)); the pod comment share for pods; the fake
+    /// follower share for bought followers; 0 for genuine accounts.
+    pub strength: f64,
+}
+
+/// The study's kinds and their shares of creators.
+const STUDY_KINDS: &[(InflationKind, f64)] = &[
+    (InflationKind::Genuine, 0.58),
+    (InflationKind::Viral, 0.06),
+    (InflationKind::Giveaway, 0.06),
+    (InflationKind::BoughtBlatant, 0.06),
+    (InflationKind::BoughtStrong, 0.06),
+    (InflationKind::BoughtSubtle, 0.06),
+    (InflationKind::Pod, 0.06),
+    (InflationKind::BoughtFollowers, 0.06),
+];
+
+/// Pod members are authors `a{n}` for n from here (beside the bot range).
+const POD_AUTHORS: u64 = 40;
+
+/// Redraws creator `i` as a study kind (its own random stream: the rest of the world is
+/// drawn as usual).
+fn study_creator(seed: u64, i: usize, c: &mut Creator) {
+    let mut r = Rng::new(seed, stream::STUDY, i as u64);
+    let weights: Vec<f64> = STUDY_KINDS.iter().map(|k| k.1).collect();
+    let kind = STUDY_KINDS[r.weighted(&weights)].0;
+    let t = &mut c.truth;
+    let (likes, bots, fake, following, aq) = match kind {
+        InflationKind::Genuine | InflationKind::Viral | InflationKind::Giveaway => {
+            (1.0, r.range(0.0, 0.03), r.range(0.0, 0.05), r.lognormal(6.0, 0.8), r.beta(8.0, 2.0))
+        }
+        InflationKind::BoughtBlatant => {
+            (r.range(3.0, 5.0), r.range(0.5, 0.8), r.range(0.3, 0.6), r.range(2_000.0, 7_500.0), r.range(0.2, 0.5))
+        }
+        InflationKind::BoughtStrong => {
+            (r.range(1.8, 2.5), r.range(0.2, 0.4), r.range(0.15, 0.3), r.lognormal(6.5, 0.8), r.range(0.4, 0.7))
+        }
+        InflationKind::BoughtSubtle => {
+            (r.range(1.1, 1.2), r.range(0.05, 0.1), r.range(0.05, 0.15), r.lognormal(6.0, 0.8), r.range(0.6, 0.85))
+        }
+        InflationKind::Pod => {
+            (r.range(1.2, 1.4), r.range(0.3, 0.5), r.range(0.0, 0.05), r.lognormal(6.2, 0.8), r.range(0.5, 0.8))
+        }
+        InflationKind::BoughtFollowers => {
+            (1.0, r.range(0.0, 0.03), r.range(0.3, 0.5), r.lognormal(6.0, 0.8), r.range(0.4, 0.7))
+        }
+    };
+    t.inflated = kind.inflated();
+    t.like_multiplier = likes;
+    t.bot_comment_share = bots;
+    t.fake_follower_share = fake;
+    t.audience_quality = aq;
+    c.following = following as i64;
+    c.followers_shown = (t.real_followers as f64 / (1.0 - fake)).round() as i64;
+    let strength = match kind {
+        InflationKind::Pod => bots,
+        InflationKind::BoughtFollowers => fake,
+        InflationKind::Genuine | InflationKind::Viral | InflationKind::Giveaway => 0.0,
+        _ => likes - 1.0,
+    };
+    t.inflation = Some(InflationTruth { kind, strength });
 }
 
 /// True revenue quantiles of a candidate.
@@ -573,6 +696,7 @@ mod stream {
     pub const CANDIDATES: u64 = 8;
     pub const CANDIDATE_SIM: u64 = 9;
     pub const EVENTS: u64 = 10;
+    pub const STUDY: u64 = 11;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -737,7 +861,7 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn make_creators(seed: u64, n: usize) -> Vec<Creator> {
+fn make_creators(seed: u64, n: usize, study: bool) -> Vec<Creator> {
     let tier_weights: Vec<f64> = TIERS.iter().map(|t| t.1).collect();
     let mut creators: Vec<Creator> = (0..n)
         .map(|i| {
@@ -790,6 +914,7 @@ fn make_creators(seed: u64, n: usize) -> Vec<Creator> {
                 gamma_gamma: GammaGamma { gamma: BASE_GG.gamma * r.lognormal(0.0, 0.25), ..BASE_GG },
                 sbg,
                 sentiment: [pos / total, neu / total, neg / total],
+                inflation: None,
             };
             Creator {
                 handle: handle(&mut r),
@@ -803,6 +928,11 @@ fn make_creators(seed: u64, n: usize) -> Vec<Creator> {
             }
         })
         .collect();
+    if study {
+        for (i, c) in creators.iter_mut().enumerate() {
+            study_creator(seed, i, c);
+        }
+    }
     // A handle is unique on its platform (the platform importers match accounts by it).
     let mut seen = std::collections::HashSet::new();
     for (i, c) in creators.iter_mut().enumerate() {
@@ -965,8 +1095,10 @@ fn post_metrics(seed: u64, i: usize, p: &Post, c: &Creator) -> PostMetrics {
     let platform = t.platform;
     let sponsored_factor = if p.campaign.is_some() { 0.85 } else { 1.0 };
     let sigma = if platform == "tiktok" { 0.8 } else { 0.4 };
+    let (viral, giveaway) = study_post(seed, i, t);
     let reach = (t.real_followers as f64 * reach_rate(platform, p.format) * sponsored_factor * r.lognormal(0.0, sigma))
-        .max(10.0);
+        .max(10.0)
+        * if viral { VIRAL_REACH } else { 1.0 };
     let impressions = reach * (1.1 + r.exponential(1.0 / 0.4));
     let video = is_video(p.format);
     let views = video.then(|| impressions * r.range(0.7, 0.95));
@@ -980,6 +1112,9 @@ fn post_metrics(seed: u64, i: usize, p: &Post, c: &Creator) -> PostMetrics {
     let mut comments = genuine_comments / (1.0 - t.bot_comment_share).max(0.05);
     if p.backlash {
         comments *= BACKLASH_VOLUME;
+    }
+    if giveaway {
+        comments *= GIVEAWAY_COMMENTS;
     }
     let share_ratio = match platform {
         "tiktok" => 0.10,
@@ -1011,10 +1146,10 @@ fn post_metrics(seed: u64, i: usize, p: &Post, c: &Creator) -> PostMetrics {
     }
 }
 
-fn build_world(seed: u64, sizes: Sizes, events: bool) -> World {
+fn build_world(seed: u64, sizes: Sizes, events: bool, study: bool) -> World {
     let campaigns_end = WORLD_START + sizes.campaign_days * DAY;
     let observation_end = campaigns_end + sizes.tail_days * DAY;
-    let creators = make_creators(seed, sizes.creators);
+    let creators = make_creators(seed, sizes.creators, study);
     let mut campaigns = make_campaigns(seed, &sizes, &creators);
     let mut posts = make_posts(seed, &sizes, &creators, &mut campaigns);
     let (planted, broken_link) = if events {
@@ -1088,6 +1223,19 @@ fn build_world(seed: u64, sizes: Sizes, events: bool) -> World {
         events: planted,
         broken_link,
     }
+}
+
+/// A viral post of the study reaches this many times the usual audience.
+const VIRAL_REACH: f64 = 6.0;
+/// A giveaway post of the study draws this many times the usual comments.
+const GIVEAWAY_COMMENTS: f64 = 5.0;
+
+/// Whether post `i` of a study creator is viral, and whether it is a giveaway (each from
+/// the study's own stream; never for a world without the study).
+fn study_post(seed: u64, i: usize, t: &CreatorTruth) -> (bool, bool) {
+    let Some(x) = t.inflation else { return (false, false) };
+    let mut r = Rng::new(seed, stream::STUDY, (1 << 32) | i as u64);
+    (x.kind == InflationKind::Viral && r.chance(0.1), x.kind == InflationKind::Giveaway && r.chance(0.15))
 }
 
 /// Comment volume on a post hit by a planted backlash, times its usual.
@@ -1721,7 +1869,14 @@ fn simulate_posts(w: &World, first: usize, last: usize, comment_rate: f64) -> Po
             "instagram" => 10.0,
             _ => 40.0,
         } * r.lognormal(0.0, 0.2);
-        let burst = if t.inflated { r.range(0.4, 0.7) } else { 0.0 };
+        let burst = match t.inflation {
+            // Study: bought likes arrive at once — the bought share of the final likes.
+            Some(x) if matches!(x.kind, InflationKind::BoughtFollowers) || !x.kind.inflated() => 0.0,
+            Some(_) => 1.0 - 1.0 / t.like_multiplier,
+            None if t.inflated => r.range(0.4, 0.7),
+            None => 0.0,
+        };
+        let giveaway = study_post(w.seed, i, t).1;
         for &h in SNAPSHOT_HOURS {
             // The last read is the post's final count (what `posts` holds): an API pull
             // observes exactly what the post table reports, as in a real import.
@@ -1745,9 +1900,19 @@ fn simulate_posts(w: &World, first: usize, last: usize, comment_rate: f64) -> Po
         for j in 0..n {
             let is_bot = r.chance(t.bot_comment_share);
             let created_at = p.published_at + (r.exponential(1.0 / 10.0) * HOUR as f64) as i64 + MINUTE;
-            let (author, (text, label), parent) = if is_bot {
+            let pod = t.inflation.is_some_and(|x| x.kind == InflationKind::Pod);
+            let (author, (text, label), parent) = if is_bot && pod {
+                // A pod member: one of a ring of accounts, writing a real-looking comment.
+                let a = w.bot_range[1] + r.below(POD_AUTHORS);
+                (a, text::comment(&mut r, "positive", CommentKind::Genuine, BRAND), None)
+            } else if is_bot {
                 let a = w.bot_range[0] + r.below(w.bot_range[1] - w.bot_range[0]);
                 (a, text::comment(&mut r, "", CommentKind::Bot, BRAND), None)
+            } else if giveaway && r.chance(0.8) {
+                // "Tag two friends to enter."
+                let a = r.below(w.n_authors);
+                let tag = format!("@{} @{}", handle(&mut r), handle(&mut r));
+                (a, (tag, "neutral"), None)
             } else {
                 let s = if p.backlash { BACKLASH_MIX } else { t.sentiment };
                 let mut label = ["positive", "neutral", "negative"][r.weighted(&s)];
@@ -2192,7 +2357,7 @@ pub fn generate(params: &GenerateParams, out: &Path, progress: &dyn Progress) ->
 fn generate_into(params: &GenerateParams, dir: &Path, progress: &dyn Progress) -> Result<GenerateSummary, DataError> {
     let sizes = params.scenario.sizes();
     progress.stage("building creators, campaigns and posts", 0);
-    let w = build_world(params.seed, sizes, params.events);
+    let w = build_world(params.seed, sizes, params.events, params.inflation_study);
     let mut out = Writers { dir: dir.to_owned(), format: params.format, open: BTreeMap::new(), extra: BTreeMap::new() };
     write_creators(&w, &mut out)?;
     write_campaign_tables(&w, &mut out)?;

@@ -164,6 +164,12 @@ pub struct GenerateArgs {
     /// truth under `events` in truth.json (for testing `roicast alerts`).
     #[arg(long)]
     pub plant_events: bool,
+    /// Draw the creators of the authenticity study — bought likes at graded strengths
+    /// (blatant ×3–5 to subtle +10–20 %), engagement pods, bought followers only, and
+    /// genuine accounts with viral posts or giveaways — with each one's kind and strength
+    /// under `creators[].inflation` in truth.json.
+    #[arg(long)]
+    pub inflation_study: bool,
 }
 
 /// The key `partition` splits by.

@@ -46,6 +46,7 @@ pub(super) fn generate(
         exports: a.exports.clone(),
         partitions: a.partitions,
         plant_events: a.plant_events,
+        inflation_study: a.inflation_study,
     };
     let s = jobs::generate::run(ctx, &c)?;
     match settings.format {

@@ -54,6 +54,7 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
             exports: Some(exports.clone()),
             partitions: None,
             plant_events: false,
+            inflation_study: false,
         },
     )?;
     let imported = import_exports(ctx, &world_dir, &exports, &data)?;

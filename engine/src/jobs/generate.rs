@@ -37,6 +37,10 @@ pub struct Config {
     /// whose truth is `events` in truth.json.
     #[serde(default)]
     pub plant_events: bool,
+    /// Draw the creators of the authenticity study: bought engagement at graded strengths,
+    /// pods, bought followers and odd genuine accounts, with their kind in truth.json.
+    #[serde(default)]
+    pub inflation_study: bool,
 }
 
 /// What `generate` wrote.
@@ -90,7 +94,8 @@ fn generate_into(ctx: &Ctx, c: &Config, flat: &std::path::Path) -> anyhow::Resul
         .seed(c.seed)
         .format(c.file_format)
         .overwrite(c.force || c.partitions.is_some())
-        .plant_events(c.plant_events);
+        .plant_events(c.plant_events)
+        .inflation_study(c.inflation_study);
     let mut m = ManifestBuilder::start("generate");
     let mut summary = roicast_data::generate::generate(&params, flat, &ctx.progress)
         .with_context(|| format!("failed to generate the {:?} world into {}", params.scenario, flat.display()))?;
