@@ -33,10 +33,10 @@ fn default_model_beats_vader_by_ten_points_on_held_out_creator_comments() {
     assert!(f1_default >= 0.794, "creator comments: {f1_default:.3}");
 }
 
-/// The real corpora's held-out splits (tests/fixtures/sentiment/real_corpora.py): the
-/// CrowdFlower tweets by ten points or more, the movie and Amazon review snippets ahead of
-/// VADER. (The NYT editorial snippets and the Hutto tweets are within a few points:
-/// docs/sentiment.md.)
+/// The real corpora's held-out splits (`tests/fixtures/sentiment/real_corpora.py`): the
+/// `CrowdFlower` tweets by ten points or more, the movie and Amazon review snippets ahead
+/// of VADER. (The NYT editorial snippets and the Hutto tweets are within a few points:
+/// `docs/sentiment.md`.)
 #[test]
 fn default_model_on_the_real_corpora() {
     let (default, _) = Scorer::from_arg("default").unwrap();
