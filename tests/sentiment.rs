@@ -34,13 +34,18 @@ fn default_model_beats_vader_by_ten_points_on_held_out_creator_comments() {
 }
 
 /// The real corpora's held-out splits (`tests/fixtures/sentiment/real_corpora.py`): the
-/// `CrowdFlower` tweets by ten points or more, the movie and Amazon review snippets ahead
-/// of VADER. (The NYT editorial snippets and the Hutto tweets are within a few points:
+/// `CrowdFlower` tweets and the Rotten Tomatoes snippets by ten points or more, the movie
+/// and Amazon review snippets ahead of VADER. (The NYT editorial snippets and the Hutto tweets are within a few points:
 /// `docs/sentiment.md`.)
 #[test]
 fn default_model_on_the_real_corpora() {
     let (default, _) = Scorer::from_arg("default").unwrap();
-    for (file, lead) in [("crowdflower_tweets.csv", 0.10), ("hutto_movie.csv", 0.05), ("hutto_amazon.csv", 0.0)] {
+    for (file, lead) in [
+        ("crowdflower_tweets.csv", 0.10),
+        ("rotten_tomatoes.csv", 0.10),
+        ("hutto_movie.csv", 0.05),
+        ("hutto_amazon.csv", 0.0),
+    ] {
         let (d, n) = held_out_macro_f1(file, &default);
         let (v, _) = held_out_macro_f1(file, &Scorer::Vader);
         assert!(n >= 1000, "{file}: {n} held-out rows");
@@ -67,6 +72,8 @@ fn retraining_on_the_fixtures_reproduces_the_embedded_default() {
         fixture("hutto_amazon.csv").to_str().unwrap(),
         "--input",
         fixture("hutto_nyt.csv").to_str().unwrap(),
+        "--input",
+        fixture("rotten_tomatoes.csv").to_str().unwrap(),
         "--balance-inputs",
         "--out",
         out.to_str().unwrap(),
