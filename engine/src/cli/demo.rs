@@ -267,6 +267,19 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
             )?;
         }
     }
+    if let Some(a) = jobs.get("alerts") {
+        let kinds: Vec<String> = a["by_kind"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, n)| format!("{n} {}", k.replace('_', " "))).collect())
+            .unwrap_or_default();
+        writeln!(
+            stdout,
+            "\nwhat changed: {} alert(s) over the period{} — the report's first section and {} list them",
+            a["alerts"],
+            if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) },
+            results.join("alerts").join("alerts.parquet").display()
+        )?;
+    }
     writeln!(stdout, "\nopen {} in a browser for the full report", results.join("report.html").display())?;
     Ok(Outcome::Ok)
 }
