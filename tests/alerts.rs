@@ -143,15 +143,14 @@ fn spend_pace_is_worked_by_hand() {
     orders.push_str("o99,cu99,u99,2025-01-31T10:00:00Z,10,USD,\n");
     write(&data, "orders.csv", &orders);
     let out = dir.path().join("alerts.csv");
-    let (code, stdout, stderr) = roicast(&[
-        "alerts",
-        "--data",
-        data.to_str().unwrap(),
-        "--results",
-        dir.path().join("none").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let none = dir.path().join("none");
+    let alerts = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["alerts", "--data", data.to_str().unwrap(), "--results", none.to_str().unwrap()];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(extra);
+        roicast(&args)
+    };
+    let (code, stdout, stderr) = alerts(&out, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("1 alert(s)"), "{stdout}");
     assert!(stderr.contains("sentiment series not judged"), "what was not judged is said: {stderr}");
@@ -176,17 +175,7 @@ fn spend_pace_is_worked_by_hand() {
     );
     // Judged as of 7 January nothing has fired yet; `--since` after the episode drops it.
     for extra in [["--as-of", "2025-01-07"], ["--since", "2025-01-26"]] {
-        let (code, stdout, stderr) = roicast(&[
-            "alerts",
-            "--data",
-            data.to_str().unwrap(),
-            "--results",
-            dir.path().join("none").to_str().unwrap(),
-            "--out",
-            dir.path().join("b.jsonl").to_str().unwrap(),
-            extra[0],
-            extra[1],
-        ]);
+        let (code, stdout, stderr) = alerts(&dir.path().join("b.jsonl"), &extra);
         assert_eq!(code, 0, "{extra:?}: {stderr}");
         assert!(stdout.starts_with("0 alert(s)"), "{extra:?}: {stdout}");
         assert_eq!(std::fs::read_to_string(dir.path().join("b.jsonl")).unwrap(), "", "exit 0 and an empty file");

@@ -127,18 +127,10 @@ fn authenticity_by_inflation_strength_on_held_out_seeds() {
     let naive_rows: Vec<(Row, bool)> = all.iter().cloned().zip(naive).collect();
     let shipped = precision_recall(&all, |r| r.flagged);
     let tuned = precision_recall(&all, |r| r.audience_quality < cut);
-    let naive_pr = {
-        let tp = naive_rows.iter().filter(|(r, f)| *f && inflated(&r.kind)).count() as f64;
-        let fl = naive_rows.iter().filter(|(_, f)| *f).count() as f64;
-        let pos = naive_rows.iter().filter(|(r, _)| inflated(&r.kind)).count() as f64;
-        (if fl > 0.0 { tp / fl } else { 1.0 }, tp / pos)
-    };
-    let mut naive_by_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for (r, f) in &naive_rows {
-        let e = naive_by_kind.entry(r.kind.clone()).or_default();
-        e.0 += 1;
-        e.1 += usize::from(*f);
-    }
+    // The naive flag rides on each row (as if it were the job's) so the same counting applies.
+    let naive_as_rows: Vec<Row> = naive_rows.iter().map(|(r, f)| Row { flagged: *f, ..r.clone() }).collect();
+    let naive_pr = precision_recall(&naive_as_rows, |r| r.flagged);
+    let naive_by_kind = by_kind(&naive_as_rows, |r| r.flagged);
     // The held-out curve of audience quality (precision, recall at every 5 points).
     let held_curve: Vec<(f64, f64, f64)> = (1..=20)
         .map(|k| {

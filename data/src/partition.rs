@@ -109,13 +109,7 @@ fn write_all(
     for table in Table::ALL.iter().copied() {
         let Some(files) = src.files(table) else { continue };
         if !USER_TABLES.contains(&table) {
-            // Copied as they are, under the same relative paths.
-            for f in files {
-                let rel = f.strip_prefix(src.root()).unwrap_or(f).to_owned();
-                copy(f, &tmp.join(&rel))?;
-                summary.files.push(rel);
-            }
-            summary.copied.push(table.name().to_owned());
+            copy_table(src, tmp, table, files, &mut summary)?;
             continue;
         }
         progress.stage(&format!("partitioning {}", table.name()), files.len() as u64);
@@ -166,16 +160,7 @@ fn write_all(
         }
         summary.rows.insert(table.name().to_owned(), counts);
     }
-    for path in src.ignored() {
-        let rel = path.strip_prefix(src.root()).unwrap_or(path).to_owned();
-        if path.is_file() {
-            copy(path, &tmp.join(&rel))?;
-            summary.other_files.push(rel.clone());
-            summary.files.push(rel);
-        } else {
-            summary.skipped.push(rel);
-        }
-    }
+    copy_others(src, tmp, &mut summary)?;
     Ok(summary)
 }
 
@@ -259,12 +244,7 @@ fn write_days(
     for table in Table::ALL.iter().copied() {
         let Some(files) = src.files(table) else { continue };
         let Some(&(_, column)) = DAILY_TABLES.iter().find(|(t, _)| *t == table) else {
-            for f in files {
-                let rel = f.strip_prefix(src.root()).unwrap_or(f).to_owned();
-                copy(f, &tmp.join(&rel))?;
-                summary.files.push(rel);
-            }
-            summary.copied.push(table.name().to_owned());
+            copy_table(src, tmp, table, files, &mut summary)?;
             continue;
         };
         progress.stage(&format!("partitioning {} by day", table.name()), files.len() as u64);
@@ -309,6 +289,29 @@ fn write_days(
         summary.rows.insert(table.name().to_owned(), counts.into_values().collect());
     }
     summary.buckets = u32::try_from(all_days.len()).unwrap_or(u32::MAX);
+    copy_others(src, tmp, &mut summary)?;
+    Ok(summary)
+}
+
+/// Copies a table that is not split as it is, under the same relative paths.
+fn copy_table(
+    src: &Dataset,
+    tmp: &Path,
+    table: Table,
+    files: &[PathBuf],
+    summary: &mut PartitionSummary,
+) -> Result<(), DataError> {
+    for f in files {
+        let rel = f.strip_prefix(src.root()).unwrap_or(f).to_owned();
+        copy(f, &tmp.join(&rel))?;
+        summary.files.push(rel);
+    }
+    summary.copied.push(table.name().to_owned());
+    Ok(())
+}
+
+/// Copies the files beside the tables (`truth.json`, manifests); lists folders skipped.
+fn copy_others(src: &Dataset, tmp: &Path, summary: &mut PartitionSummary) -> Result<(), DataError> {
     for path in src.ignored() {
         let rel = path.strip_prefix(src.root()).unwrap_or(path).to_owned();
         if path.is_file() {
@@ -319,7 +322,7 @@ fn write_days(
             summary.skipped.push(rel);
         }
     }
-    Ok(summary)
+    Ok(())
 }
 
 fn take(batch: &RecordBatch, rows: Vec<u32>, file: &Path) -> Result<RecordBatch, DataError> {
