@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
+use roicast_models::clv::special::{digamma, ln_gamma, trigamma};
 use roicast_models::clv::{BgNbd, GammaGamma, ParetoNbd, Rfm, Sbg};
 use serde::Serialize;
 
-use crate::optim::{hessian, minimize};
+use crate::optim::{Local, hessian, minimize, minimize_newton};
 use crate::{TrainError, check_param, cholesky_solve};
 
 /// Parameters, ℓ, iterations and standard errors of one optimisation.
@@ -91,16 +92,7 @@ impl ClvParams {
         self.check()?;
         let m = minimize(nll, x0, self.tol, self.max_iter, solver)?;
         let p: Vec<f64> = m.x.iter().map(|v| v.exp()).collect();
-        let n = x0.len();
-        let h = hessian(nll, &m.x);
-        let mut se = BTreeMap::new();
-        let info = Array2::from_shape_vec((n, n), h).expect("n × n");
-        for (i, name) in names.iter().enumerate() {
-            let mut e = Array1::zeros(n);
-            e[i] = 1.0;
-            let v = cholesky_solve(info.clone(), e).map(|col| col[i]);
-            se.insert(*name, v.filter(|v| v.is_finite() && *v >= 0.0).map(|v| v.sqrt() * p[i]));
-        }
+        let se = standard_errors(hessian(nll, &m.x), &p, names);
         Ok((p, -m.value, m.iterations, se))
     }
 
@@ -162,9 +154,24 @@ impl ClvParams {
         })
     }
 
-    /// Fits BG/NBD to RFM summaries.
+    /// Fits BG/NBD to RFM summaries by Newton's method on the likelihood's exact gradient
+    /// and Hessian (see [`BgNbdData`]); the standard errors come from that Hessian.
     pub fn fit_bgnbd(&self, customers: &[Rfm]) -> Result<ClvFit<BgNbd>, TrainError> {
-        self.fit_repeat(customers)
+        self.check()?;
+        check_rfm(customers)?;
+        let (rows, weights) = merge(customers);
+        let mean_t = rows.iter().zip(&weights).map(|(c, w)| w * c.t).sum::<f64>() / customers.len() as f64;
+        let data = BgNbdData::new(rows, weights);
+        let nll = |th: &[f64]| data.negative_local(th);
+        let (m, at) = minimize_newton(&nll, &BgNbd::start(mean_t), self.tol, self.max_iter, "BG/NBD Newton")?;
+        let p: Vec<f64> = m.x.iter().map(|v| v.exp()).collect();
+        Ok(ClvFit {
+            model: BgNbd::from_params(&p),
+            log_likelihood: -m.value,
+            iterations: m.iterations,
+            n: customers.len() as u64,
+            standard_errors: standard_errors(at.hess, &p, BgNbd::NAMES),
+        })
     }
 
     /// Fits Pareto/NBD to RFM summaries.
@@ -245,7 +252,7 @@ trait RepeatModel: Sized + Sync {
 
 impl RepeatModel for BgNbd {
     const NAMES: &'static [&'static str] = &["r", "alpha", "a", "b"];
-    const SOLVER: &'static str = "BG/NBD BFGS";
+    const SOLVER: &'static str = "BG/NBD Newton";
     fn from_params(p: &[f64]) -> Self {
         BgNbd { r: p[0], alpha: p[1], a: p[2], b: p[3] }
     }
@@ -300,16 +307,216 @@ fn check_rfm(customers: &[Rfm]) -> Result<(), TrainError> {
 /// Merges identical summaries into (row, weight), in the order of their values (so the
 /// fit is the same bits whatever order, or partitions, the customers came in).
 fn merge(customers: &[Rfm]) -> (Vec<Rfm>, Vec<f64>) {
-    let mut index: BTreeMap<[u64; 3], f64> = BTreeMap::new();
-    for c in customers {
-        *index.entry([c.frequency.to_bits(), c.recency.to_bits(), c.t.to_bits()]).or_default() += 1.0;
+    let mut keys: Vec<[u64; 3]> =
+        customers.iter().map(|c| [c.frequency.to_bits(), c.recency.to_bits(), c.t.to_bits()]).collect();
+    keys.par_sort_unstable();
+    let mut rows = Vec::new();
+    let mut weights: Vec<f64> = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 && keys[i - 1] == *k {
+            *weights.last_mut().expect("a row before") += 1.0;
+        } else {
+            let [f, r, t] = k.map(f64::from_bits);
+            rows.push(Rfm { frequency: f, recency: r, t });
+            weights.push(1.0);
+        }
     }
-    index
-        .into_iter()
-        .map(|([f, r, t], w)| {
-            (Rfm { frequency: f64::from_bits(f), recency: f64::from_bits(r), t: f64::from_bits(t) }, w)
+    (rows, weights)
+}
+
+/// The inverse of a Hessian of −ℓ in log-parameter space carried to each parameter by the
+/// delta method (`None` where the Hessian is not positive definite).
+fn standard_errors(h: Vec<f64>, p: &[f64], names: &[&'static str]) -> BTreeMap<&'static str, Option<f64>> {
+    let n = p.len();
+    let info = Array2::from_shape_vec((n, n), h).expect("n × n");
+    let mut se = BTreeMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let mut e = Array1::zeros(n);
+        e[i] = 1.0;
+        let v = cholesky_solve(info.clone(), e).map(|col| col[i]);
+        se.insert(*name, v.filter(|v| v.is_finite() && *v >= 0.0).map(|v| v.sqrt() * p[i]));
+    }
+    se
+}
+
+/// The frequencies below which the x-only terms of the BG/NBD likelihood are built up as
+/// sums (exact to round-off); above, through ln Γ, ψ and ψ′.
+const SUMMED_BELOW: f64 = 1024.0;
+
+/// The parts of a BG/NBD customer's log-likelihood that depend on the frequency x alone, and
+/// their derivatives in (r, a, b): `c` = ln Γ(r+x)/Γ(r) + ln B(a, b+x)/B(a, b), and
+/// ln(b + x − 1) with its reciprocal for the second term (x ≥ 1).
+#[derive(Debug, Clone, Copy, Default)]
+struct XTerms {
+    c: f64,
+    c_r: f64,
+    c_a: f64,
+    c_b: f64,
+    c_rr: f64,
+    c_aa: f64,
+    c_bb: f64,
+    ln_b1: f64,
+    inv_b1: f64,
+}
+
+/// Merged RFM rows ordered by frequency, with the index of each row's frequency among the
+/// distinct ones, so a likelihood evaluation computes the x-only terms once per distinct x.
+struct BgNbdData {
+    rows: Vec<Rfm>,
+    weights: Vec<f64>,
+    /// Distinct frequencies, ascending.
+    xs: Vec<f64>,
+    x_index: Vec<u32>,
+}
+
+impl BgNbdData {
+    fn new(rows: Vec<Rfm>, weights: Vec<f64>) -> Self {
+        let mut xs: Vec<f64> = rows.iter().map(|c| c.frequency).collect();
+        xs.sort_by(f64::total_cmp);
+        xs.dedup();
+        let x_index = rows.iter().map(|c| xs.partition_point(|v| v.total_cmp(&c.frequency).is_lt()) as u32).collect();
+        BgNbdData { rows, weights, xs, x_index }
+    }
+
+    fn x_terms(&self, r: f64, a: f64, b: f64) -> Vec<XTerms> {
+        let mut out = Vec::with_capacity(self.xs.len());
+        let mut acc = XTerms::default();
+        let mut k = 0.0;
+        for &x in &self.xs {
+            let mut t = if x < SUMMED_BELOW {
+                while k < x {
+                    let (rk, bk, abk) = (r + k, b + k, a + b + k);
+                    acc.c += rk.ln() + bk.ln() - abk.ln();
+                    acc.c_r += 1.0 / rk;
+                    acc.c_a -= 1.0 / abk;
+                    acc.c_b += 1.0 / bk - 1.0 / abk;
+                    acc.c_rr -= 1.0 / (rk * rk);
+                    acc.c_aa += 1.0 / (abk * abk);
+                    acc.c_bb += 1.0 / (abk * abk) - 1.0 / (bk * bk);
+                    k += 1.0;
+                }
+                acc
+            } else {
+                let ab = a + b;
+                XTerms {
+                    c: ln_gamma(r + x) - ln_gamma(r) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(ab + x) + ln_gamma(ab),
+                    c_r: digamma(r + x) - digamma(r),
+                    c_a: digamma(ab) - digamma(ab + x),
+                    c_b: digamma(b + x) - digamma(b) + digamma(ab) - digamma(ab + x),
+                    c_rr: trigamma(r + x) - trigamma(r),
+                    c_aa: trigamma(ab) - trigamma(ab + x),
+                    c_bb: trigamma(b + x) - trigamma(b) + trigamma(ab) - trigamma(ab + x),
+                    ..XTerms::default()
+                }
+            };
+            if x >= 1.0 {
+                t.ln_b1 = (b + x - 1.0).ln();
+                t.inv_b1 = 1.0 / (b + x - 1.0);
+            }
+            out.push(t);
+        }
+        out
+    }
+
+    /// −ℓ with its gradient and Hessian in log-parameters θ = ln(r, α, a, b).
+    ///
+    /// Per customer, ℓ = c(x) + r ln α − (r + x) ln(α + T) + [x ≥ 1] ln(1 + e^D) with
+    /// D = ln a − ln(b + x − 1) + (r + x)(ln(α + T) − ln(α + `t_x`)) — the paper's eq. 6 with
+    /// its two terms factored — so ∂ℓ = ∂base + σ(D) ∂D and ∂²ℓ = ∂²base + σ(D) ∂²D +
+    /// σ(D)(1 − σ(D)) ∂D ∂Dᵀ. Summed over chunks in a fixed order (thread-count independent).
+    fn negative_local(&self, th: &[f64]) -> Local {
+        let [r, al, a, b] = [th[0].exp(), th[1].exp(), th[2].exp(), th[3].exp()];
+        let terms = self.x_terms(r, a, b);
+        let (ln_al, inv_al, ln_a, inv_a) = (al.ln(), 1.0 / al, a.ln(), 1.0 / a);
+        // Accumulators: value, gradient (r, α, a, b), Hessian upper triangle row by row.
+        let sums = ordered_sum_n::<15>(self.rows.len(), |i, acc| {
+            let c = self.rows[i];
+            let w = self.weights[i];
+            let xt = &terms[self.x_index[i] as usize];
+            let x = c.frequency;
+            let rx = r + x;
+            let inv_t = 1.0 / (al + c.t);
+            let lt = (al + c.t).ln();
+            let mut v = [0.0; 15];
+            v[0] = xt.c + r * ln_al - rx * lt;
+            v[1] = xt.c_r + ln_al - lt;
+            v[2] = r * inv_al - rx * inv_t;
+            v[3] = xt.c_a;
+            v[4] = xt.c_b;
+            // (r,r) (r,α) (r,a) (r,b) (α,α) (α,a) (α,b) (a,a) (a,b) (b,b)
+            v[5] = xt.c_rr;
+            v[6] = inv_al - inv_t;
+            v[9] = -r * inv_al * inv_al + rx * inv_t * inv_t;
+            v[12] = xt.c_aa;
+            v[13] = xt.c_aa;
+            v[14] = xt.c_bb;
+            if x >= 1.0 {
+                let inv_x = 1.0 / (al + c.recency);
+                let dr = lt - (al + c.recency).ln();
+                let d = ln_a - xt.ln_b1 + rx * dr;
+                let e = (-d.abs()).exp();
+                let (soft, s) = if d > 0.0 { (d + e.ln_1p(), 1.0 / (1.0 + e)) } else { (e.ln_1p(), e / (1.0 + e)) };
+                let q = s * (1.0 - s);
+                let dd = [dr, rx * (inv_t - inv_x), inv_a, -xt.inv_b1];
+                v[0] += soft;
+                for k in 0..4 {
+                    v[1 + k] += s * dd[k];
+                }
+                let mut h = 5;
+                for i in 0..4 {
+                    for j in i..4 {
+                        v[h] += q * dd[i] * dd[j];
+                        h += 1;
+                    }
+                }
+                v[6] += s * (inv_t - inv_x);
+                v[9] -= s * rx * (inv_t * inv_t - inv_x * inv_x);
+                v[12] -= s * inv_a * inv_a;
+                v[14] += s * xt.inv_b1 * xt.inv_b1;
+            }
+            for (a, v) in acc.iter_mut().zip(v) {
+                *a += w * v;
+            }
+        });
+        let p = [r, al, a, b];
+        let grad: Vec<f64> = (0..4).map(|i| -p[i] * sums[1 + i]).collect();
+        let mut hess = vec![0.0; 16];
+        let mut h = 5;
+        for i in 0..4 {
+            for j in i..4 {
+                let v = -p[i] * p[j] * sums[h] + if i == j { grad[i] } else { 0.0 };
+                hess[i * 4 + j] = v;
+                hess[j * 4 + i] = v;
+                h += 1;
+            }
+        }
+        let value = -sums[0];
+        Local { value: if value.is_finite() { value } else { f64::INFINITY }, grad, hess }
+    }
+}
+
+/// Σ f(i) for i in 0..n, K sums at once (`f` adds row i into the accumulator): chunks
+/// summed in parallel, then added in chunk order, so the result does not depend on the
+/// thread count.
+fn ordered_sum_n<const K: usize>(n: usize, f: impl Fn(usize, &mut [f64; K]) + Sync) -> [f64; K] {
+    const CHUNK: usize = 4_096;
+    let parts: Vec<[f64; K]> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut acc = [0.0; K];
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                f(i, &mut acc);
+            }
+            acc
         })
-        .unzip()
+        .collect();
+    let mut out = [0.0; K];
+    for p in parts {
+        for (o, v) in out.iter_mut().zip(p) {
+            *o += v;
+        }
+    }
+    out
 }
 
 /// Σ f(i) for i in 0..n: chunks summed in parallel, then added in chunk order, so the
@@ -351,5 +558,83 @@ mod tests {
         assert!(err.to_string().contains("row 1: frequency 1, recency 5, T 3"), "{err}");
         let err = ClvParams::new().fit_gamma_gamma(&[1.0, 2.0], &[10.0, 0.0]).unwrap_err();
         assert!(err.to_string().contains("row 2"), "{err}");
+    }
+
+    /// Rows covering x = 0, small x (summed terms) and x past [`SUMMED_BELOW`] (ψ, ψ′).
+    fn mixed_rows() -> (Vec<Rfm>, Vec<f64>) {
+        let rows = vec![
+            Rfm { frequency: 0.0, recency: 0.0, t: 30.0 },
+            Rfm { frequency: 1.0, recency: 2.5, t: 40.0 },
+            Rfm { frequency: 1.0, recency: 39.0, t: 40.0 },
+            Rfm { frequency: 4.0, recency: 20.0, t: 52.0 },
+            Rfm { frequency: 31.0, recency: 50.0, t: 52.0 },
+            Rfm { frequency: 1500.0, recency: 51.0, t: 52.0 },
+        ];
+        (rows, vec![3.0, 1.0, 2.0, 1.0, 1.0, 1.0])
+    }
+
+    #[test]
+    fn bgnbd_derivatives_match_the_model_and_finite_differences() {
+        let (rows, weights) = mixed_rows();
+        let data = BgNbdData::new(rows.clone(), weights.clone());
+        let th = [0.3_f64.ln(), 5.0_f64.ln(), 0.8_f64.ln(), 2.5_f64.ln()];
+        let at = data.negative_local(&th);
+        let m = BgNbd { r: 0.3, alpha: 5.0, a: 0.8, b: 2.5 };
+        let reference: f64 =
+            -rows.iter().zip(&weights).map(|(c, w)| w * m.log_likelihood_one_reference(*c)).sum::<f64>();
+        assert!((at.value - reference).abs() < 1e-9 * reference.abs(), "{} vs {reference}", at.value);
+        let h = 1e-5;
+        for i in 0..4 {
+            let mut up = th;
+            let mut dn = th;
+            up[i] += h;
+            dn[i] -= h;
+            let (fu, fd) = (data.negative_local(&up), data.negative_local(&dn));
+            let g = (fu.value - fd.value) / (2.0 * h);
+            assert!((g - at.grad[i]).abs() < 1e-6 * (1.0 + g.abs()), "gradient {i}: {g} vs {}", at.grad[i]);
+            for j in 0..4 {
+                let hij = (fu.grad[j] - fd.grad[j]) / (2.0 * h);
+                let got = at.hess[i * 4 + j];
+                assert!((hij - got).abs() < 1e-6 * (1.0 + hij.abs()), "Hessian ({i},{j}): {hij} vs {got}");
+            }
+        }
+    }
+
+    #[test]
+    fn bgnbd_newton_reaches_the_bfgs_optimum_and_merging_is_order_free() {
+        let (rows, weights) = mixed_rows();
+        let mut customers = Vec::new();
+        for (c, w) in rows.iter().zip(&weights) {
+            customers.extend(std::iter::repeat_n(*c, *w as usize));
+        }
+        // A few hundred customers so the likelihood has an interior optimum.
+        for k in 0..300 {
+            let x = f64::from(k % 5);
+            let t = 20.0 + f64::from(k % 37);
+            customers.push(Rfm {
+                frequency: x,
+                recency: if x > 0.0 { t * f64::from(k % 7 + 1) / 8.0 } else { 0.0 },
+                t,
+            });
+        }
+        let newton = ClvParams::new().fit_bgnbd(&customers).unwrap();
+        let bfgs: ClvFit<BgNbd> = ClvParams::new().fit_repeat(&customers).unwrap();
+        assert!(
+            (newton.log_likelihood - bfgs.log_likelihood).abs() < 1e-6,
+            "{} vs {}",
+            newton.log_likelihood,
+            bfgs.log_likelihood
+        );
+        let (n, b) = (newton.model, bfgs.model);
+        for (x, y) in [(n.r, b.r), (n.alpha, b.alpha), (n.a, b.a), (n.b, b.b)] {
+            assert!((x - y).abs() < 1e-4 * y.abs(), "{n:?} vs {b:?}");
+        }
+        for name in BgNbd::NAMES {
+            let (x, y) = (newton.standard_errors[name].unwrap(), bfgs.standard_errors[name].unwrap());
+            assert!((x - y).abs() < 1e-3 * y, "{name}: {x} vs {y}");
+        }
+        customers.reverse();
+        let again = ClvParams::new().fit_bgnbd(&customers).unwrap();
+        assert_eq!(again.log_likelihood.to_bits(), newton.log_likelihood.to_bits());
     }
 }

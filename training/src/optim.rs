@@ -1,6 +1,7 @@
-//! A small quasi-Newton minimiser (BFGS with a backtracking Armijo line search and
-//! central-difference gradients) for the few-parameter likelihoods of the CLV models,
-//! and a finite-difference Hessian for their standard errors.
+//! Small minimisers for the few-parameter likelihoods of the CLV models: quasi-Newton
+//! (BFGS with a backtracking Armijo line search and central-difference gradients) where
+//! only values are available, damped Newton where the likelihood gives its own gradient
+//! and Hessian, and a finite-difference Hessian for the standard errors of the former.
 
 use crate::TrainError;
 
@@ -123,6 +124,97 @@ pub fn minimize(
     Err(TrainError::NotConverged { solver, iterations: max_iter, last_change: last, tol })
 }
 
+/// Value, gradient and Hessian (row-major, n × n) of a function at one point.
+#[derive(Debug, Clone)]
+pub struct Local {
+    /// f(x).
+    pub value: f64,
+    /// ∇f(x).
+    pub grad: Vec<f64>,
+    /// ∇²f(x), row-major.
+    pub hess: Vec<f64>,
+}
+
+/// Minimises `f` from `x0` by Newton's method on its exact gradient and Hessian, damped
+/// (Levenberg: `H + λI` until it is positive definite) and safeguarded by the same step cap
+/// and backtracking Armijo search as [`minimize`], with the same convergence test. Each
+/// iteration evaluates `f` once when the full step is taken. `f` may return a non-finite
+/// value outside its domain. Returns the minimum and `f`'s derivatives there (for standard
+/// errors).
+pub fn minimize_newton(
+    f: &dyn Fn(&[f64]) -> Local,
+    x0: &[f64],
+    tol: f64,
+    max_iter: usize,
+    solver: &'static str,
+) -> Result<(Minimum, Local), TrainError> {
+    let n = x0.len();
+    let mut x = x0.to_vec();
+    let mut here = f(&x);
+    if !here.value.is_finite() {
+        return Err(TrainError::InvalidData(format!("{solver}: the starting point has no finite likelihood")));
+    }
+    let mut last = f64::INFINITY;
+    for it in 1..=max_iter {
+        let g = &here.grad;
+        let gmax = g.iter().zip(&x).map(|(gi, xi)| gi.abs() * xi.abs().max(1.0)).fold(0.0, f64::max);
+        last = gmax;
+        if gmax < tol * (1.0 + here.value.abs()) {
+            return Ok((Minimum { x, value: here.value, iterations: it - 1 }, here));
+        }
+        let mut d = damped_newton_step(&here.hess, g, n);
+        let mut slope: f64 = d.iter().zip(g).map(|(a, b)| a * b).sum();
+        if slope.is_nan() || slope >= 0.0 {
+            d = g.iter().map(|v| -v).collect();
+            slope = -g.iter().map(|v| v * v).sum::<f64>();
+        }
+        let longest = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        if longest > 1.0 {
+            for v in &mut d {
+                *v /= longest;
+            }
+            slope /= longest;
+        }
+        let mut step = 1.0;
+        let mut accepted = None;
+        for _ in 0..60 {
+            let y: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + step * b).collect();
+            let there = f(&y);
+            let fy = there.value;
+            if fy.is_finite() && fy <= here.value + 1e-4 * step * slope && fy < here.value {
+                accepted = Some((y, there));
+                break;
+            }
+            step *= 0.5;
+        }
+        let Some((y, there)) = accepted else {
+            // No decrease possible along a descent direction: converged within round-off.
+            return Ok((Minimum { x, value: here.value, iterations: it }, here));
+        };
+        x = y;
+        here = there;
+    }
+    Err(TrainError::NotConverged { solver, iterations: max_iter, last_change: last, tol })
+}
+
+/// Solves `(H + λI) d = −g` with the smallest λ in 0, 1e-6·s, 1e-5·s, … (s = the largest
+/// |`H_ii`|, at least 1) for which the matrix is positive definite; steepest descent if none is.
+fn damped_newton_step(h: &[f64], g: &[f64], n: usize) -> Vec<f64> {
+    let scale = (0..n).map(|i| h[i * n + i].abs()).fold(1.0, f64::max);
+    let mut lambda = 0.0;
+    for _ in 0..14 {
+        let a = ndarray::Array2::from_shape_fn((n, n), |(i, j)| h[i * n + j] + if i == j { lambda } else { 0.0 });
+        let b = ndarray::Array1::from_iter(g.iter().map(|v| -v));
+        if let Some(d) = crate::cholesky_solve(a, b)
+            && d.iter().all(|v| v.is_finite())
+        {
+            return d.to_vec();
+        }
+        lambda = if lambda == 0.0 { 1e-6 * scale } else { lambda * 10.0 };
+    }
+    g.iter().map(|v| -v).collect()
+}
+
 /// Central finite-difference Hessian of `f` at `x`.
 #[must_use]
 pub fn hessian(f: &dyn Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
@@ -164,5 +256,30 @@ mod tests {
     fn minimize_reports_non_convergence() {
         let f = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
         assert!(minimize(&f, &[-1.2, 1.0], 1e-12, 2, "test").is_err());
+    }
+
+    fn rosenbrock(x: &[f64]) -> Local {
+        let (a, b) = (x[0], x[1]);
+        Local {
+            value: (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2),
+            grad: vec![-2.0 * (1.0 - a) - 400.0 * a * (b - a * a), 200.0 * (b - a * a)],
+            hess: vec![2.0 - 400.0 * b + 1200.0 * a * a, -400.0 * a, -400.0 * a, 200.0],
+        }
+    }
+
+    #[test]
+    fn newton_finds_the_rosenbrock_minimum_through_indefinite_regions() {
+        // From (−1.2, 1) the Hessian is indefinite on the way: the damping must take over.
+        let (m, at) = minimize_newton(&rosenbrock, &[-1.2, 1.0], 1e-12, 200, "test").unwrap();
+        assert!((m.x[0] - 1.0).abs() < 1e-8 && (m.x[1] - 1.0).abs() < 1e-8, "{:?}", m.x);
+        assert!((at.hess[0] - 802.0).abs() < 1e-6 && (at.hess[1] + 400.0).abs() < 1e-6, "{:?}", at.hess);
+        assert!(m.iterations < 60, "{} iterations", m.iterations);
+        assert!(minimize_newton(&rosenbrock, &[-1.2, 1.0], 1e-12, 2, "test").is_err());
+    }
+
+    #[test]
+    fn newton_rejects_a_start_outside_the_domain() {
+        let f = |_: &[f64]| Local { value: f64::INFINITY, grad: vec![0.0], hess: vec![1.0] };
+        assert!(minimize_newton(&f, &[0.0], 1e-8, 10, "test").unwrap_err().to_string().contains("starting point"));
     }
 }
