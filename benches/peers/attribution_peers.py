@@ -126,6 +126,26 @@ def main():
 
         return run
 
+    def peer_process(call):
+        """ChannelAttribution as a whole process on the CSV (start, imports, read, model, write)."""
+        code = ("import sys, pandas as pd, ChannelAttribution as ca\n"
+                f"paths = pd.read_csv({str(args.paths)!r})\n"
+                f"res = {call}\n"
+                f"res.to_csv({str(tmp / 'peer.csv')!r}, index=False)\n")
+
+        def run():
+            subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        return run
+
+    p_ca_h, _ = median_time(peer_process(
+        'ca.heuristic_models(paths, "path", "total_conversions", var_value="total_conversion_value", sep=">", flg_pro=False)'),
+        args.repeat)
+    p_ca_m, _ = median_time(peer_process(
+        'ca.markov_model(paths, "path", "total_conversions", var_value="total_conversion_value", var_null="total_null", '
+        'order=1, sep=">", verbose=False, flg_pro=False)'), args.repeat)
+    process = {"rule models (first, last, linear), path table": p_ca_h, "Markov order 1 (exact vs simulated), path table": p_ca_m}
+
     t_ca_h, _ = median_time(
         quiet(lambda: ca.heuristic_models(paths, "path", "total_conversions", var_value="total_conversion_value", sep=">", flg_pro=False)),
         args.repeat,
@@ -167,6 +187,15 @@ def main():
     ]
     for task, n, tp, tr, tc, peer in rows:
         lines.append(f"| {task} | {n:,} | {peer} | {tp:.3f} | {tr:.3f} | {tp / tr:.1f}× | {tc:.4f} | {tp / tc:.0f}× |")
+    lines.append("")
+    lines.append("Process to process on the same CSV (the issue's measure): ChannelAttribution 2.2.5 in its own Python "
+                 "process (start, imports, `pd.read_csv`, the model, `to_csv`) against the roicast process above.")
+    lines.append("")
+    lines.append("| task | paths | ChannelAttribution process median s | roicast process median s | ratio |")
+    lines.append("|---|---|---|---|---|")
+    for task, n, tp, tr, tc, peer in rows:
+        if task in process:
+            lines.append(f"| {task} | {n:,} | {process[task]:.3f} | {tr:.3f} | {process[task] / tr:.1f}× |")
     lines.append("")
     lines.append("End-to-end: the roicast process, including start-up, reading its input (the path table; for the fit, the "
                  "10 M-touchpoint dataset and journey building) and writing. Compute: roicast's own timing of the "

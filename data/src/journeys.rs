@@ -22,7 +22,8 @@
 //! * Orders with no `user_id`, or whose user has no touches in the window, have an empty
 //!   journey: they are counted and reported, never dropped.
 
-use std::collections::{HashMap, HashSet};
+use rayon::slice::ParallelSliceMut;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampMicrosecondType};
@@ -152,9 +153,9 @@ pub struct Journeys {
     /// Orders sorted by user, time and id; orders without a user last.
     pub orders: Vec<OrderRecord>,
     /// Touch ids of the touchpoints table, by row.
-    touchpoint_ids: Vec<String>,
+    touchpoint_ids: Ids,
     /// Session ids of derived session touches.
-    session_ids: Vec<String>,
+    session_ids: Ids,
     /// Journey of order `i`: `order_touches[order_offsets[i]..order_offsets[i + 1]]`.
     order_touches: Vec<u32>,
     order_offsets: Vec<usize>,
@@ -177,9 +178,9 @@ impl Journeys {
     #[must_use]
     pub fn touch_id(&self, t: u32) -> String {
         match self.touches[t as usize].source {
-            Source::Touchpoint(r) => self.touchpoint_ids[r as usize].clone(),
+            Source::Touchpoint(r) => self.touchpoint_ids.get(r).to_owned(),
             Source::Code(o) => format!("code:{}", self.orders[o as usize].order_id),
-            Source::Session(s) => format!("session:{}", self.session_ids[s as usize]),
+            Source::Session(s) => format!("session:{}", self.session_ids.get(s)),
         }
     }
 
@@ -190,14 +191,38 @@ impl Journeys {
     }
 }
 
+/// Many short strings in one buffer (a touch id each): no allocation per id.
+#[derive(Debug, Default)]
+struct Ids {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Ids {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: u32) -> &str {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+}
+
 struct Dict {
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
     values: Vec<String>,
 }
 
 impl Dict {
     fn new() -> Dict {
-        Dict { index: HashMap::new(), values: Vec::new() }
+        Dict { index: FxHashMap::default(), values: Vec::new() }
     }
     fn get(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.index.get(s) {
@@ -237,11 +262,11 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
     let mut creators = Dict::new();
     let mut campaigns = Dict::new();
     let mut touches: Vec<TouchRecord> = Vec::new();
-    let mut touchpoint_ids: Vec<String> = Vec::new();
+    let mut touchpoint_ids = Ids::default();
     let mut stats = JourneyStats::default();
     let mut latest = i64::MIN;
 
-    for b in dataset.load(Table::Touchpoints)? {
+    dataset.stream::<DataError>(Table::Touchpoints, |b| {
         let t = Table::Touchpoints;
         let id = col(&b, t, "touch_id").as_string::<i32>();
         let user = col(&b, t, "user_id").as_string::<i32>();
@@ -254,7 +279,7 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
         let tracking = col(&b, t, "tracking_method").as_string::<i32>();
         for i in 0..b.num_rows() {
             let row = touchpoint_ids.len() as u32;
-            touchpoint_ids.push(id.value(i).to_owned());
+            touchpoint_ids.push(id.value(i));
             latest = latest.max(ts.value(i));
             touches.push(TouchRecord {
                 user: users.get(user.value(i)),
@@ -268,12 +293,13 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
                 source: Source::Touchpoint(row),
             });
         }
-    }
+        Ok(())
+    })?;
     stats.touchpoints = touches.len() as u64;
 
     // Tracking assets: promo codes (upper-cased) and link values → (creator, campaign).
-    let mut codes: HashMap<String, (u32, u32)> = HashMap::new();
-    let mut links: HashMap<String, (u32, u32, u8)> = HashMap::new();
+    let mut codes: FxHashMap<String, (u32, u32)> = FxHashMap::default();
+    let mut links: FxHashMap<String, (u32, u32, u8)> = FxHashMap::default();
     if dataset.has(Table::TrackingAssets) {
         for b in dataset.load(Table::TrackingAssets)? {
             let t = Table::TrackingAssets;
@@ -299,7 +325,7 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
 
     // Orders and their code touches.
     let mut orders: Vec<OrderRecord> = Vec::new();
-    for b in dataset.load(Table::Orders)? {
+    dataset.stream::<DataError>(Table::Orders, |b| {
         let t = Table::Orders;
         let id = col(&b, t, "order_id").as_string::<i32>();
         let user = col(&b, t, "user_id").as_string::<i32>();
@@ -336,18 +362,19 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
                 stats.unmatched_codes += 1;
             }
         }
-    }
+        Ok(())
+    })?;
     stats.orders = orders.len() as u64;
 
     // Session touches, deduplicated against the touchpoints.
-    let mut session_ids = Vec::new();
+    let mut session_ids = Ids::default();
     if params.use_sessions && dataset.has(Table::Sessions) && !links.is_empty() {
-        let existing: HashSet<(u32, i64, u32)> = touches
+        let existing: FxHashSet<(u32, i64, u32)> = touches
             .iter()
             .filter(|t| matches!(t.source, Source::Touchpoint(_)) && t.creator != NONE)
             .map(|t| (t.user, t.ts, t.creator))
             .collect();
-        for b in dataset.load(Table::Sessions)? {
+        dataset.stream::<DataError>(Table::Sessions, |b| {
             let t = Table::Sessions;
             let id = col(&b, t, "session_id").as_string::<i32>();
             let user = col(&b, t, "user_id").as_string::<i32>();
@@ -365,7 +392,7 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
                 }
                 stats.session_touches += 1;
                 let s = session_ids.len() as u32;
-                session_ids.push(id.value(i).to_owned());
+                session_ids.push(id.value(i));
                 latest = latest.max(ts.value(i));
                 touches.push(TouchRecord {
                     user: u,
@@ -379,7 +406,8 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
                     source: Source::Session(s),
                 });
             }
-        }
+            Ok(())
+        })?;
     }
 
     let observation_end_us = params.observation_end_us.unwrap_or(latest);
@@ -436,12 +464,13 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
     };
     let id_of = |t: &TouchRecord| -> &str {
         match t.source {
-            Source::Touchpoint(r) => &touchpoint_ids[r as usize],
-            Source::Session(s) => &session_ids[s as usize],
+            Source::Touchpoint(r) => touchpoint_ids.get(r),
+            Source::Session(s) => session_ids.get(s),
             Source::Code(o) => &orders[o as usize].order_id,
         }
     };
-    touches.sort_by(|a, b| {
+    // Stable and parallel: the same order as a sequential stable sort.
+    touches.par_sort_by(|a, b| {
         let ra = if matches!(a.source, Source::Code(_)) { code_rank } else { 1 };
         let rb = if matches!(b.source, Source::Code(_)) { code_rank } else { 1 };
         (a.user, a.ts, ra, kind(a)).cmp(&(b.user, b.ts, rb, kind(b))).then_with(|| id_of(a).cmp(id_of(b)))
