@@ -268,15 +268,15 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
 
     dataset.stream::<DataError>(Table::Touchpoints, |b| {
         let t = Table::Touchpoints;
-        let id = col(&b, t, "touch_id").as_string::<i32>();
-        let user = col(&b, t, "user_id").as_string::<i32>();
-        let ts = col(&b, t, "ts").as_primitive::<TimestampMicrosecondType>();
-        let channel = col(&b, t, "channel").as_string::<i32>();
-        let creator = col(&b, t, "creator_id").as_string::<i32>();
-        let campaign = col(&b, t, "campaign_id").as_string::<i32>();
-        let platform = col(&b, t, "platform").as_string::<i32>();
-        let interaction = col(&b, t, "interaction").as_string::<i32>();
-        let tracking = col(&b, t, "tracking_method").as_string::<i32>();
+        let id = col(b, t, "touch_id").as_string::<i32>();
+        let user = col(b, t, "user_id").as_string::<i32>();
+        let ts = col(b, t, "ts").as_primitive::<TimestampMicrosecondType>();
+        let channel = col(b, t, "channel").as_string::<i32>();
+        let creator = col(b, t, "creator_id").as_string::<i32>();
+        let campaign = col(b, t, "campaign_id").as_string::<i32>();
+        let platform = col(b, t, "platform").as_string::<i32>();
+        let interaction = col(b, t, "interaction").as_string::<i32>();
+        let tracking = col(b, t, "tracking_method").as_string::<i32>();
         for i in 0..b.num_rows() {
             let row = touchpoint_ids.len() as u32;
             touchpoint_ids.push(id.value(i));
@@ -327,11 +327,11 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
     let mut orders: Vec<OrderRecord> = Vec::new();
     dataset.stream::<DataError>(Table::Orders, |b| {
         let t = Table::Orders;
-        let id = col(&b, t, "order_id").as_string::<i32>();
-        let user = col(&b, t, "user_id").as_string::<i32>();
-        let ts = col(&b, t, "ordered_at").as_primitive::<TimestampMicrosecondType>();
-        let revenue = col(&b, t, "revenue").as_primitive::<Float64Type>();
-        let code = col(&b, t, "discount_code").as_string::<i32>();
+        let id = col(b, t, "order_id").as_string::<i32>();
+        let user = col(b, t, "user_id").as_string::<i32>();
+        let ts = col(b, t, "ordered_at").as_primitive::<TimestampMicrosecondType>();
+        let revenue = col(b, t, "revenue").as_primitive::<Float64Type>();
+        let code = col(b, t, "discount_code").as_string::<i32>();
         for i in 0..b.num_rows() {
             let o = orders.len() as u32;
             let u = if user.is_null(i) { NONE } else { users.get(user.value(i)) };
@@ -376,10 +376,10 @@ pub fn build(dataset: &Dataset, params: &JourneyParams) -> Result<Journeys, Data
             .collect();
         dataset.stream::<DataError>(Table::Sessions, |b| {
             let t = Table::Sessions;
-            let id = col(&b, t, "session_id").as_string::<i32>();
-            let user = col(&b, t, "user_id").as_string::<i32>();
-            let ts = col(&b, t, "started_at").as_primitive::<TimestampMicrosecondType>();
-            let content = col(&b, t, "utm_content").as_string::<i32>();
+            let id = col(b, t, "session_id").as_string::<i32>();
+            let user = col(b, t, "user_id").as_string::<i32>();
+            let ts = col(b, t, "started_at").as_primitive::<TimestampMicrosecondType>();
+            let content = col(b, t, "utm_content").as_string::<i32>();
             for i in 0..b.num_rows() {
                 if content.is_null(i) {
                     continue;
