@@ -640,6 +640,13 @@ pub(crate) fn write_summary(path: &Path, by: GroupBy, totals: &[GroupTotal]) -> 
     Ok(())
 }
 
+/// The counts of one path-table row.
+struct PathTotals {
+    conversions: f64,
+    value: f64,
+    nulls: f64,
+}
+
 /// Path mode: attributes a `ChannelAttribution` path table; writes the long table
 /// `model, channel, conversions, value` to `out` (CSV or Parquet by extension).
 fn paths_run(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) -> anyhow::Result<PathRun> {
@@ -651,33 +658,17 @@ fn paths_run(file: &Path, out: &Path, cfg: &AttributionConfig, sep: &str) -> any
         }
     }
     let t_read = std::time::Instant::now();
-    let rows = roicast_data::paths::read_path_table(file, sep)
+    let table = roicast_data::paths::read_interned(file, sep)
         .with_context(|| format!("failed to read the path table {}", file.display()))?;
     let t_parsed = std::time::Instant::now();
-    // Channels in sorted order, so group ids (and output order) are deterministic.
-    // Intern channel names in first-seen order (channel vocabularies are small: a linear
-    // scan beats hashing), then renumber in sorted order.
-    let mut seen: Vec<&str> = Vec::new();
-    let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    let mut paths: Vec<Vec<u32>> = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let mut p = Vec::with_capacity(r.path.len());
-        for c in &r.path {
-            let c = c.as_str();
-            let id = if seen.len() <= 32 {
-                seen.iter().position(|s| *s == c).map(|i| i as u32)
-            } else {
-                index.get(c).copied()
-            };
-            let id = id.unwrap_or_else(|| {
-                seen.push(c);
-                index.insert(c, (seen.len() - 1) as u32);
-                (seen.len() - 1) as u32
-            });
-            p.push(id);
-        }
-        paths.push(p);
-    }
+    // Channels in sorted order, so group ids (and output order) are deterministic: the
+    // reader interned them in first-seen order; renumber.
+    let seen: Vec<&str> = table.channels.iter().map(String::as_str).collect();
+    let (rows, mut paths): (Vec<_>, Vec<Vec<u32>>) = table
+        .rows
+        .into_iter()
+        .map(|r| (PathTotals { conversions: r.conversions, value: r.value, nulls: r.nulls }, r.path))
+        .unzip();
     let mut order: Vec<usize> = (0..seen.len()).collect();
     order.sort_by_key(|&i| seen[i]);
     let mut renumber = vec![0u32; seen.len()];

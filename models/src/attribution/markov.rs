@@ -26,7 +26,7 @@
 //! States are `groups + 1` for order 1 and up to `Σ groups^k` for order k (only observed
 //! ones).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use rayon::prelude::*;
 
@@ -91,10 +91,10 @@ const CONV: usize = usize::MAX;
 const NULL: usize = usize::MAX - 1;
 
 fn build(paths: &[PathCounts], order: usize) -> Chain {
-    let mut index: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut index: FxHashMap<Vec<u32>, usize> = FxHashMap::default();
     let mut states: Vec<Vec<u32>> = vec![Vec::new()];
     index.insert(Vec::new(), 0);
-    let mut counts: Vec<HashMap<usize, f64>> = vec![HashMap::new()];
+    let mut counts: Vec<FxHashMap<usize, f64>> = vec![FxHashMap::default()];
     let mut to_conv: Vec<f64> = vec![0.0];
     let mut out_total: Vec<f64> = vec![0.0];
     for p in paths {
@@ -105,14 +105,18 @@ fn build(paths: &[PathCounts], order: usize) -> Chain {
         }
         let mut from = 0usize;
         for i in 0..path.len() {
-            let key = path[(i + 1).saturating_sub(order)..=i].to_vec();
-            let to = *index.entry(key.clone()).or_insert_with(|| {
-                states.push(key);
-                counts.push(HashMap::new());
+            let key = &path[(i + 1).saturating_sub(order)..=i];
+            // Looked up by slice: a state's key is allocated once, when it is first seen.
+            let to = if let Some(&to) = index.get(key) {
+                to
+            } else {
+                index.insert(key.to_vec(), states.len());
+                states.push(key.to_vec());
+                counts.push(FxHashMap::default());
                 to_conv.push(0.0);
                 out_total.push(0.0);
                 states.len() - 1
-            });
+            };
             *counts[from].entry(to).or_default() += weight;
             out_total[from] += weight;
             from = to;
