@@ -74,7 +74,8 @@ fn retraining_on_the_fixtures_reproduces_the_embedded_default() {
         fixture("hutto_nyt.csv").to_str().unwrap(),
         "--input",
         fixture("rotten_tomatoes.csv").to_str().unwrap(),
-        "--balance-inputs",
+        "--input-weighting",
+        "cv",
         "--out",
         out.to_str().unwrap(),
         "--format",
@@ -82,6 +83,16 @@ fn retraining_on_the_fixtures_reproduces_the_embedded_default() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // The inputs' weighting is chosen by CV among three schemes, each scored on every input.
+    let w = &report["input_weighting"];
+    let candidates = w["candidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 3, "{w}");
+    for c in candidates {
+        assert_eq!(c["per_input"].as_array().unwrap().len(), 7, "{c}");
+    }
+    let best = candidates.iter().map(|c| c["mean_macro_f1"].as_f64().unwrap()).fold(f64::MIN, f64::max);
+    let chosen = candidates.iter().find(|c| c["scheme"] == w["chosen"]).unwrap();
+    assert_eq!(chosen["mean_macro_f1"].as_f64().unwrap(), best, "the best candidate is chosen: {w}");
     assert!(report["cv"]["classification"]["macro_f1"].as_f64().unwrap() > 0.7, "{report}");
     assert!(report["cv"]["ece_calibrated"].as_f64().unwrap() < 0.05, "calibrated: {report}");
     let trained = roicast_models::sentiment::LinearSentiment::load(&out).unwrap();
@@ -234,4 +245,23 @@ fn eval_reports_scores_as_json() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["rows"], 191);
     assert_eq!(v["scores"]["matrix"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn conflicting_input_weightings_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = roicast(&[
+        "train",
+        "sentiment",
+        "--input",
+        fixture("creator_comments.csv").to_str().unwrap(),
+        "--balance-inputs",
+        "--input-weighting",
+        "sqrt",
+        "--out",
+        dir.path().join("m.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--balance-inputs") && stderr.contains("sqrt"), "{stderr}");
+    assert!(!dir.path().join("m.json").exists());
 }

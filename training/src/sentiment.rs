@@ -253,20 +253,7 @@ pub fn train_features(
         )));
     }
     let w = class_weights(classes, weights, params.balance_classes);
-    let fold_of = stratified_folds(classes, params.folds, params.seed)?;
-    let mut logits = vec![[0.0f64; 3]; x.len()];
-    let per_fold: Vec<Vec<(usize, [f64; 3])>> = (0..params.folds)
-        .into_par_iter()
-        .map(|k| {
-            let train_rows: Vec<usize> = (0..x.len()).filter(|&r| fold_of[r] != k).collect();
-            let (bias, table) = fit_once(x, classes, &w, &train_rows, params);
-            let model = to_model(params.features, 1.0, bias, &table);
-            (0..x.len()).filter(|&r| fold_of[r] == k).map(|r| (r, model.logits(&x[r]))).collect()
-        })
-        .collect();
-    for (r, z) in per_fold.into_iter().flatten() {
-        logits[r] = z;
-    }
+    let logits = out_of_fold_logits(x, classes, &w, params)?;
     let temperature = fit_temperature(&logits, classes);
     let raw: Vec<[f64; 3]> = logits.iter().map(|z| softmax(*z, 1.0)).collect();
     let calibrated: Vec<[f64; 3]> = logits.iter().map(|z| softmax(*z, temperature)).collect();
@@ -284,6 +271,52 @@ pub fn train_features(
     let all: Vec<usize> = (0..x.len()).collect();
     let (bias, table) = fit_once(x, classes, &w, &all, params);
     Ok((to_model(params.features, temperature, bias, &table), report))
+}
+
+/// Out-of-fold logits of k-fold CV (`w`: the final row weights).
+fn out_of_fold_logits(
+    x: &[SparseVec],
+    classes: &[usize],
+    w: &[f64],
+    params: &SentimentParams,
+) -> Result<Vec<[f64; 3]>, TrainError> {
+    let fold_of = stratified_folds(classes, params.folds, params.seed)?;
+    let mut logits = vec![[0.0f64; 3]; x.len()];
+    let per_fold: Vec<Vec<(usize, [f64; 3])>> = (0..params.folds)
+        .into_par_iter()
+        .map(|k| {
+            let train_rows: Vec<usize> = (0..x.len()).filter(|&r| fold_of[r] != k).collect();
+            let (bias, table) = fit_once(x, classes, w, &train_rows, params);
+            let model = to_model(params.features, 1.0, bias, &table);
+            (0..x.len()).filter(|&r| fold_of[r] == k).map(|r| (r, model.logits(&x[r]))).collect()
+        })
+        .collect();
+    for (r, z) in per_fold.into_iter().flatten() {
+        logits[r] = z;
+    }
+    Ok(logits)
+}
+
+/// The classes k-fold CV predicts for each row out of fold (the same folds and fits as
+/// [`train_features`]; calibration does not change a prediction), for choosing
+/// hyper-parameters such as the inputs' weights by CV.
+pub fn out_of_fold_classes(
+    x: &[SparseVec],
+    classes: &[usize],
+    weights: &[f64],
+    params: &SentimentParams,
+) -> Result<Vec<usize>, TrainError> {
+    params.check()?;
+    if x.len() != classes.len() || x.len() != weights.len() {
+        return Err(TrainError::InvalidData(format!(
+            "{} rows, {} labels and {} weights",
+            x.len(),
+            classes.len(),
+            weights.len()
+        )));
+    }
+    let w = class_weights(classes, weights, params.balance_classes);
+    Ok(out_of_fold_logits(x, classes, &w, params)?.into_iter().map(|z| argmax(softmax(z, 1.0))).collect())
 }
 
 #[cfg(test)]

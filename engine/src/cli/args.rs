@@ -700,9 +700,14 @@ pub struct TrainSentimentArgs {
     /// A non-negative row weight column.
     #[arg(long, value_name = "NAME")]
     pub weight_column: Option<String>,
-    /// Give every input file the same total weight.
+    /// Give every input file the same total weight (= `--input-weighting balanced`).
     #[arg(long)]
     pub balance_inputs: bool,
+    /// How input files weigh against each other: natural (every row alike), sqrt (an input's
+    /// total ∝ √rows), balanced, or cv (the best of the three by the mean over inputs of
+    /// their out-of-fold macro-F1).
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub input_weighting: Option<crate::jobs::sentiment::InputWeighting>,
     /// Do not weight classes inversely to their frequency.
     #[arg(long)]
     pub no_balance_classes: bool,

@@ -48,6 +48,7 @@ pub(super) fn train(
         split_column: a.split_column.clone(),
         weight_column: a.weight_column.clone(),
         balance_inputs: a.balance_inputs,
+        input_weighting: a.input_weighting,
         balance_classes: !a.no_balance_classes,
         folds: a.folds,
         epochs: a.epochs,
@@ -63,6 +64,19 @@ pub(super) fn train(
     match settings.format {
         OutputFormat::Json => super::json(stdout, &s)?,
         OutputFormat::Text => {
+            if !s.input_weighting.candidates.is_empty() {
+                writeln!(stdout, "inputs' weighting chosen by cross-validation: {}", s.input_weighting.chosen)?;
+                for c in &s.input_weighting.candidates {
+                    let each: Vec<String> = c.per_input.iter().map(|f| format!("{f:.3}")).collect();
+                    writeln!(
+                        stdout,
+                        "  {:<9} mean out-of-fold macro-F1 {:.4} (per input: {})",
+                        c.scheme,
+                        c.mean_macro_f1,
+                        each.join(", ")
+                    )?;
+                }
+            }
             print_cv(stdout, &s.cv, s.train_rows)?;
             for h in &s.held_out {
                 writeln!(stdout)?;

@@ -842,9 +842,14 @@ pub struct TrainConfig {
     /// A non-negative row weight column.
     #[serde(default)]
     pub weight_column: Option<String>,
-    /// Give every input file the same total weight.
+    /// Give every input file the same total weight (the same as `input_weighting =
+    /// "balanced"`).
     #[serde(default)]
     pub balance_inputs: bool,
+    /// How the input files are weighed against each other; `cv` chooses by
+    /// cross-validation. Default: `balanced` with `balance_inputs`, else `natural`.
+    #[serde(default)]
+    pub input_weighting: Option<InputWeighting>,
     /// Weight classes inversely to their frequency.
     #[serde(default = "yes")]
     pub balance_classes: bool,
@@ -876,6 +881,75 @@ pub struct TrainConfig {
     pub out: PathBuf,
 }
 
+/// How the input files of a training run weigh against each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum InputWeighting {
+    /// Every row weighs the same: a large input dominates.
+    Natural,
+    /// Each input's total weight is proportional to the square root of its rows.
+    Sqrt,
+    /// Every input weighs the same in total.
+    Balanced,
+    /// The one of natural, sqrt and balanced with the best mean, over the inputs, of the
+    /// out-of-fold macro-F1 on each input's training rows (held-out rows never seen).
+    Cv,
+}
+
+impl InputWeighting {
+    /// The schemes `cv` chooses among, in the order ties are broken.
+    pub const CANDIDATES: [InputWeighting; 3] =
+        [InputWeighting::Balanced, InputWeighting::Sqrt, InputWeighting::Natural];
+
+    fn name(self) -> &'static str {
+        match self {
+            InputWeighting::Natural => "natural",
+            InputWeighting::Sqrt => "sqrt",
+            InputWeighting::Balanced => "balanced",
+            InputWeighting::Cv => "cv",
+        }
+    }
+
+    /// Row weights under this scheme: `base` (the rows' own weights) rescaled so that
+    /// each input's total is its share (`source`: each row's input, `inputs` of them).
+    fn apply(self, base: &[f64], source: &[usize], inputs: usize) -> Vec<f64> {
+        let mut mass = vec![0.0f64; inputs];
+        let mut rows = vec![0usize; inputs];
+        for (w, &s) in base.iter().zip(source) {
+            mass[s] += w;
+            rows[s] += 1;
+        }
+        let target: Vec<f64> = match self {
+            InputWeighting::Natural | InputWeighting::Cv => return base.to_vec(),
+            InputWeighting::Sqrt => rows.iter().map(|&n| (n as f64).sqrt()).collect(),
+            InputWeighting::Balanced => rows.iter().map(|&n| if n > 0 { 1.0 } else { 0.0 }).collect(),
+        };
+        let total: f64 = mass.iter().sum();
+        let target_total: f64 = target.iter().zip(&mass).filter(|(_, m)| **m > 0.0).map(|(t, _)| t).sum();
+        base.iter().zip(source).map(|(w, &s)| w * (total * target[s] / (target_total * mass[s]))).collect()
+    }
+}
+
+/// One weighting scheme's cross-validated scores.
+#[derive(Debug, Serialize)]
+pub struct WeightingScore {
+    /// natural, sqrt or balanced.
+    pub scheme: &'static str,
+    /// Mean over the inputs of their out-of-fold macro-F1.
+    pub mean_macro_f1: f64,
+    /// Each input's out-of-fold macro-F1, in input order.
+    pub per_input: Vec<f64>,
+}
+
+/// The inputs' weighting used, and how it was chosen.
+#[derive(Debug, Serialize)]
+pub struct WeightingChoice {
+    /// The scheme trained with.
+    pub chosen: &'static str,
+    /// Cross-validated scores of each candidate (with `cv`; empty otherwise).
+    pub candidates: Vec<WeightingScore>,
+}
+
 /// What training found.
 #[derive(Debug, Serialize)]
 pub struct TrainSummary {
@@ -887,6 +961,8 @@ pub struct TrainSummary {
     pub cv: CvReport,
     /// Scores on each input's held-out rows.
     pub held_out: Vec<HeldOut>,
+    /// How the inputs were weighed.
+    pub input_weighting: WeightingChoice,
 }
 
 /// `roicast train sentiment`.
@@ -917,22 +993,36 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<TrainSummary> {
     if train_rows.is_empty() {
         bail!("every row is in the test split; nothing to train on");
     }
-    // Each input weighs the same in total when asked (a small in-domain set beside a
-    // large general one).
-    let mut weights: Vec<f64> = train_rows.iter().map(|&r| data.weights[r]).collect();
-    if a.balance_inputs {
-        let mut mass = vec![0.0f64; data.files.len()];
-        for (k, &r) in train_rows.iter().enumerate() {
-            mass[data.source[r]] += weights[k];
+    let scheme = match (a.input_weighting, a.balance_inputs) {
+        (Some(w), false) | (Some(w @ InputWeighting::Balanced), true) => w,
+        (None, true) => InputWeighting::Balanced,
+        (None, false) => InputWeighting::Natural,
+        (Some(w), true) => {
+            return Err(super::InvalidSettings(anyhow::anyhow!(
+                "--balance-inputs asks for balanced inputs but --input-weighting asks for {}: give one",
+                w.name()
+            ))
+            .into());
         }
-        let total: f64 = mass.iter().sum();
-        let present = mass.iter().filter(|m| **m > 0.0).count() as f64;
-        for (k, &r) in train_rows.iter().enumerate() {
-            weights[k] *= total / (present * mass[data.source[r]]);
-        }
-    }
+    };
+    let base: Vec<f64> = train_rows.iter().map(|&r| data.weights[r]).collect();
+    let source: Vec<usize> = train_rows.iter().map(|&r| data.source[r]).collect();
     let texts: Vec<&str> = train_rows.iter().map(|&r| data.texts[r].as_str()).collect();
     let classes: Vec<usize> = train_rows.iter().map(|&r| data.classes[r]).collect();
+    let choice = if scheme == InputWeighting::Cv {
+        if a.encoder != "hashed" {
+            return Err(super::InvalidSettings(anyhow::anyhow!(
+                "--input-weighting cv is chosen on the hashed features: use --encoder hashed, or name a scheme"
+            ))
+            .into());
+        }
+        ctx.progress.stage("choosing the inputs' weighting by cross-validation", 0);
+        choose_weighting(&texts, &classes, &base, &source, data.files.len(), &params)?
+    } else {
+        WeightingChoice { chosen: scheme.name(), candidates: Vec::new() }
+    };
+    let chosen = InputWeighting::CANDIDATES.into_iter().find(|w| w.name() == choice.chosen).unwrap_or(scheme);
+    let weights = chosen.apply(&base, &source, data.files.len());
     ctx.progress.stage("training the sentiment model (cross-validation, then the final fit)", 0);
     let (model, report) = match a.encoder.as_str() {
         "hashed" => roicast_training::sentiment::train(&texts, &classes, &weights, &params)?,
@@ -984,14 +1074,55 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<TrainSummary> {
     let inputs = data.files.iter().map(|f| FileRecord::of(f)).collect::<anyhow::Result<Vec<_>>>()?;
     manifest
         .finish(
-            json!({ "params": params, "balance_inputs": a.balance_inputs, "text_column": a.text_column, "label_column": a.label_column }),
+            json!({ "params": params, "balance_inputs": a.balance_inputs, "input_weighting": choice, "text_column": a.text_column, "label_column": a.label_column }),
             inputs,
             vec![FileRecord::of(&a.out)?],
             BTreeMap::from([("train_rows".to_owned(), train_rows.len() as u64), ("test_rows".to_owned(), (data.texts.len() - train_rows.len()) as u64)]),
             "ok",
         )
         .write(&dir)?;
-    Ok(TrainSummary { model: a.out.clone(), train_rows: train_rows.len(), cv: report, held_out })
+    Ok(TrainSummary {
+        model: a.out.clone(),
+        train_rows: train_rows.len(),
+        cv: report,
+        held_out,
+        input_weighting: choice,
+    })
+}
+
+/// Scores each candidate weighting by the mean over the inputs of their out-of-fold
+/// macro-F1 (the training rows only) and picks the best (ties: the earlier candidate).
+fn choose_weighting(
+    texts: &[&str],
+    classes: &[usize],
+    base: &[f64],
+    source: &[usize],
+    inputs: usize,
+    params: &roicast_training::sentiment::SentimentParams,
+) -> anyhow::Result<WeightingChoice> {
+    let x = roicast_training::sentiment::featurize(texts, params.features);
+    let mut candidates = Vec::new();
+    for w in InputWeighting::CANDIDATES {
+        let weights = w.apply(base, source, inputs);
+        let pred = roicast_training::sentiment::out_of_fold_classes(&x, classes, &weights, params)?;
+        let mut per_input = Vec::new();
+        for k in 0..inputs {
+            let rows: Vec<usize> = (0..classes.len()).filter(|&r| source[r] == k).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let truth: Vec<usize> = rows.iter().map(|&r| classes[r]).collect();
+            let got: Vec<usize> = rows.iter().map(|&r| pred[r]).collect();
+            per_input.push(roicast_training::metrics::classification(&CLASSES, &truth, &got)?.macro_f1);
+        }
+        let mean_macro_f1 = per_input.iter().sum::<f64>() / per_input.len() as f64;
+        candidates.push(WeightingScore { scheme: w.name(), mean_macro_f1, per_input });
+    }
+    let best = candidates
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, c)| if c.mean_macro_f1 > candidates[b].mean_macro_f1 { i } else { b });
+    Ok(WeightingChoice { chosen: candidates[best].scheme, candidates })
 }
 
 #[cfg(feature = "minilm")]
@@ -1089,4 +1220,25 @@ pub fn eval(_ctx: &Ctx, a: &EvalConfig) -> anyhow::Result<EvalSummary> {
     }
     let c = evaluate(&scorer, &data, &rows)?;
     Ok(EvalSummary { model: name, split: a.split.clone(), rows: rows.len(), scores: c })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InputWeighting;
+
+    #[test]
+    fn input_weightings_give_each_input_its_share_and_keep_the_total() {
+        // Input 0: 4 rows, input 1: 1 row (weight 2), input 2: none.
+        let base = [1.0, 1.0, 1.0, 1.0, 2.0];
+        let source = [0, 0, 0, 0, 1];
+        let total = |w: &[f64], k: usize| w.iter().zip(&source).filter(|(_, s)| **s == k).map(|(w, _)| w).sum::<f64>();
+        assert_eq!(InputWeighting::Natural.apply(&base, &source, 3), base.to_vec());
+        for (scheme, share0) in [(InputWeighting::Balanced, 0.5), (InputWeighting::Sqrt, 2.0 / 3.0)] {
+            let w = scheme.apply(&base, &source, 3);
+            assert!((total(&w, 0) + total(&w, 1) - 6.0).abs() < 1e-12, "{scheme:?}: {w:?}");
+            assert!((total(&w, 0) / 6.0 - share0).abs() < 1e-12, "{scheme:?}: {w:?}");
+            // Rows of one input keep their relative weights.
+            assert!(w[..4].iter().all(|x| (x - w[0]).abs() < 1e-15), "{w:?}");
+        }
+    }
 }
