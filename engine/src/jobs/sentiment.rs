@@ -877,12 +877,15 @@ pub struct TrainConfig {
     /// Character 3- and 4-grams among the features.
     #[serde(default)]
     pub char_ngrams: bool,
+    /// Emoji valences from the Emoji Sentiment Ranking for emoji the creator lexicon lacks.
+    #[serde(default)]
+    pub emoji_sentiment: bool,
     /// Where to write the model.
     pub out: PathBuf,
 }
 
 /// How the input files of a training run weigh against each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InputWeighting {
     /// Every row weighs the same: a large input dominates.
@@ -979,6 +982,7 @@ pub fn train(ctx: &Ctx, a: &TrainConfig) -> anyhow::Result<TrainSummary> {
         features: roicast_models::sentiment::features::FeatureOptions {
             vader: a.vader_features,
             char_ngrams: a.char_ngrams,
+            emoji_sentiment: a.emoji_sentiment,
         },
     };
     params.check()?;

