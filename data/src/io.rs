@@ -645,6 +645,22 @@ impl std::fmt::Debug for FileReader {
 impl FileReader {
     /// Opens `path` (format from its extension) as a file of `table`.
     pub fn open(table: Table, path: impl Into<PathBuf>) -> Result<FileReader, DataError> {
+        Self::open_projected(table, path, None)
+    }
+
+    /// As [`FileReader::open`], decoding only the named top-level columns of a Parquet
+    /// file (the others are never read; names the file lacks are left out — the caller
+    /// reports a missing column as it would for a full read). Other formats read every
+    /// column.
+    pub fn open_columns(table: Table, path: impl Into<PathBuf>, columns: &[&str]) -> Result<FileReader, DataError> {
+        Self::open_projected(table, path, Some(columns))
+    }
+
+    fn open_projected(
+        table: Table,
+        path: impl Into<PathBuf>,
+        columns: Option<&[&str]>,
+    ) -> Result<FileReader, DataError> {
         let path = path.into();
         let format = Format::from_path(&path).ok_or_else(|| DataError::UnknownFormat { path: path.clone() })?;
         let file = File::open(&path).map_err(DataError::io(&path))?;
@@ -652,8 +668,15 @@ impl FileReader {
         let inner = match format {
             Format::Parquet => {
                 let r = crate::ipc_limits::contain(&path, || {
-                    let b = crate::parquet_limits::open_file(file, &path)?;
+                    let mut b = crate::parquet_limits::open_file(file, &path)?;
                     claimed_rows = u64::try_from(b.metadata().file_metadata().num_rows()).ok();
+                    if let Some(names) = columns {
+                        let roots: Vec<usize> = (0..b.schema().fields().len())
+                            .filter(|&i| names.contains(&b.schema().field(i).name().as_str()))
+                            .collect();
+                        let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), roots);
+                        b = b.with_projection(mask);
+                    }
                     b.with_batch_size(BATCH_ROWS)
                         .build()
                         .map_err(|source| DataError::Parquet { path: path.clone(), source })

@@ -12,6 +12,7 @@
 //! (`creator_id, platform, started_at`), and an identical one is left as it is.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -96,7 +97,9 @@ pub const PROVENANCE: &[&str] = &["campaign_id", "attribution_model", "source", 
 type Row = BTreeMap<String, Cell>;
 
 /// (campaign, creator, platform) → (attributed revenue, attributed orders).
-type Attributed = BTreeMap<(String, String, String), (f64, f64)>;
+/// campaign, creator, platform.
+type PairKey = (String, String, String);
+type Attributed = BTreeMap<PairKey, (f64, f64)>;
 
 /// (campaign, creator) → (full cost, flat fee, commission rate).
 type PairCosts = BTreeMap<(String, String), (f64, f64, Option<f64>)>;
@@ -142,9 +145,14 @@ fn need(path: &Path, made_by: &str) -> anyhow::Result<()> {
 
 /// (campaign, creator, platform) → (revenue, orders) under `model`, streamed from credits.
 fn attributed(path: &Path, model: &str) -> anyhow::Result<Attributed> {
-    let mut out = Attributed::new();
+    let mut index: roicast_models::FxMap<String, usize> = roicast_models::FxMap::default();
+    let mut slots: Vec<(PairKey, (f64, f64))> = Vec::new();
+    let mut key = String::new();
     let mut models = BTreeSet::new();
-    let mut r = FileReader::open(Table::Orders, path).with_context(|| format!("failed to open {}", path.display()))?;
+    let columns = ["model", "creator_id", "campaign_id", "platform", "credit", "revenue"];
+    let mut r = FileReader::open_columns(Table::Orders, path, &columns)
+        .with_context(|| format!("failed to open {}", path.display()))?;
+    let mut last_model = String::new();
     while let Some(raw) = r.next_batch()? {
         let b = raw.batch;
         let col = |n: &str| -> anyhow::Result<ArrayRef> {
@@ -164,22 +172,37 @@ fn attributed(path: &Path, model: &str) -> anyhow::Result<Attributed> {
             revenue.as_primitive::<arrow_array::types::Float64Type>(),
         );
         for i in 0..b.num_rows() {
-            if models.len() < 64 && !models.contains(m.value(i)) {
-                models.insert(m.value(i).to_owned());
+            // Rows come in runs of one model: the set is consulted when the model changes.
+            if m.value(i) != last_model {
+                last_model.clear();
+                last_model.push_str(m.value(i));
+                if models.len() < 64 && !models.contains(m.value(i)) {
+                    models.insert(m.value(i).to_owned());
+                }
             }
             if m.value(i) != model || cr.is_null(i) || ca.is_null(i) {
                 continue;
             }
-            let key = (
-                ca.value(i).to_owned(),
-                cr.value(i).to_owned(),
-                if pl.is_null(i) { String::new() } else { pl.value(i).to_owned() },
-            );
-            let e = out.entry(key).or_default();
+            let platform = if pl.is_null(i) { "" } else { pl.value(i) };
+            // Looked up by a length-prefixed key in a reused buffer: owned strings are
+            // made once per campaign × creator × platform, not once per credit row.
+            key.clear();
+            for part in [ca.value(i), cr.value(i), platform] {
+                let _ = write!(key, "{}:{part}", part.len());
+            }
+            let slot = if let Some(&k) = index.get(key.as_str()) {
+                k
+            } else {
+                index.insert(key.clone(), slots.len());
+                slots.push(((ca.value(i).to_owned(), cr.value(i).to_owned(), platform.to_owned()), (0.0, 0.0)));
+                slots.len() - 1
+            };
+            let e = &mut slots[slot].1;
             e.0 += revenue.value(i);
             e.1 += credit.value(i);
         }
     }
+    let out: Attributed = slots.into_iter().collect();
     if !models.contains(model) {
         bail!(
             "{}: no credits under the model `{model}` (models in the file: {})",
