@@ -36,15 +36,31 @@ pub(crate) struct Frame {
 
 impl Frame {
     pub(crate) fn read(path: &Path) -> anyhow::Result<Frame> {
+        Self::read_only(path, None)
+    }
+
+    /// Only the named columns (the others are not decoded from Parquet, nor kept from
+    /// other formats): a results table can be far wider than what a caller needs.
+    pub(crate) fn read_columns(path: &Path, columns: &[&str]) -> anyhow::Result<Frame> {
+        Self::read_only(path, Some(columns))
+    }
+
+    fn read_only(path: &Path, columns: Option<&[&str]>) -> anyhow::Result<Frame> {
         let mut f = Frame::default();
         if !path.exists() {
             return Ok(f);
         }
-        let mut r =
-            FileReader::open(Table::Comments, path).with_context(|| format!("failed to open {}", path.display()))?;
+        let mut r = match columns {
+            Some(c) => FileReader::open_columns(Table::Comments, path, c),
+            None => FileReader::open(Table::Comments, path),
+        }
+        .with_context(|| format!("failed to open {}", path.display()))?;
         while let Some(raw) = r.next_batch()? {
             let b = raw.batch;
             for (field, a) in b.schema().fields().iter().zip(b.columns()) {
+                if columns.is_some_and(|c| !c.contains(&field.name().as_str())) {
+                    continue;
+                }
                 let name = field.name().clone();
                 match a.data_type() {
                     DataType::Float64 | DataType::Int64 => {
@@ -494,7 +510,11 @@ pub fn render(results: &Path) -> anyhow::Result<String> {
     let cards = Frame::read(&results.join("engagement").join("creator_scorecard.parquet"))?;
     let roi_long = Frame::read(&results.join("roi").join("roi.parquet"))?;
     let forecast = csv_rows(&results.join("forecast").join("forecast.csv"))?;
-    let comments = Frame::read(&results.join("sentiment").join("comments_sentiment.parquet"))?;
+    // Only what the report draws from each comment (the texts and ids are not read).
+    let comments = Frame::read_columns(
+        &results.join("sentiment").join("comments_sentiment.parquet"),
+        &["created_at", "sentiment", "language"],
+    )?;
     let validation: serde_json::Value = std::fs::read(results.join("validation").join("validation.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
