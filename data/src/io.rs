@@ -671,11 +671,7 @@ impl FileReader {
                     let mut b = crate::parquet_limits::open_file(file, &path)?;
                     claimed_rows = u64::try_from(b.metadata().file_metadata().num_rows()).ok();
                     if let Some(names) = columns {
-                        let roots: Vec<usize> = (0..b.schema().fields().len())
-                            .filter(|&i| names.contains(&b.schema().field(i).name().as_str()))
-                            .collect();
-                        let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), roots);
-                        b = b.with_projection(mask);
+                        b = crate::parquet_limits::project(b, names);
                     }
                     b.with_batch_size(BATCH_ROWS)
                         .build()

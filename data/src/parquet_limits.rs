@@ -40,6 +40,19 @@ pub fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<PageGuard>, D
     open_file(File::open(path).map_err(DataError::io(path))?, path)
 }
 
+/// The builder reading only the named top-level columns (names the file lacks are left
+/// out: the caller reports a missing column as it would for a full read).
+#[must_use]
+pub fn project(
+    b: ParquetRecordBatchReaderBuilder<PageGuard>,
+    names: &[&str],
+) -> ParquetRecordBatchReaderBuilder<PageGuard> {
+    let roots: Vec<usize> =
+        (0..b.schema().fields().len()).filter(|&i| names.contains(&b.schema().field(i).name().as_str())).collect();
+    let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), roots);
+    b.with_projection(mask)
+}
+
 /// [`open`] for a file already open (`path` names it in errors).
 ///
 /// # Errors

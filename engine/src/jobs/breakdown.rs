@@ -234,7 +234,8 @@ pub fn credits(path: &Path, weeks: &OrderWeeks, posts: &Posts) -> anyhow::Result
     let mut shares_of: FxMap<String, FxMap<String, Vec<(usize, f64)>>> = FxMap::default();
     let mut by_format: Vec<Vec<Credited>> = Vec::new();
     let mut by_week: Vec<Vec<Credited>> = Vec::new();
-    let reader = roicast_data::parquet_limits::open(path)?
+    let columns = ["order_id", "model", "creator_id", "campaign_id", "credit", "revenue"];
+    let reader = roicast_data::parquet_limits::project(roicast_data::parquet_limits::open(path)?, &columns)
         .build()
         .with_context(|| format!("failed to read {}", path.display()))?;
     for batch in reader {
