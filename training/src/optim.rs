@@ -70,29 +70,11 @@ pub fn minimize(
             d = g.iter().map(|v| -v).collect();
             slope = -g.iter().map(|v| v * v).sum::<f64>();
         }
-        // Cap the step at 1 in every coordinate (a factor e in log-parametrised models):
-        // early BFGS steps with a poor curvature estimate would otherwise leap out of range.
-        let longest = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-        if longest > 1.0 {
-            for v in &mut d {
-                *v /= longest;
-            }
-            slope /= longest;
-        }
-        let mut step = 1.0;
-        let mut accepted = None;
-        for _ in 0..60 {
-            let y: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + step * b).collect();
-            let fy = f(&y);
-            // A strict decrease: at tiny steps `fx + 1e-4·step·slope` rounds to `fx`, and an
-            // "accepted" step that changes nothing would loop forever.
-            if fy.is_finite() && fy <= fx + 1e-4 * step * slope && fy < fx {
-                accepted = Some((y, fy));
-                break;
-            }
-            step *= 0.5;
-        }
-        let Some((y, fy)) = accepted else {
+        let accepted = search(&x, &mut d, slope, fx, |y| {
+            let fy = f(y);
+            (fy, fy)
+        });
+        let Some((y, fy, _)) = accepted else {
             if !reset {
                 // The curvature estimate may be stale: restart from steepest descent once.
                 h.iter_mut().enumerate().for_each(|(k, v)| *v = if k % (n + 1) == 0 { 1.0 } else { 0.0 });
@@ -122,6 +104,39 @@ pub fn minimize(
         g = gy;
     }
     Err(TrainError::NotConverged { solver, iterations: max_iter, last_change: last, tol })
+}
+
+/// The step both minimisers take along a descent direction `d` (with directional slope
+/// `slope` < 0) from `x`, where f = `fx`: capped at 1 in every coordinate (a factor e in
+/// log-parametrised models — early steps with a poor curvature estimate would otherwise
+/// leap out of range), then halved until Armijo's condition holds with a strict decrease
+/// (at tiny steps `fx + 1e-4·step·slope` rounds to `fx`, and an "accepted" step that changes
+/// nothing would loop forever). `eval` returns f and whatever else the caller keeps of the
+/// point. `None` when no step in 60 halvings decreases f.
+fn search<T>(
+    x: &[f64],
+    d: &mut [f64],
+    mut slope: f64,
+    fx: f64,
+    eval: impl Fn(&[f64]) -> (f64, T),
+) -> Option<(Vec<f64>, f64, T)> {
+    let longest = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    if longest > 1.0 {
+        for v in d.iter_mut() {
+            *v /= longest;
+        }
+        slope /= longest;
+    }
+    let mut step = 1.0;
+    for _ in 0..60 {
+        let y: Vec<f64> = x.iter().zip(d.iter()).map(|(a, b)| a + step * b).collect();
+        let (fy, kept) = eval(&y);
+        if fy.is_finite() && fy <= fx + 1e-4 * step * slope && fy < fx {
+            return Some((y, fy, kept));
+        }
+        step *= 0.5;
+    }
+    None
 }
 
 /// Value, gradient and Hessian (row-major, n × n) of a function at one point.
@@ -168,26 +183,11 @@ pub fn minimize_newton(
             d = g.iter().map(|v| -v).collect();
             slope = -g.iter().map(|v| v * v).sum::<f64>();
         }
-        let longest = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-        if longest > 1.0 {
-            for v in &mut d {
-                *v /= longest;
-            }
-            slope /= longest;
-        }
-        let mut step = 1.0;
-        let mut accepted = None;
-        for _ in 0..60 {
-            let y: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + step * b).collect();
-            let there = f(&y);
-            let fy = there.value;
-            if fy.is_finite() && fy <= here.value + 1e-4 * step * slope && fy < here.value {
-                accepted = Some((y, there));
-                break;
-            }
-            step *= 0.5;
-        }
-        let Some((y, there)) = accepted else {
+        let accepted = search(&x, &mut d, slope, here.value, |y| {
+            let there = f(y);
+            (there.value, there)
+        });
+        let Some((y, _, there)) = accepted else {
             // No decrease possible along a descent direction: converged within round-off.
             return Ok((Minimum { x, value: here.value, iterations: it }, here));
         };

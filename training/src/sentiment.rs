@@ -243,17 +243,8 @@ pub fn train_features(
     weights: &[f64],
     params: &SentimentParams,
 ) -> Result<(LinearSentiment, CvReport), TrainError> {
-    params.check()?;
-    if x.len() != classes.len() || x.len() != weights.len() {
-        return Err(TrainError::InvalidData(format!(
-            "{} rows, {} labels and {} weights",
-            x.len(),
-            classes.len(),
-            weights.len()
-        )));
-    }
     let w = class_weights(classes, weights, params.balance_classes);
-    let logits = out_of_fold_logits(x, classes, &w, params)?;
+    let logits = checked_out_of_fold(x, classes, weights, &w, params)?;
     let temperature = fit_temperature(&logits, classes);
     let raw: Vec<[f64; 3]> = logits.iter().map(|z| softmax(*z, 1.0)).collect();
     let calibrated: Vec<[f64; 3]> = logits.iter().map(|z| softmax(*z, temperature)).collect();
@@ -271,6 +262,27 @@ pub fn train_features(
     let all: Vec<usize> = (0..x.len()).collect();
     let (bias, table) = fit_once(x, classes, &w, &all, params);
     Ok((to_model(params.features, temperature, bias, &table), report))
+}
+
+/// [`out_of_fold_logits`] after checking the parameters and that rows, labels and row
+/// `weights` agree in number (`w`: those weights with the class balancing applied).
+fn checked_out_of_fold(
+    x: &[SparseVec],
+    classes: &[usize],
+    weights: &[f64],
+    w: &[f64],
+    params: &SentimentParams,
+) -> Result<Vec<[f64; 3]>, TrainError> {
+    params.check()?;
+    if x.len() != classes.len() || x.len() != weights.len() {
+        return Err(TrainError::InvalidData(format!(
+            "{} rows, {} labels and {} weights",
+            x.len(),
+            classes.len(),
+            weights.len()
+        )));
+    }
+    out_of_fold_logits(x, classes, w, params)
 }
 
 /// Out-of-fold logits of k-fold CV (`w`: the final row weights).
@@ -306,17 +318,8 @@ pub fn out_of_fold_classes(
     weights: &[f64],
     params: &SentimentParams,
 ) -> Result<Vec<usize>, TrainError> {
-    params.check()?;
-    if x.len() != classes.len() || x.len() != weights.len() {
-        return Err(TrainError::InvalidData(format!(
-            "{} rows, {} labels and {} weights",
-            x.len(),
-            classes.len(),
-            weights.len()
-        )));
-    }
     let w = class_weights(classes, weights, params.balance_classes);
-    Ok(out_of_fold_logits(x, classes, &w, params)?.into_iter().map(|z| argmax(softmax(z, 1.0))).collect())
+    Ok(checked_out_of_fold(x, classes, weights, &w, params)?.into_iter().map(|z| argmax(softmax(z, 1.0))).collect())
 }
 
 #[cfg(test)]
