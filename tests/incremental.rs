@@ -111,28 +111,41 @@ fn a_new_day_is_scored_alone_and_the_run_equals_a_full_run() {
     }
     assert!(arrived.contains(&"comments"), "the new day brings comments");
     let first = run(&inc, "2");
-    assert_eq!(first["summary"]["sentiment"]["partitions"]["scored"].as_array().unwrap().len(), n - new_files);
+    for job in ["sentiment", "engagement"] {
+        assert_eq!(first["summary"][job]["partitions"]["scored"].as_array().unwrap().len(), n - new_files, "{job}");
+    }
 
     // Today: the new day's partitions arrive; only they are scored.
     for table in &arrived {
         copy_dir(&daily.join(table).join(&newest), &inc.join("data").join(table).join(&newest));
     }
     let second = run(&inc, "2");
-    let parts = &second["summary"]["sentiment"]["partitions"];
-    let scored = parts["scored"].as_array().unwrap();
-    assert_eq!(scored.len(), new_files, "{parts}");
-    assert!(scored.iter().all(|p| p.as_str().unwrap().starts_with(&format!("{newest}/"))), "{parts}");
-    assert_eq!(parts["reused"].as_array().unwrap().len(), n - new_files, "{parts}");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(inc.join("results/sentiment/sentiment.manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["reused"].as_array().unwrap().len(), n - new_files, "the manifest says what was reused");
+    // Sentiment scores only the new day's comments; engagement reads only them (the
+    // other days' comments come from the digests the first run kept).
+    for job in ["sentiment", "engagement"] {
+        let parts = &second["summary"][job]["partitions"];
+        let scored = parts["scored"].as_array().unwrap();
+        assert_eq!(scored.len(), new_files, "{job}: {parts}");
+        assert!(scored.iter().all(|p| p.as_str().unwrap().starts_with(&format!("{newest}/"))), "{job}: {parts}");
+        assert_eq!(parts["reused"].as_array().unwrap().len(), n - new_files, "{job}: {parts}");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(inc.join(format!("results/{job}/{job}.manifest.json"))).unwrap())
+                .unwrap();
+        assert_eq!(
+            manifest["reused"].as_array().unwrap().len(),
+            n - new_files,
+            "{job}: the manifest says what was reused"
+        );
+    }
 
     // A full run on the same data from scratch, with 1 and with 2 threads: the same bytes.
     for threads in ["1", "2"] {
         let full = tmp.path().join(format!("full-{threads}"));
         copy_dir(&daily, &full.join("data"));
         let v = run(&full, threads);
-        assert_eq!(v["summary"]["sentiment"]["partitions"]["scored"].as_array().unwrap().len(), n);
+        for job in ["sentiment", "engagement"] {
+            assert_eq!(v["summary"][job]["partitions"]["scored"].as_array().unwrap().len(), n, "{job}");
+        }
         let (a, b) = (outputs(&inc), outputs(&full));
         let names = |x: &[(String, Vec<u8>)]| x.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
         assert_eq!(names(&a), names(&b));
@@ -140,4 +153,86 @@ fn a_new_day_is_scored_alone_and_the_run_equals_a_full_run() {
             assert!(x == y, "{p} differs between the incremental run and a full run with {threads} thread(s)");
         }
     }
+}
+
+/// The rows of a Parquet file as sorted lines (the order of posts follows the posts
+/// table's files, which partitioning changes).
+fn sorted_rows(path: &Path) -> Vec<String> {
+    let batches = roicast_tests::read_parquet(path);
+    let mut rows = Vec::new();
+    for b in &batches {
+        // Timestamps as their integers (a named time zone needs chrono-tz to display).
+        let plain: Vec<arrow_array::ArrayRef> = b
+            .columns()
+            .iter()
+            .map(|c| match c.data_type() {
+                arrow_schema::DataType::Timestamp(..) => arrow_cast::cast(c, &arrow_schema::DataType::Int64).unwrap(),
+                _ => c.clone(),
+            })
+            .collect();
+        let cols: Vec<_> = plain
+            .iter()
+            .map(|c| {
+                arrow_cast::display::ArrayFormatter::try_new(c.as_ref(), &arrow_cast::display::FormatOptions::default())
+                    .unwrap()
+            })
+            .collect();
+        for i in 0..b.num_rows() {
+            rows.push(cols.iter().map(|f| f.value(i).to_string()).collect::<Vec<_>>().join("|"));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+#[test]
+fn engagement_from_daily_digests_equals_engagement_on_the_whole_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let world = tmp.path().join("world");
+    let (code, _, err) = roicast(&["generate", "--scenario", "small", "--seed", "8", "--out", &s(&world), "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let daily = tmp.path().join("daily");
+    let (code, _, err) = roicast(&["partition", "--data", &s(&world), "--out", &s(&daily), "--by", "day", "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let engagement = |data: &Path, out: &Path| -> serde_json::Value {
+        let (code, stdout, err) = roicast(&[
+            "engagement",
+            "--data",
+            &s(data),
+            "--out",
+            &s(out),
+            "-q",
+            "--format",
+            "json",
+            "--competitors",
+            "love,wow",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let (flat, parts) = (tmp.path().join("e-flat"), tmp.path().join("e-daily"));
+    let a = engagement(&world, &flat);
+    let b = engagement(&daily, &parts);
+    assert!(a.get("partitions").is_none());
+    assert!(b["partitions"]["scored"].as_array().unwrap().len() > 100, "{}", b["partitions"]);
+    assert!(a["comments"].as_u64().unwrap() > 1000);
+    assert_eq!(a["comments"], b["comments"]);
+    // Every comment-derived number is the same; only the posts' order differs.
+    assert_eq!(sorted_rows(&flat.join("posts_scored.parquet")), sorted_rows(&parts.join("posts_scored.parquet")));
+    assert_eq!(
+        std::fs::read(flat.join("brand_health.csv")).unwrap(),
+        std::fs::read(parts.join("brand_health.csv")).unwrap()
+    );
+    // A digest that no longer matches its index is not trusted: the partition is read again.
+    let index = parts.join("parts/parts.json");
+    let records: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    let first = parts.join("parts").join(records[0]["part"].as_str().unwrap());
+    let mut bytes = std::fs::read(&first).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&first, bytes).unwrap();
+    let again = engagement(&daily, &parts);
+    assert_eq!(again["partitions"]["scored"].as_array().unwrap().len(), 1, "{}", again["partitions"]);
+    assert_eq!(sorted_rows(&flat.join("posts_scored.parquet")), sorted_rows(&parts.join("posts_scored.parquet")));
 }

@@ -2,20 +2,23 @@
 # The daily run on a dataset growing by daily partitions: `roicast run` after a new day
 # arrives (incremental, the previous run's outputs in place) against a full run from
 # scratch on the same data, same machine, same run; wall time and peak RSS of each
-# (GNU time), median of --repeat N (default 3). Two configurations: the whole pipeline,
-# and the daily monitoring job (sentiment + alerts).
-#   bash benches/peers/incremental.sh [--repeat N] [--scenario demo|large]
-# Results: benches/peers/results/incremental.md
+# (GNU time), median of --repeat N (default 3). Three configurations: the daily monitoring
+# job (sentiment + alerts), the engagement job alone, and the whole pipeline.
+#   bash benches/peers/incremental.sh [--repeat N] [--scenario demo|large] [--only MODE]
+# (MODE: monitoring, engagement or pipeline; default all three)
+# Results: benches/peers/results/incremental.md (incremental_SCENARIO.md for another scenario)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 work="${ROICAST_BENCH_DIR:-$root/target/peer-bench}/incremental"
 repeat=3
 scenario=demo
+modes="monitoring engagement pipeline"
 while [ $# -gt 0 ]; do
   case "$1" in
     --repeat) repeat="$2"; shift 2 ;;
     --scenario) scenario="$2"; shift 2 ;;
+    --only) modes="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -23,6 +26,8 @@ cargo build --release --locked -p roicast-engine --manifest-path "$root/Cargo.to
 bin="$root/target/release/roicast"
 rm -rf "$work" && mkdir -p "$work" "$here/results"
 tables="posts post_snapshots comments sessions touchpoints orders"
+results="$here/results/incremental.md"
+[ "$scenario" = demo ] || results="$here/results/incremental_$scenario.md"
 
 # A world cut at its last day with comments, as 30 daily partitions on its history.
 "$bin" generate --scenario "$scenario" --seed 42 --out "$work/world" -q
@@ -36,9 +41,11 @@ done
 "$bin" partition --data "$work/every-day" --out "$work/daily" --by day --days 30 -q
 newest=$(ls "$work/daily/comments" | sort | tail -1)
 
-config() { # $1 folder, $2 monitoring-only?
-  if [ "$2" = yes ]; then
+config() { # $1 folder, $2 mode: monitoring, engagement or pipeline
+  if [ "$2" = monitoring ]; then
     printf 'data = "data"\nout = "results"\n[jobs]\nvalidate = false\nengagement = false\nattribution = false\nclv = false\nroi = false\nhistory = false\nforecast = false\nreport = false\n' > "$1/roicast.toml"
+  elif [ "$2" = engagement ]; then
+    printf 'data = "data"\nout = "results"\n[jobs]\nvalidate = false\nsentiment = false\nattribution = false\nclv = false\nroi = false\nhistory = false\nforecast = false\nalerts = false\nreport = false\n' > "$1/roicast.toml"
   else
     printf 'data = "data"\nout = "results"\n' > "$1/roicast.toml"
   fi
@@ -52,7 +59,7 @@ measure() { # $1 folder → "seconds peak_MiB"
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 {
-  echo "# Incremental daily run vs full run (\`benches/peers/incremental.sh --scenario $scenario --repeat $repeat\`)"
+  echo "# Incremental daily run vs full run (\`benches/peers/incremental.sh --scenario $scenario --repeat $repeat --only \"$modes\"\`)"
   echo
   echo "World: \`$scenario\`, seed 42, cut at its last day with comments ($last), dated tables as 30 daily"
   echo "partitions on the history (\`roicast partition --by day --days 30\`). Incremental: the run after"
@@ -61,9 +68,9 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
   echo
   echo "| configuration | full run | incremental run | ratio | full peak RSS | incremental peak RSS |"
   echo "|---|---|---|---|---|---|"
-} > "$here/results/incremental.md"
+} > "$results"
 
-for monitoring in yes no; do
+for monitoring in $modes; do
   fw=(); fm=(); iw=(); im=()
   for r in $(seq "$repeat"); do
     # Full.
@@ -79,10 +86,14 @@ for monitoring in yes no; do
     diff -r -x '*.manifest.json' -x 'validation.json' -x 'report.html' -x 'time.txt' "$f/results" "$i/results" > /dev/null \
       || { echo "incremental and full outputs differ ($monitoring)" >&2; exit 1; }
   done
-  name=$([ "$monitoring" = yes ] && echo "monitoring (sentiment + alerts)" || echo "whole pipeline (every job)")
+  case "$monitoring" in
+    monitoring) name="monitoring (sentiment + alerts)" ;;
+    engagement) name="engagement job alone" ;;
+    *) name="whole pipeline (every job)" ;;
+  esac
   F=$(printf '%s\n' "${fw[@]}" | median); I=$(printf '%s\n' "${iw[@]}" | median)
   FM=$(printf '%s\n' "${fm[@]}" | median); IM=$(printf '%s\n' "${im[@]}" | median)
   ratio=$(awk -v a="$I" -v b="$F" 'BEGIN { printf "%.2f", a / b }')
-  echo "| $name | ${F} s | ${I} s | $ratio | ${FM} MiB | ${IM} MiB |" >> "$here/results/incremental.md"
+  echo "| $name | ${F} s | ${I} s | $ratio | ${FM} MiB | ${IM} MiB |" >> "$results"
 done
-cat "$here/results/incremental.md"
+cat "$results"

@@ -32,6 +32,8 @@ impl Bars {
 
 impl Progress for Bars {
     fn stage(&self, name: &str, total: u64) {
+        // `-v` logs each stage as it starts (with the log's timestamps: where time goes).
+        tracing::info!("stage: {name}");
         let mut current = self.current.lock().expect("progress lock");
         if let Some(bar) = current.take() {
             bar.finish_and_clear();

@@ -73,8 +73,12 @@ fn every_job_module_has_a_config_and_run() {
         "pipeline",
         "history",
     ] {
-        let text =
-            std::fs::read_to_string(jobs.join(format!("{name}.rs"))).unwrap_or_else(|e| panic!("{name}.rs: {e}"));
+        // A job is `jobs/NAME.rs` or, with sub-modules, `jobs/NAME/mod.rs`.
+        let file = [jobs.join(format!("{name}.rs")), jobs.join(name).join("mod.rs")]
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("no jobs/{name}.rs or jobs/{name}/mod.rs"));
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert!(text.contains("pub struct Config"), "jobs/{name}.rs has no `pub struct Config`");
         assert!(
             text.contains("pub fn run(ctx: &Ctx") || text.contains("pub fn run(_ctx: &Ctx"),

@@ -133,17 +133,34 @@ pub fn normalise(text: &str) -> String {
 /// `product_words`: lower-case brand and product words that make a comment specific.
 #[must_use]
 pub fn classify_comment(text: &str, is_reply: bool, copies: u32, product_words: &[String]) -> CommentKind {
+    with_copies(comment_base(text, is_reply, product_words), copies)
+}
+
+/// What [`classify_comment`] decides from the comment alone, before its copies are
+/// counted: `EmojiOnly`, `MentionOnly`, `Meaningful` or `Generic` (a job that counts
+/// copies over several partitions keeps this and finishes with [`with_copies`]).
+#[must_use]
+pub fn comment_base(text: &str, is_reply: bool, product_words: &[String]) -> CommentKind {
     let has_mention = text.split_whitespace().any(|w| w.starts_with('@') && w.len() > 1);
     let ws: Vec<String> = words(text).map(str::to_lowercase).collect();
     if ws.is_empty() {
         return if has_mention { CommentKind::MentionOnly } else { CommentKind::EmojiOnly };
     }
-    if copies >= DUPLICATE_MIN {
-        return CommentKind::Duplicate;
-    }
     let question = text.contains('?');
     let product = ws.iter().any(|w| product_words.iter().any(|p| p == w));
     if is_reply || question || product || ws.len() >= 4 { CommentKind::Meaningful } else { CommentKind::Generic }
+}
+
+/// The kind of a comment whose [`comment_base`] is `base` and whose normalised text
+/// occurs `copies` times: a text with words seen [`DUPLICATE_MIN`] times or more is a
+/// `Duplicate`; emoji-only and mention-only comments stay what they are.
+#[must_use]
+pub fn with_copies(base: CommentKind, copies: u32) -> CommentKind {
+    match base {
+        CommentKind::EmojiOnly | CommentKind::MentionOnly => base,
+        _ if copies >= DUPLICATE_MIN => CommentKind::Duplicate,
+        _ => base,
+    }
 }
 
 /// Components of the engagement-quality score (each in [0, 1], `None` = no data).
@@ -531,6 +548,20 @@ mod tests {
         assert_eq!(classify_comment("the serum!!", false, 1, &brand), CommentKind::Meaningful);
         assert_eq!(classify_comment("so true", true, 1, &brand), CommentKind::Meaningful);
         assert_eq!(classify_comment("this changed my whole routine", false, 1, &brand), CommentKind::Meaningful);
+        // The base kind and the copies give the same answer in two steps.
+        for (text, reply) in [("🔥🔥🔥", false), ("@jess @tom", false), ("nice 🔥", false), ("so true", true)] {
+            for copies in [1, DUPLICATE_MIN - 1, DUPLICATE_MIN, 40] {
+                assert_eq!(
+                    with_copies(comment_base(text, reply, &brand), copies),
+                    classify_comment(text, reply, copies, &brand)
+                );
+            }
+        }
+        assert_eq!(
+            classify_comment("🔥🔥🔥", false, 9, &brand),
+            CommentKind::EmojiOnly,
+            "emoji copies stay emoji-only"
+        );
         assert_eq!(normalise("Nice!! 🔥 @bob"), "nice");
     }
 

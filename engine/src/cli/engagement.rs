@@ -21,6 +21,7 @@ pub(super) fn engagement(
         sentiment_model: a.sentiment_model.clone(),
         competitors: a.competitors.clone(),
         branded_search: a.branded_search.clone(),
+        reuse: None,
     };
     let s = engagement::run(ctx, &c)?;
     match settings.format {
@@ -37,6 +38,14 @@ fn print_scorecard(stdout: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
         "scored {} posts, {} comments, {} creator accounts; EMV on {} ({})",
         s.posts, s.comments, s.creators, s.rate_card, s.currency
     )?;
+    if let Some(p) = &s.partitions {
+        writeln!(
+            stdout,
+            "comments partitions: {} read, {} unchanged since the last run (their digests kept)",
+            p.scored.len(),
+            p.reused.len()
+        )?;
+    }
     writeln!(
         stdout,
         "{:<32} {:<6} {:>6} {:>8} {:>9} {:>8} {:>12}  signals fired",

@@ -362,6 +362,8 @@ fn step(c: &Config, job: &str, out: &Path) -> anyhow::Result<Step> {
             sentiment_model: "default".into(),
             competitors: c.engagement.competitors.clone(),
             branded_search: c.engagement.branded_search.clone(),
+            // Digests of unchanged comment partitions are kept from the previous run.
+            reuse: Some(c.out.join("engagement")),
         }),
         "attribution" => Step::Attribution(super::attribute::Config {
             models: c.attribution.models.clone(),

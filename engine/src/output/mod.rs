@@ -91,7 +91,12 @@ impl Staging {
         // pairs new outputs with the old run's record.
         let _ = std::fs::remove_file(self.out.join(&manifest));
         for f in &self.files {
-            std::fs::rename(self.tmp.join(f), self.out.join(f))
+            // A staged folder replaces the previous one (a folder is not renamed over another).
+            let target = self.out.join(f);
+            if self.tmp.join(f).is_dir() && target.is_dir() {
+                remove_path(&target)?;
+            }
+            std::fs::rename(self.tmp.join(f), &target)
                 .with_context(|| format!("failed to move {f} into {}", self.out.display()))?;
         }
         self.dir.kept = true;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use rayon::prelude::*;
 use roicast_data::builder::RowBuilder;
 use roicast_data::io::{TableWriter, format_timestamp_us};
 use roicast_data::{Dataset, Table};
@@ -27,8 +27,11 @@ use serde::Deserialize;
 
 use super::Ctx;
 use super::sentiment::Scorer;
-use crate::output::columns::{boolean, col, float, int, text, ts};
+
+mod digest;
+use crate::output::columns::{col, int, text, ts};
 use crate::output::{FileRecord, ManifestBuilder, Staging};
+pub use digest::Partitions;
 
 const DAY_US: i64 = 86_400_000_000;
 const HOUR_US: i64 = 3_600_000_000;
@@ -54,6 +57,10 @@ struct Post {
     sentiment: [u64; 3],
     like_lead: Option<f64>,
     interactions_24h: Option<f64>,
+    /// The benchmark of its (platform, tier, format), once computed.
+    bench: Benchmark,
+    /// Its account's index in the cards, once built.
+    card: usize,
 }
 
 impl Post {
@@ -62,6 +69,13 @@ impl Post {
     }
     fn share(&self, k: CommentKind) -> Option<f64> {
         ratio(self.kinds.get(&k).copied().unwrap_or(0) as f64, Some(self.comments_seen() as f64))
+    }
+    /// Engagement rate by followers over its benchmark's.
+    fn er_relative(&self) -> Option<f64> {
+        eng::engagement_rates(&self.counts)
+            .by_followers
+            .zip(self.bench.er_followers)
+            .and_then(|(e, b)| ratio(e, Some(b)))
     }
     fn sentiment_share(&self, class: usize) -> Option<f64> {
         ratio(self.sentiment[class] as f64, Some(self.comments_seen() as f64))
@@ -97,10 +111,8 @@ struct Card {
 /// Everything the engagement job computes.
 struct Scored {
     posts: Vec<Post>,
-    benchmarks: BTreeMap<(String, &'static str, String), Benchmark>,
     cards: Vec<Card>,
     traffic: HashMap<String, Traffic>,
-    card_of: HashMap<(String, String), usize>,
     rate_card: RateCard,
     sentiment_model: String,
     comments: u64,
@@ -108,14 +120,19 @@ struct Scored {
     handles: HashMap<(String, String), String>,
 }
 
+/// What [`score`] returns: the scores, the dataset read, its campaigns, their brand
+/// health and (for a partitioned comments table) the digest store written.
+type ScoreOutput = (Scored, Dataset, Vec<Campaign>, Vec<HealthRow>, Option<digest::Store>);
+
 /// Reads and scores a dataset.
 fn score(
     data: &Path,
     rate_card: RateCard,
     sentiment_model: &str,
     competitors: &[String],
+    parts: Option<&PartsPlan>,
     ctx: &Ctx,
-) -> anyhow::Result<(Scored, Dataset, Vec<Campaign>, Vec<HealthRow>)> {
+) -> anyhow::Result<ScoreOutput> {
     use roicast_data::validate::Progress as _;
     let dataset = ctx.open_dataset(data)?;
     for t in [Table::Creators, Table::Posts] {
@@ -173,6 +190,8 @@ fn score(
                 sentiment: [0; 3],
                 like_lead: None,
                 interactions_24h: None,
+                bench: Benchmark::default(),
+                card: 0,
             });
         }
     }
@@ -181,43 +200,46 @@ fn score(
     // Snapshots: first-snapshot like lead and interactions within 24 h.
     if dataset.has(Table::PostSnapshots) {
         ctx.progress.stage("reading post snapshots", 0);
-        // post → (first at, likes, comments), (last ≤ 24 h at, interactions)
-        let mut first: HashMap<usize, (i64, f64, f64)> = HashMap::new();
-        let mut day: HashMap<usize, (i64, f64)> = HashMap::new();
+        // Per post: (first at, likes, comments), (last ≤ 24 h at, interactions).
+        let mut first: Vec<Option<(i64, f64, f64)>> = vec![None; posts.len()];
+        let mut day: Vec<Option<(i64, f64)>> = vec![None; posts.len()];
         let t = Table::PostSnapshots;
         dataset.stream::<anyhow::Error>(t, |b| {
+            // Columns resolved once a batch (by name per row, they cost more than the rows).
             let ids = col(b, t, "post_id").as_string::<i32>();
+            let observed = col(b, t, "observed_at").as_primitive::<TimestampMicrosecondType>();
+            let counts = ["likes", "comments", "shares", "saves"].map(|n| col(b, t, n).as_primitive::<Int64Type>());
+            let cell = |k: usize, i: usize| counts[k].is_valid(i).then(|| counts[k].value(i) as f64);
             for i in 0..b.num_rows() {
                 let Some(&k) = index.get(ids.value(i)) else { continue };
-                let at = ts(b, t, "observed_at", i).unwrap_or(0);
-                let likes = int(b, t, "likes", i);
-                let comments = int(b, t, "comments", i);
-                if let (Some(l), Some(c)) = (likes, comments)
-                    && first.get(&k).is_none_or(|f| at < f.0)
+                let at = if observed.is_valid(i) { observed.value(i) } else { 0 };
+                if let (Some(l), Some(c)) = (cell(0, i), cell(1, i))
+                    && first[k].is_none_or(|f| at < f.0)
                 {
-                    first.insert(k, (at, l, c));
+                    first[k] = Some((at, l, c));
                 }
-                if at <= posts[k].published_at + 24 * HOUR_US && day.get(&k).is_none_or(|d| at > d.0) {
-                    let inter = likes.unwrap_or(0.0)
-                        + comments.unwrap_or(0.0)
-                        + int(b, t, "shares", i).unwrap_or(0.0)
-                        + int(b, t, "saves", i).unwrap_or(0.0);
-                    day.insert(k, (at, inter));
+                if at <= posts[k].published_at + 24 * HOUR_US && day[k].is_none_or(|d| at > d.0) {
+                    let inter = cell(0, i).unwrap_or(0.0)
+                        + cell(1, i).unwrap_or(0.0)
+                        + cell(2, i).unwrap_or(0.0)
+                        + cell(3, i).unwrap_or(0.0);
+                    day[k] = Some((at, inter));
                 }
             }
             Ok(())
         })?;
-        for (k, (_, l, c)) in first {
-            let p = &mut posts[k];
-            if let (Some(likes), Some(comments)) = (p.counts.likes, p.counts.comments)
+        for (p, f) in posts.iter_mut().zip(first) {
+            if let (Some((_, l, c)), Some(likes), Some(comments)) = (f, p.counts.likes, p.counts.comments)
                 && likes > 0.0
                 && comments > 0.0
             {
                 p.like_lead = Some(l / likes - c / comments);
             }
         }
-        for (k, (_, inter)) in day {
-            posts[k].interactions_24h = Some(inter);
+        for (p, d) in posts.iter_mut().zip(day) {
+            if let Some((_, inter)) = d {
+                p.interactions_24h = Some(inter);
+            }
         }
     }
 
@@ -244,12 +266,15 @@ fn score(
         .into_iter()
         .collect();
 
-    // Comments, streamed twice and never held: pass 1 counts 64-bit hashes (normalised
-    // text; author × text; the first creators of each author), pass 2 scores, classifies
-    // and tallies each comment into its post and its campaigns' brand-health windows.
-    // Memory grows with posts, distinct texts and authors (8–24 bytes each), not with the
-    // comments' text (a 64-bit collision would merge two texts' duplicate counts: at 10 M
-    // distinct texts, a chance of about 3 in a million).
+    // Comments, read twice and never held: pass 1 counts 64-bit hashes (normalised text;
+    // author × text; the first creators of each author), pass 2 classifies each comment
+    // and tallies it into its post and its campaigns' brand-health windows. Both passes
+    // run over text-free digests ([`digest`]): of each batch as it streams, or — for a
+    // partitioned table — of each partition, kept beside the outputs and reused by the
+    // next run while the partition is unchanged. Memory grows with posts, distinct texts
+    // and authors (8–24 bytes each) and one partition's digests, not with the comments'
+    // text (a 64-bit collision would merge two texts' duplicate counts: at 10 M distinct
+    // texts, a chance of about 3 in a million).
     let (scorer, model_name) = Scorer::from_arg(sentiment_model)?;
     let creator_index: FxMap<&str, u32> = {
         let mut m = FxMap::default();
@@ -260,7 +285,9 @@ fn score(
         m
     };
     let post_creator: Vec<u32> = posts.iter().map(|p| creator_index[p.creator_id.as_str()]).collect();
-    let mut health = Health::new(&posts, &post_creator, creator_index.len(), &campaigns, competitors);
+    let brands: Vec<Option<String>> = campaigns.iter().map(|c| c.brand.as_deref().map(str::to_lowercase)).collect();
+    let patterns = digest::Patterns::new(&brands, competitors, &product_words);
+    let mut health = Health::new(&posts, &post_creator, creator_index.len(), &campaigns, &brands, &patterns);
     let mut copies: FxMap<u64, u32> = FxMap::default();
     let mut author_text: FxMap<u64, u32> = FxMap::default();
     // Per author: up to CROSS_CREATOR_AUTHORS distinct creators (enough to decide).
@@ -269,80 +296,64 @@ fn score(
     let mut per_post_cross = vec![0u64; posts.len()];
     let mut tallies: Vec<(HashMap<CommentKind, u64>, [u64; 3])> = vec![(HashMap::new(), [0; 3]); posts.len()];
     let mut comments = 0u64;
+    let mut store = None;
     if dataset.has(Table::Comments) {
         let t = Table::Comments;
+        let files = dataset.disk_files(t);
+        let partitioned = files.len() > 1 || files.first().is_some_and(|f| f.parent() != Some(dataset.root()));
+        if let (true, Some(parts)) = (partitioned, parts) {
+            store =
+                Some(digest::build_store(ctx, &dataset, (&scorer, &model_name), &patterns, &parts.reuse, &parts.dir)?);
+        }
+        // Every digest in table order, computed to `detail` (stored digests are full).
+        let each = |detail: digest::Detail, f: &mut dyn FnMut(&digest::Digest)| -> anyhow::Result<()> {
+            if let Some(store) = &store {
+                for path in &store.files {
+                    f(&digest::read(path)?);
+                }
+                return Ok(());
+            }
+            dataset.stream::<anyhow::Error>(t, |b| {
+                let mut d = digest::Digest::default();
+                d.append_batch(&mut FxMap::default(), b, detail, &scorer, &patterns);
+                f(&d);
+                Ok(())
+            })
+        };
+        let posts_of = |d: &digest::Digest| -> Vec<Option<usize>> {
+            d.post_ids.iter().map(|id| index.get(id.as_str()).copied()).collect()
+        };
         ctx.progress.stage("counting repeated comments", 0);
-        dataset.stream::<anyhow::Error>(t, |b| {
-            let texts = col(b, t, "text").as_string::<i32>();
-            let post_ids = col(b, t, "post_id").as_string::<i32>();
-            let authors = col(b, t, "author_id").as_string::<i32>();
-            let hashed: Vec<Option<(u32, u64, Option<u64>)>> = (0..b.num_rows())
-                .into_par_iter()
-                .with_min_len(1024)
-                .map(|i| {
-                    let &post = index.get(post_ids.value(i))?;
-                    let text = xxh3_64(eng::normalise(texts.value(i)).as_bytes());
-                    let author = authors.is_valid(i).then(|| xxh3_64(authors.value(i).as_bytes()));
-                    Some((post as u32, text, author))
-                })
-                .collect();
-            for (post, text, author) in hashed.into_iter().flatten() {
-                *copies.entry(text).or_default() += 1;
-                if let Some(a) = author {
-                    *author_text.entry(pair_hash(a, text)).or_default() += 1;
+        each(digest::Detail::Hashes, &mut |d| {
+            let post_of = posts_of(d);
+            for r in &d.rows {
+                let Some(post) = post_of[r.post as usize] else { continue };
+                *copies.entry(r.text).or_default() += 1;
+                if let Some(a) = r.author {
+                    *author_text.entry(pair_hash(a, r.text)).or_default() += 1;
                     let seen = author_creators.entry(a).or_default();
-                    let c = post_creator[post as usize];
+                    let c = post_creator[post];
                     if seen.len() < eng::CROSS_CREATOR_AUTHORS && !seen.contains(&c) {
                         seen.push(c);
                     }
                 }
             }
-            Ok(())
         })?;
         ctx.progress.stage("scoring comments", 0);
-        dataset.stream::<anyhow::Error>(t, |b| {
-            let texts = col(b, t, "text").as_string::<i32>();
-            let post_ids = col(b, t, "post_id").as_string::<i32>();
-            let authors = col(b, t, "author_id").as_string::<i32>();
-            let parents = col(b, t, "parent_comment_id").as_string::<i32>();
-            let scored: Vec<Option<ScoredComment>> = (0..b.num_rows())
-                .into_par_iter()
-                .with_min_len(1024)
-                .map(|i| {
-                    let &post = index.get(post_ids.value(i))?;
-                    let raw = texts.value(i);
-                    let hash = xxh3_64(eng::normalise(raw).as_bytes());
-                    let is_reply = parents.is_valid(i);
-                    let kind = eng::classify_comment(raw, is_reply, copies[&hash], &product_words);
-                    let (pasted, cross) = if authors.is_valid(i) {
-                        let a = xxh3_64(authors.value(i).as_bytes());
-                        (author_text[&pair_hash(a, hash)] >= 2, author_creators[&a].len() >= eng::CROSS_CREATOR_AUTHORS)
-                    } else {
-                        (false, false)
-                    };
-                    let created_at = ts(b, t, "created_at", i).unwrap_or(0);
-                    let mentions = health.mentions(post_creator[post], raw);
-                    Some(ScoredComment {
-                        post,
-                        class: scorer.score(raw).class,
-                        kind,
-                        pasted,
-                        cross,
-                        mentions,
-                        created_at,
-                    })
-                })
-                .collect();
-            for c in scored.into_iter().flatten() {
+        each(digest::Detail::Full, &mut |d| {
+            let post_of = posts_of(d);
+            for (k, r) in d.rows.iter().enumerate() {
+                let Some(post) = post_of[r.post as usize] else { continue };
                 comments += 1;
-                let tally = &mut tallies[c.post];
-                *tally.0.entry(c.kind).or_default() += 1;
-                tally.1[c.class] += 1;
-                per_post_pasted[c.post] += u64::from(c.pasted);
-                per_post_cross[c.post] += u64::from(c.cross);
-                health.add(post_creator[c.post], c.created_at, c.class, &c.mentions);
+                let tally = &mut tallies[post];
+                *tally.0.entry(eng::with_copies(r.base, copies[&r.text])).or_default() += 1;
+                tally.1[usize::from(r.class)] += 1;
+                if let Some(a) = r.author {
+                    per_post_pasted[post] += u64::from(author_text[&pair_hash(a, r.text)] >= 2);
+                    per_post_cross[post] += u64::from(author_creators[&a].len() >= eng::CROSS_CREATOR_AUTHORS);
+                }
+                health.add(post_creator[post], r.created_at, usize::from(r.class), d.row_hits(k));
             }
-            Ok(())
         })?;
     }
     drop((copies, author_text, author_creators));
@@ -379,10 +390,16 @@ fn score(
             (key.clone(), b)
         })
         .collect();
+    for (key, ks) in &groups {
+        for &k in ks {
+            posts[k].bench = benchmarks[key];
+        }
+    }
 
     // Creator accounts.
     let mut card_of: HashMap<(String, String), usize> = HashMap::new();
     let mut cards: Vec<Card> = Vec::new();
+    let mut card_index = Vec::with_capacity(posts.len());
     for (k, p) in posts.iter().enumerate() {
         let key = (p.creator_id.clone(), p.platform.clone());
         let c = *card_of.entry(key.clone()).or_insert_with(|| {
@@ -404,12 +421,16 @@ fn score(
             cards.len() - 1
         });
         cards[c].posts.push(k);
+        card_index.push(c);
         cards[c].cross_author_comments += per_post_cross[k];
         cards[c].pasted_comments += per_post_pasted[k];
         cards[c].comments_seen += p.comments_seen();
     }
+    for (p, c) in posts.iter_mut().zip(card_index) {
+        p.card = c;
+    }
     for card in &mut cards {
-        let bench = |p: &Post| benchmarks[&(p.platform.clone(), p.tier, p.format.clone())];
+        let bench = |p: &Post| p.bench;
         let rel = |f: &dyn Fn(&Post) -> Option<f64>, g: &dyn Fn(&Benchmark) -> Option<f64>| {
             let mut v: Vec<f64> = card
                 .posts
@@ -467,36 +488,47 @@ fn score(
             }
         }
         let t = Table::Sessions;
+        // Column positions resolved once (by name per row, the lookups cost more than the rows).
+        let at_col = |name: &str| t.spec().index_of(name).expect("a canonical sessions column");
+        let (bounced, duration, pageviews) = (at_col("bounced"), at_col("duration_s"), at_col("pageviews"));
         assets.for_each_session(&dataset, |b, i, user, at, (creator, _)| {
             let converted = orders_by_user.get(user).is_some_and(|o| {
                 let k = o.partition_point(|x| *x < at);
                 k < o.len() && o[k] <= at + CONVERSION_WINDOW_US
             });
-            let e = traffic.entry(creator.clone()).or_default();
+            let e = if let Some(e) = traffic.get_mut(creator.as_str()) {
+                e
+            } else {
+                traffic.entry(creator.clone()).or_default()
+            };
+            let (bounced, duration, pageviews) = (
+                b.column(bounced).as_boolean(),
+                b.column(duration).as_primitive::<Float64Type>(),
+                b.column(pageviews).as_primitive::<Int64Type>(),
+            );
             e.sessions += 1;
-            e.bounced += u64::from(boolean(b, t, "bounced", i).unwrap_or(false));
-            e.duration_s += float(b, t, "duration_s", i).unwrap_or(0.0);
-            e.pageviews += int(b, t, "pageviews", i).unwrap_or(0.0) as u64;
+            e.bounced += u64::from(bounced.is_valid(i) && bounced.value(i));
+            e.duration_s += if duration.is_valid(i) { duration.value(i) } else { 0.0 };
+            e.pageviews += if pageviews.is_valid(i) { pageviews.value(i) as f64 } else { 0.0 } as u64;
             e.converted += u64::from(converted);
         })?;
     }
     ctx.progress.finish();
     Ok((
-        Scored {
-            posts,
-            benchmarks,
-            cards,
-            traffic,
-            card_of,
-            rate_card,
-            sentiment_model: model_name,
-            comments,
-            handles,
-        },
+        Scored { posts, cards, traffic, rate_card, sentiment_model: model_name, comments, handles },
         dataset,
         campaigns,
         health,
+        store,
     ))
+}
+
+/// Where a partitioned comments table's digests go and come from.
+struct PartsPlan {
+    /// The staged `parts` folder of this run.
+    dir: PathBuf,
+    /// The `parts` folder of the run whose digests may be kept.
+    reuse: PathBuf,
 }
 
 /// A campaign's window and brand.
@@ -533,11 +565,11 @@ fn health_windows(c: &Campaign) -> [(i64, i64); 3] {
 /// competitor mentions.
 struct Health<'a> {
     campaigns: &'a [Campaign],
-    /// Lowercase brand per campaign.
-    brands: Vec<Option<String>>,
+    /// The pattern id of each campaign's lower-case brand (none when it has none).
+    brand_id: Vec<Option<u32>>,
     /// Per creator: the campaigns it has a post in, in campaign order.
     of_creator: Vec<Vec<u32>>,
-    competitors: &'a [String],
+    patterns: &'a digest::Patterns,
     /// Per campaign × window: negative, neutral, positive, brand mentions, competitor mentions.
     cells: Vec<[u64; 5]>,
 }
@@ -551,27 +583,14 @@ struct HealthRow {
     cell: [u64; 5],
 }
 
-/// Which of a comment's creator's campaigns' brands it mentions, and whether it names a competitor.
-type Mentions = (Vec<bool>, bool);
-
-/// What pass 2 keeps of one comment.
-struct ScoredComment {
-    post: usize,
-    class: usize,
-    kind: CommentKind,
-    pasted: bool,
-    cross: bool,
-    mentions: Mentions,
-    created_at: i64,
-}
-
 impl<'a> Health<'a> {
     fn new(
         posts: &[Post],
         post_creator: &[u32],
         n_creators: usize,
         campaigns: &'a [Campaign],
-        competitors: &'a [String],
+        brands: &[Option<String>],
+        patterns: &'a digest::Patterns,
     ) -> Health<'a> {
         let by_id: FxMap<&str, u32> =
             campaigns.iter().enumerate().map(|(k, c)| (c.campaign_id.as_str(), k as u32)).collect();
@@ -587,35 +606,24 @@ impl<'a> Health<'a> {
         }
         Health {
             campaigns,
-            brands: campaigns.iter().map(|c| c.brand.as_deref().map(str::to_lowercase)).collect(),
+            brand_id: brands.iter().map(|b| b.as_deref().and_then(|b| patterns.brand_id(b))).collect(),
             of_creator,
-            competitors,
+            patterns,
             cells: vec![[0; 5]; 3 * campaigns.len()],
         }
     }
 
-    /// What a comment on `creator`'s post mentions (computed in parallel; no text is kept).
-    fn mentions(&self, creator: u32, text: &str) -> Mentions {
-        let campaigns = &self.of_creator[creator as usize];
-        if campaigns.is_empty() {
-            return (Vec::new(), false);
-        }
-        let lower = text.to_lowercase();
-        let brands = campaigns
-            .iter()
-            .map(|&k| self.brands[k as usize].as_deref().is_some_and(|b| !b.is_empty() && lower.contains(b)))
-            .collect();
-        (brands, self.competitors.iter().any(|k| lower.contains(k.as_str())))
-    }
-
-    fn add(&mut self, creator: u32, created_at: i64, class: usize, mentions: &Mentions) {
-        for (q, &k) in self.of_creator[creator as usize].iter().enumerate() {
+    /// Tallies a comment on `creator`'s post whose text contains the patterns `hits`.
+    fn add(&mut self, creator: u32, created_at: i64, class: usize, hits: &[u32]) {
+        let competitor = self.patterns.names_competitor(hits);
+        for &k in &self.of_creator[creator as usize] {
             let windows = health_windows(&self.campaigns[k as usize]);
             if let Some(w) = windows.iter().position(|&(lo, hi)| created_at >= lo && created_at < hi) {
+                let brand = self.brand_id[k as usize].is_some_and(|b| hits.contains(&b));
                 let cell = &mut self.cells[3 * k as usize + w];
                 cell[class] += 1;
-                cell[3] += u64::from(mentions.0[q]);
-                cell[4] += u64::from(mentions.1);
+                cell[3] += u64::from(brand);
+                cell[4] += u64::from(competitor);
             }
         }
     }
@@ -633,11 +641,7 @@ impl<'a> Health<'a> {
 
 impl Scored {
     fn card(&self, p: &Post) -> &Card {
-        &self.cards[self.card_of[&(p.creator_id.clone(), p.platform.clone())]]
-    }
-    fn er_relative(&self, p: &Post) -> Option<f64> {
-        let b = self.benchmarks[&(p.platform.clone(), p.tier, p.format.clone())];
-        eng::engagement_rates(&p.counts).by_followers.zip(b.er_followers).and_then(|(e, b)| ratio(e, Some(b)))
+        &self.cards[p.card]
     }
     fn emv(&self, p: &Post) -> f64 {
         self.rate_card.emv(&p.platform, &p.counts, self.card(p).audience_quality / 100.0)
@@ -708,8 +712,8 @@ fn write_posts(s: &Scored, path: &Path) -> anyhow::Result<()> {
     for p in &s.posts {
         let c = &p.counts;
         let rates = eng::engagement_rates(c);
-        let b = s.benchmarks[&(p.platform.clone(), p.tier, p.format.clone())];
-        let rel = s.er_relative(p);
+        let b = p.bench;
+        let rel = p.er_relative();
         let q = eng::quality_components(
             c,
             p.share(CommentKind::Meaningful),
@@ -797,7 +801,7 @@ fn pooled(s: &Scored, ks: &[usize]) -> (PostCounts, eng::QualityComponents, Opti
         for j in 0..3 {
             sent[j] += p.sentiment[j];
         }
-        if let Some(r) = s.er_relative(p) {
+        if let Some(r) = p.er_relative() {
             rels.push(r);
         }
     }
@@ -1071,6 +1075,12 @@ pub struct Config {
     /// Daily branded-search volume (CSV: date, volume).
     #[serde(default)]
     pub branded_search: Option<PathBuf>,
+    /// A partitioned comments table (`comments/day=…/…`) is read partition by partition
+    /// into text-free digests kept in `out/parts/`; partitions unchanged since the run
+    /// that wrote this folder's digests (same file content, sentiment model, campaign
+    /// brands, competitors and roicast version) are not read again. Default: `out`.
+    #[serde(default)]
+    pub reuse: Option<PathBuf>,
 }
 
 /// A flagged account.
@@ -1116,6 +1126,9 @@ pub struct ScorecardLine {
 pub struct Summary {
     /// Output folder.
     pub out: PathBuf,
+    /// A partitioned comments table: the partitions read and those whose digests were kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<Partitions>,
     /// Posts scored.
     pub posts: usize,
     /// Comments read.
@@ -1144,16 +1157,33 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
     let search = a.branded_search.as_deref().map(read_branded_search).transpose()?;
     let competitors: Vec<String> =
         a.competitors.iter().map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()).collect();
-    let (s, dataset, campaigns, health) = score(&a.data, card, &a.sentiment_model, &competitors, ctx)?;
-    manifest.stage_done("score");
     let mut staging = Staging::new(&a.out, "engagement")?;
+    let parts = PartsPlan {
+        dir: staging.scratch(digest::PARTS),
+        reuse: a.reuse.as_ref().unwrap_or(&a.out).join(digest::PARTS),
+    };
+    let (s, dataset, campaigns, health, store) =
+        score(&a.data, card, &a.sentiment_model, &competitors, Some(&parts), ctx)?;
+    manifest.stage_done("score");
+    if store.is_some() {
+        // The digests move into place with the outputs.
+        staging.path(digest::PARTS);
+    }
     write_posts(&s, &staging.path("posts_scored.parquet"))?;
     write_cards(&s, &staging.path("creator_scorecard.parquet"))?;
     let health_rows =
         write_brand_health(&campaigns, &health, &competitors, search.as_deref(), &staging.path("brand_health.csv"))?;
     write_emv(&s, &staging.path("emv.csv"))?;
-    let written = staging.commit()?;
+    let mut written = staging.commit()?;
     manifest.stage_done("write");
+    let final_parts = a.out.join(digest::PARTS);
+    written.retain(|p| *p != final_parts);
+    let mut records = written.iter().map(|p| FileRecord::of(p)).collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(store) = &store {
+        for p in digest::store_outputs(store, &parts.dir) {
+            records.push(FileRecord::of(&final_parts.join(p.file_name().expect("a digest file has a name")))?);
+        }
+    }
     let inputs = FileRecord::inputs(&dataset, Table::ALL.iter().copied())?;
     let flagged: Vec<&Card> = s.cards.iter().filter(|c| c.flagged).collect();
     manifest
@@ -1161,7 +1191,7 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
             json!({ "data": a.data, "rate_card": s.rate_card.version, "sentiment_model": s.sentiment_model,
                     "competitors": competitors, "branded_search": a.branded_search }),
             inputs,
-            written.iter().map(|p| FileRecord::of(p)).collect::<anyhow::Result<Vec<_>>>()?,
+            records,
             BTreeMap::from([
                 ("posts".to_owned(), s.posts.len() as u64),
                 ("comments".to_owned(), s.comments),
@@ -1170,9 +1200,22 @@ pub fn run(ctx: &Ctx, a: &Config) -> anyhow::Result<Summary> {
             ]),
             "ok",
         )
+        .with_reused(
+            store
+                .as_ref()
+                .map(|st| {
+                    st.partitions
+                        .reused
+                        .iter()
+                        .map(|r| format!("{}/{}.digest", digest::PARTS, r.replace('/', "__")))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
         .write(&a.out)?;
     Ok(Summary {
         out: a.out.clone(),
+        partitions: store.map(|st| st.partitions),
         posts: s.posts.len(),
         comments: s.comments,
         creators: s.cards.len(),
@@ -1228,26 +1271,29 @@ fn scorecard(s: &Scored, top: usize) -> Vec<ScorecardLine> {
 }
 
 fn write_emv(s: &Scored, path: &Path) -> anyhow::Result<()> {
-    let mut level: BTreeMap<(&str, String), (f64, f64)> = BTreeMap::new();
+    // Sums per (level, key) in the posts' order, then written sorted by level and key.
+    let mut level: FxMap<(&str, &str), (f64, f64)> = FxMap::default();
     for p in &s.posts {
         let raw = s.rate_card.emv(&p.platform, &p.counts, 1.0);
         let authentic = s.emv(p);
         for key in [
-            ("post", p.post_id.clone()),
-            ("creator", p.creator_id.clone()),
-            ("campaign", p.campaign_id.clone().unwrap_or_else(|| "(organic)".to_owned())),
-            ("platform", p.platform.clone()),
-            ("total", "all".to_owned()),
+            ("post", p.post_id.as_str()),
+            ("creator", p.creator_id.as_str()),
+            ("campaign", p.campaign_id.as_deref().unwrap_or("(organic)")),
+            ("platform", p.platform.as_str()),
+            ("total", "all"),
         ] {
             let e = level.entry(key).or_default();
             e.0 += authentic;
             e.1 += raw;
         }
     }
+    let mut level: Vec<_> = level.into_iter().collect();
+    level.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["level", "key", "emv", "emv_before_authenticity_discount", "currency", "rate_card"])?;
     for ((l, k), (e, raw)) in level {
-        w.write_record([l, &k, &format!("{e}"), &format!("{raw}"), &s.rate_card.currency, &s.rate_card.version])?;
+        w.write_record([l, k, &format!("{e}"), &format!("{raw}"), &s.rate_card.currency, &s.rate_card.version])?;
     }
     roicast_data::io::write_bytes_atomic(path, &w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
     Ok(())
@@ -1286,7 +1332,7 @@ pub struct EmvSummary {
 pub fn run_emv(ctx: &Ctx, a: &EmvConfig) -> anyhow::Result<EmvSummary> {
     let manifest = ManifestBuilder::start("emv");
     let card = load_card(a.rate_card.as_ref())?;
-    let (s, dataset, _, _) = score(&a.data, card, "default", &[], ctx)?;
+    let (s, dataset, ..) = score(&a.data, card, "default", &[], None, ctx)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("failed to create {}", a.out.display()))?;
     let path = a.out.join("emv.csv");
     write_emv(&s, &path)?;
