@@ -27,6 +27,7 @@
 //!     partitions: None,
 //!     plant_events: false,
 //!     inflation_study: false,
+//!     weekly_season: false,
 //! })?;
 //! assert!(world.rows["touchpoints"] > 1_000);
 //! let report = jobs::validate::run(&Ctx::silent(), &jobs::validate::Config { data: dir.join("data"), out: None })?;

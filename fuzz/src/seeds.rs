@@ -47,6 +47,7 @@ pub fn write_seeds(out: &Path, repo: &Path, work: &Path) -> anyhow::Result<Vec<P
             partitions: None,
             plant_events: false,
             inflation_study: false,
+            weekly_season: false,
         },
     )?;
     let mut canonical = Vec::new();

@@ -11,7 +11,9 @@
 //! - [`count_findings`]: the window's count against the baseline rate times the window's
 //!   exposure, under a quasi-Poisson law whose dispersion is measured on the baseline's
 //!   days (so a series whose days swing more than Poisson widens its own band). Rates are
-//!   compared, not volumes, so weekday swings in volume cancel out.
+//!   compared, not volumes, so weekday swings in volume cancel out; weekday swings in the
+//!   rate itself (a CTR that halves at weekends) are estimated from the baseline as one
+//!   factor per weekday, shrunk toward 1 by [`Settings::weekday_prior`] pseudo-events.
 //!
 //! A finding needs both evidence (one-sided p below [`Settings::alpha`]) and a change
 //! worth acting on (a ratio of at least [`Settings::min_rise`] or at most
@@ -81,6 +83,10 @@ pub struct Settings {
     pub min_baseline_events: f64,
     /// The band drawn around the expected value: this two-sided coverage.
     pub band: f64,
+    /// Weekday effects on rates: each weekday's factor is (events + a) / (expected + a)
+    /// over the baseline's days of that weekday, with `a` this many pseudo-events (a
+    /// weekday with little data stays near 1). `None`: no weekday effects.
+    pub weekday_prior: Option<f64>,
 }
 
 impl Default for Settings {
@@ -101,6 +107,7 @@ impl Default for Settings {
             min_observed: 4.0,
             min_baseline_events: 10.0,
             band: 0.99,
+            weekday_prior: None,
         }
     }
 }
@@ -214,7 +221,11 @@ pub fn count_findings(day0: i64, k: &[f64], n: &[f64], dir: Direction, s: &Setti
                 continue;
             }
             let p0 = if kb > 0.0 { kb / nb } else { 0.5 / nb };
-            let expected = nw * p0;
+            // Each day's expected events: exposure × baseline rate × its weekday's factor.
+            let factor = weekday_factors(day0, &k[b0..start], &n[b0..start], b0, p0, s.weekday_prior);
+            let weekday = |d: usize| (day0 + d as i64 + 4).rem_euclid(7) as usize;
+            let e_day = |d: usize| n[d] * p0 * factor[weekday(d)];
+            let expected = if s.weekday_prior.is_some() { (start..=end).map(e_day).sum() } else { nw * p0 };
             let enough = match dir {
                 Direction::Drop => expected >= s.min_expected,
                 Direction::Rise => kw >= s.min_observed,
@@ -230,7 +241,7 @@ pub fn count_findings(day0: i64, k: &[f64], n: &[f64], dir: Direction, s: &Setti
             // when fewer than five such days.
             let (mut chi, mut m) = (0.0, 0usize);
             for d in b0..start {
-                let e = n[d] * p0;
+                let e = e_day(d);
                 if e >= 1.0 {
                     chi += (k[d] - e) * (k[d] - e) / e;
                     m += 1;
@@ -252,8 +263,8 @@ pub fn count_findings(day0: i64, k: &[f64], n: &[f64], dir: Direction, s: &Setti
                 let off = |d: usize| {
                     n[d] > 0.0
                         && match dir {
-                            Direction::Drop => k[d] < n[d] * p0,
-                            Direction::Rise => k[d] > n[d] * p0,
+                            Direction::Drop => k[d] < e_day(d),
+                            Direction::Rise => k[d] > e_day(d),
                         }
                 };
                 let first = (start..=end).find(|&d| off(d)).unwrap_or(start);
@@ -266,7 +277,7 @@ pub fn count_findings(day0: i64, k: &[f64], n: &[f64], dir: Direction, s: &Setti
                     window_start: day0 + start as i64,
                     window_end: day0 + end as i64,
                     observed: kw / nw,
-                    expected: p0,
+                    expected: if s.weekday_prior.is_some() { expected / nw } else { p0 },
                     lower: ((expected - half).max(0.0)) / nw,
                     upper: (expected + half) / nw,
                     p_value: p,
@@ -277,6 +288,20 @@ pub fn count_findings(day0: i64, k: &[f64], n: &[f64], dir: Direction, s: &Setti
         }
     }
     (merge(fired), cov)
+}
+
+/// Per weekday (0 = Sunday), the factor by which its days' rate differs from the
+/// baseline's `p0`: `(events + a) / (expected + a)` over the baseline days `k`, `n` (the
+/// first of which is day `day0 + offset`); all 1 without a prior.
+fn weekday_factors(day0: i64, k: &[f64], n: &[f64], offset: usize, p0: f64, prior: Option<f64>) -> [f64; 7] {
+    let Some(a) = prior else { return [1.0; 7] };
+    let (mut events, mut expected) = ([0.0; 7], [0.0; 7]);
+    for (i, (&k, &n)) in k.iter().zip(n).enumerate() {
+        let w = (day0 + (offset + i) as i64 + 4).rem_euclid(7) as usize;
+        events[w] += k;
+        expected[w] += n * p0;
+    }
+    std::array::from_fn(|w| (events[w] + a) / (expected[w] + a))
 }
 
 /// Judges a per-post series: `(day, value)` of each post in time order (values > 0; the
@@ -626,6 +651,33 @@ mod tests {
         // A sparse series with too little exposure is skipped, not judged.
         let (f, cov) = count_findings(0, &[1.0, 0.0, 0.0, 1.0], &[10.0, 10.0, 10.0, 10.0], Direction::Drop, &s);
         assert!(f.is_empty() && !cov.checked && cov.skipped > 0);
+    }
+
+    #[test]
+    fn weekday_effects_keep_the_band_tight_on_a_rate_that_halves_every_weekend() {
+        // 2 % CTR on weekdays, 1 % at weekends (day 0 is a Thursday: days 2 and 3 of each
+        // week are Saturday and Sunday), 2 000 impressions a day, for 20 weeks; on day 120
+        // (a Friday) a broken link: 14 clicks instead of 40.
+        let weekend = |d: i64| matches!((d + 4).rem_euclid(7), 0 | 6);
+        let mut k: Vec<f64> = (0..140).map(|d| if weekend(d) { 20.0 } else { 40.0 }).collect();
+        let n = vec![2_000.0; 140];
+        let plain = Settings { windows: vec![1], ..Settings::default() };
+        let weekly = Settings { weekday_prior: Some(20.0), ..plain.clone() };
+        // No weekend is taken for a drop either way: without weekday effects the weekly
+        // swing shows as overdispersion and widens the band.
+        for s in [&plain, &weekly] {
+            let (f, cov) = count_findings(0, &k, &n, Direction::Drop, s);
+            assert!(cov.checked && f.is_empty(), "{f:?}");
+        }
+        k[120] = 14.0;
+        // The wide band misses the broken link; the weekday factors find it, and expect
+        // that weekday's rate.
+        assert!(count_findings(0, &k, &n, Direction::Drop, &plain).0.is_empty());
+        let (f, _) = count_findings(0, &k, &n, Direction::Drop, &weekly);
+        assert_eq!(f.iter().map(|f| f.start_day).collect::<Vec<_>>(), [120], "{f:?}");
+        assert!((f[0].expected - 0.02).abs() < 0.001, "{}", f[0].expected);
+        // Without a prior, the factors are all 1.
+        assert_eq!(weekday_factors(0, &k, &n, 0, 0.0157, None), [1.0; 7]);
     }
 
     #[test]

@@ -183,6 +183,7 @@ impl Scenario {
 
 /// What to generate.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // independent opt-in switches of the generator
 pub struct GenerateParams {
     /// The world size.
     pub scenario: Scenario,
@@ -200,7 +201,15 @@ pub struct GenerateParams {
     /// bought engagement at graded strengths, pods, bought followers, and genuine accounts
     /// that look odd. Off by default (the world is then the same as before).
     pub inflation_study: bool,
+    /// Give the creator click-through rate a weekly season ([`WEEKLY_CTR`]: weekends about
+    /// 40 % lower). Off by default (the world is then the same as before).
+    pub weekly_season: bool,
 }
+
+/// The factor a weekday's creator click-through rate is multiplied by with
+/// [`GenerateParams::weekly_season`], Sunday first: a B2B-like week whose weekend clicks
+/// fall by about 40 % (mean over the week 0.92).
+pub const WEEKLY_CTR: [f64; 7] = [0.6, 1.1, 1.1, 1.05, 1.0, 0.95, 0.6];
 
 impl GenerateParams {
     /// Parameters for `scenario` with seed 42, Parquet, no overwrite.
@@ -213,6 +222,7 @@ impl GenerateParams {
             overwrite: false,
             events: false,
             inflation_study: false,
+            weekly_season: false,
         }
     }
 
@@ -241,6 +251,13 @@ impl GenerateParams {
     #[must_use]
     pub fn plant_events(mut self, yes: bool) -> Self {
         self.events = yes;
+        self
+    }
+
+    /// Draws the creators of the authenticity study (see [`InflationKind`]).
+    #[must_use]
+    pub fn weekly_season(mut self, yes: bool) -> Self {
+        self.weekly_season = yes;
         self
     }
 
@@ -823,6 +840,8 @@ struct World {
     /// Planted events, and per creator the window of a broken link.
     events: Vec<PlantedEvent>,
     broken_link: Vec<Option<(i64, i64)>>,
+    /// Creator click-through factor per weekday (all 1 without a weekly season).
+    weekly_ctr: [f64; 7],
 }
 
 fn handle(rng: &mut Rng) -> String {
@@ -1146,7 +1165,7 @@ fn post_metrics(seed: u64, i: usize, p: &Post, c: &Creator) -> PostMetrics {
     }
 }
 
-fn build_world(seed: u64, sizes: Sizes, events: bool, study: bool) -> World {
+fn build_world(seed: u64, sizes: Sizes, events: bool, study: bool, weekly: bool) -> World {
     let campaigns_end = WORLD_START + sizes.campaign_days * DAY;
     let observation_end = campaigns_end + sizes.tail_days * DAY;
     let creators = make_creators(seed, sizes.creators, study);
@@ -1222,6 +1241,7 @@ fn build_world(seed: u64, sizes: Sizes, events: bool, study: bool) -> World {
         n_authors,
         events: planted,
         broken_link,
+        weekly_ctr: if weekly { WEEKLY_CTR } else { [1.0; 7] },
     }
 }
 
@@ -1474,7 +1494,9 @@ fn simulate_users(w: &World, first: u64, last: u64) -> UserBatches {
                         });
                     }
                     let click_mult = if p.format == "story" { 1.5 } else { 1.0 };
-                    if r.chance(ct.click_rate * click_mult) {
+                    // 1970-01-01 (day 0) was a Thursday: weekday 4 with Sunday 0.
+                    let weekday = (seen_at.div_euclid(DAY) + 4).rem_euclid(7) as usize;
+                    if r.chance(ct.click_rate * click_mult * w.weekly_ctr[weekday]) {
                         t += (r.range(0.2, 5.0) * MINUTE as f64) as i64;
                         if w.broken_link[c].is_some_and(|(s, e)| (s..e).contains(&t)) && r.chance(BROKEN_LINK_LOSS) {
                             continue;
@@ -2357,7 +2379,7 @@ pub fn generate(params: &GenerateParams, out: &Path, progress: &dyn Progress) ->
 fn generate_into(params: &GenerateParams, dir: &Path, progress: &dyn Progress) -> Result<GenerateSummary, DataError> {
     let sizes = params.scenario.sizes();
     progress.stage("building creators, campaigns and posts", 0);
-    let w = build_world(params.seed, sizes, params.events, params.inflation_study);
+    let w = build_world(params.seed, sizes, params.events, params.inflation_study, params.weekly_season);
     let mut out = Writers { dir: dir.to_owned(), format: params.format, open: BTreeMap::new(), extra: BTreeMap::new() };
     write_creators(&w, &mut out)?;
     write_campaign_tables(&w, &mut out)?;

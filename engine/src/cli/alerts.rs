@@ -22,6 +22,7 @@ pub(super) fn alerts(
             AlertMethodArg::Naive => Method::Naive,
         },
         budget_tolerance: a.budget_tolerance,
+        weekday_prior: a.weekday_prior.map_or_else(alerts::default_weekday_prior, |w| w.0),
         ..alerts::Config::new(a.data.clone(), a.results.clone(), a.out.clone())
     };
     let s = alerts::run(ctx, &c)?;

@@ -135,6 +135,7 @@ pub enum Command {
 
 /// `roicast generate`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // independent opt-in switches of the generator
 pub struct GenerateArgs {
     /// World size.
     #[arg(long, value_enum, default_value_t = ScenarioArg::Demo)]
@@ -170,6 +171,10 @@ pub struct GenerateArgs {
     /// under `creators[].inflation` in truth.json.
     #[arg(long)]
     pub inflation_study: bool,
+    /// Give the creator click-through rate a weekly season (weekends about 40 % lower,
+    /// B2B-like) to test the alerts' weekday effects.
+    #[arg(long)]
+    pub weekly_season: bool,
 }
 
 /// The key `partition` splits by.
@@ -664,6 +669,25 @@ pub struct AlertsArgs {
     /// A campaign is over pace when its projected spend exceeds the budget by this share.
     #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
     pub budget_tolerance: f64,
+    /// Weekday effects on rates (CTR, conversion rate, negative share): each weekday's
+    /// factor is shrunk toward 1 with this many pseudo-events; `off` judges every day
+    /// against one baseline rate (default: docs/monitoring.md says which and why).
+    #[arg(long, value_name = "EVENTS|off", value_parser = parse_weekday_prior)]
+    pub weekday_prior: Option<WeekdayPrior>,
+}
+
+/// `--weekday-prior`: a positive number of pseudo-events, or off.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeekdayPrior(pub Option<f64>);
+
+fn parse_weekday_prior(s: &str) -> Result<WeekdayPrior, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(WeekdayPrior(None));
+    }
+    match s.parse::<f64>() {
+        Ok(a) if a.is_finite() && a > 0.0 => Ok(WeekdayPrior(Some(a))),
+        _ => Err(format!("expected a positive number of pseudo-events or `off`, got `{s}`")),
+    }
 }
 
 /// `roicast emv`.

@@ -47,6 +47,7 @@ pub(super) fn generate(
         partitions: a.partitions,
         plant_events: a.plant_events,
         inflation_study: a.inflation_study,
+        weekly_season: a.weekly_season,
     };
     let s = jobs::generate::run(ctx, &c)?;
     match settings.format {

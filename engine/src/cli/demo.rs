@@ -55,6 +55,7 @@ pub(super) fn demo(a: &DemoArgs, ctx: &Ctx, settings: &Settings, stdout: &mut dy
             partitions: None,
             plant_events: false,
             inflation_study: false,
+            weekly_season: false,
         },
     )?;
     let imported = import_exports(ctx, &world_dir, &exports, &data)?;

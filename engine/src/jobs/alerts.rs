@@ -84,17 +84,38 @@ pub struct Config {
     /// A campaign is over pace when its projected spend exceeds its budget by this share.
     #[serde(default = "default_tolerance")]
     pub budget_tolerance: f64,
+    /// Weekday effects on the rates (CTR, conversion rate, negative share): the pseudo-events
+    /// each weekday's factor is shrunk toward 1 with ([`Settings::weekday_prior`]); `None`
+    /// judges every day against the same baseline rate.
+    #[serde(default = "default_weekday_prior")]
+    pub weekday_prior: Option<f64>,
 }
 
 fn default_tolerance() -> f64 {
     0.05
 }
 
+/// The default of [`Config::weekday_prior`]: 5 pseudo-events, chosen on seeds 1–3 among
+/// off, 5, 20 and 80 (`choose_weekday_prior` in tests/alerts.rs; docs/monitoring.md).
+#[must_use]
+pub fn default_weekday_prior() -> Option<f64> {
+    Some(5.0)
+}
+
 impl Config {
     /// Defaults for `data`, `results` and `out`.
     #[must_use]
     pub fn new(data: PathBuf, results: PathBuf, out: PathBuf) -> Config {
-        Config { data, results, out, since: None, as_of: None, method: Method::Robust, budget_tolerance: 0.05 }
+        Config {
+            data,
+            results,
+            out,
+            since: None,
+            as_of: None,
+            method: Method::Robust,
+            budget_tolerance: 0.05,
+            weekday_prior: default_weekday_prior(),
+        }
     }
 }
 
@@ -910,7 +931,12 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         ));
     }
     let last_day = day_of(latest) - i64::from(as_of.is_some() && latest.rem_euclid(DAY) == 0);
-    let settings = Settings::default();
+    if let Some(a) = c.weekday_prior
+        && !(a.is_finite() && a > 0.0)
+    {
+        bail!("invalid weekday prior {a}: expected a positive number of pseudo-events");
+    }
+    let settings = Settings { weekday_prior: c.weekday_prior, ..Settings::default() };
     let series = series_of(&mut inp, latest);
     let judged: Vec<(Vec<(&'static str, Finding)>, Coverage)> =
         series.par_iter().map(|s| judge(s, last_day, c.method, &settings)).collect();
@@ -1047,7 +1073,8 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
     };
     let outputs = written.iter().map(|p| FileRecord::of(p)).collect::<anyhow::Result<Vec<_>>>()?;
     let m = manifest.finish(
-        json!({ "method": c.method, "since": c.since, "as_of": c.as_of, "budget_tolerance": c.budget_tolerance, "settings": settings }),
+        json!({ "method": c.method, "since": c.since, "as_of": c.as_of, "budget_tolerance": c.budget_tolerance,
+                "weekday_prior": c.weekday_prior, "settings": settings }),
         inputs,
         outputs,
         BTreeMap::from([("alerts".to_owned(), alerts.len() as u64)]),

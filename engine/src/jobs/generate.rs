@@ -15,6 +15,7 @@ use crate::output::{FileRecord, ManifestBuilder};
 /// What to generate, and where.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(clippy::struct_excessive_bools)] // independent opt-in switches of the generator
 pub struct Config {
     /// The world size.
     pub scenario: Scenario,
@@ -41,6 +42,9 @@ pub struct Config {
     /// pods, bought followers and odd genuine accounts, with their kind in truth.json.
     #[serde(default)]
     pub inflation_study: bool,
+    /// Give the creator click-through rate a weekly season (weekends ~40 % lower).
+    #[serde(default)]
+    pub weekly_season: bool,
 }
 
 /// What `generate` wrote.
@@ -95,7 +99,8 @@ fn generate_into(ctx: &Ctx, c: &Config, flat: &std::path::Path) -> anyhow::Resul
         .format(c.file_format)
         .overwrite(c.force || c.partitions.is_some())
         .plant_events(c.plant_events)
-        .inflation_study(c.inflation_study);
+        .inflation_study(c.inflation_study)
+        .weekly_season(c.weekly_season);
     let mut m = ManifestBuilder::start("generate");
     let mut summary = roicast_data::generate::generate(&params, flat, &ctx.progress)
         .with_context(|| format!("failed to generate the {:?} world into {}", params.scenario, flat.display()))?;
