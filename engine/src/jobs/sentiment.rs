@@ -479,7 +479,6 @@ fn score_partitions(
     files: &[PathBuf],
     out: &Path,
 ) -> anyhow::Result<(ScoreSummary, Partitions, Vec<PathBuf>)> {
-    use sha2::Digest as _;
     let started = Instant::now();
     let text_column = c.text_column.as_str();
     let reuse = c.reuse.clone().unwrap_or_else(|| out.to_owned());
@@ -495,12 +494,8 @@ fn score_partitions(
     let mut done = Partitions::default();
     for f in files {
         let rel = f.strip_prefix(&table_dir).unwrap_or(f).to_string_lossy().replace('\\', "/");
-        let mut h = sha2::Sha256::new();
-        for piece in [dataset.sha256(f)?.as_str(), model_name, text_column, env!("CARGO_PKG_VERSION")] {
-            h.update(piece.as_bytes());
-            h.update([0]);
-        }
-        let key = roicast_data::hex(&h.finalize());
+        let key =
+            crate::output::part_key(&[dataset.sha256(f)?.as_str(), model_name, text_column, env!("CARGO_PKG_VERSION")]);
         let part = format!("{}.parquet", rel.replace('/', "__"));
         let target = parts_dir.join(&part);
         let kept = previous.iter().find(|p| p.input == rel && p.key == key).filter(|p| {
@@ -510,13 +505,7 @@ fn score_partitions(
         if let Some(p) = kept {
             let mut p = p.clone();
             p.summary.mean_compound = f64::from_bits(p.mean_bits);
-            let src = reuse.join(PARTS).join(&p.part);
-            if src != target {
-                let _ = std::fs::remove_file(&target);
-                std::fs::hard_link(&src, &target)
-                    .or_else(|_| std::fs::copy(&src, &target).map(|_| ()))
-                    .with_context(|| format!("failed to reuse {}", src.display()))?;
-            }
+            crate::output::keep_part(&reuse.join(PARTS).join(&p.part), &target)?;
             index.push(p);
             done.reused.push(rel);
             continue;

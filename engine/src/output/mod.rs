@@ -223,6 +223,31 @@ pub fn records<'a>(files: impl IntoIterator<Item = &'a PathBuf>) -> anyhow::Resu
     files.into_iter().map(|f| FileRecord::of(f)).collect()
 }
 
+/// The reuse key of a kept part: SHA-256 (hex) of `pieces`, each ended by a NUL byte (so
+/// no two lists of pieces share a key by concatenation).
+#[must_use]
+pub fn part_key(pieces: &[&str]) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for piece in pieces {
+        h.update(piece.as_bytes());
+        h.update([0]);
+    }
+    roicast_data::hex(&h.finalize())
+}
+
+/// A kept part of a previous run placed at `target`: hard-linked (copied where links are
+/// not available); nothing to do when it is already there.
+pub fn keep_part(src: &Path, target: &Path) -> anyhow::Result<()> {
+    if src != target {
+        let _ = std::fs::remove_file(target);
+        std::fs::hard_link(src, target)
+            .or_else(|_| std::fs::copy(src, target).map(|_| ()))
+            .with_context(|| format!("failed to reuse {}", src.display()))?;
+    }
+    Ok(())
+}
+
 /// Every file below `root/rel` (or the file itself) but manifests, relative to `root`,
 /// with its SHA-256.
 pub fn hash_files(root: &Path, rel: &str) -> anyhow::Result<BTreeMap<String, String>> {

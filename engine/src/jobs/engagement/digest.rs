@@ -360,14 +360,13 @@ pub(super) fn build_store(
     for f in files {
         ctx.progress.advance(1);
         let rel = f.strip_prefix(&table_dir).unwrap_or(f).to_string_lossy().replace('\\', "/");
-        let mut h = sha2::Sha256::new();
-        for piece in
-            [dataset.sha256(f)?.as_str(), model_name, fingerprint.as_str(), env!("CARGO_PKG_VERSION"), "digest 1"]
-        {
-            h.update(piece.as_bytes());
-            h.update([0]);
-        }
-        let key = roicast_data::hex(&h.finalize());
+        let key = crate::output::part_key(&[
+            dataset.sha256(f)?.as_str(),
+            model_name,
+            fingerprint.as_str(),
+            env!("CARGO_PKG_VERSION"),
+            "digest 1",
+        ]);
         let part = format!("{}.digest", rel.replace('/', "__"));
         let target = dir.join(&part);
         let kept = previous
@@ -375,13 +374,7 @@ pub(super) fn build_store(
             .find(|p| p.input == rel && p.key == key)
             .filter(|p| roicast_data::sha256_file(&reuse.join(&p.part)).is_ok_and(|h| h == p.part_sha256));
         if let Some(p) = kept {
-            let src = reuse.join(&p.part);
-            if src != target {
-                let _ = std::fs::remove_file(&target);
-                std::fs::hard_link(&src, &target)
-                    .or_else(|_| std::fs::copy(&src, &target).map(|_| ()))
-                    .with_context(|| format!("failed to reuse {}", src.display()))?;
-            }
+            crate::output::keep_part(&reuse.join(&p.part), &target)?;
             index.push(p.clone());
             partitions.reused.push(rel);
             continue;
