@@ -273,12 +273,13 @@ fn choose_weekday_prior() {
             }
             writeln!(
                 table,
-                "weekly season {weekly:5} prior {prior:>10?}: ctr_drop {:.3} sentiment_shift {:.3} engagement_spike {:.3} false/100 creator-weeks {:.3} ({} false)",
+                "weekly season {weekly:5} prior {prior:>10?}: ctr_drop {:.3} sentiment_shift {:.3} engagement_spike {:.3} false/100 creator-weeks {:.3} ({} false, {} campaign alerts)",
                 e.recall_of("ctr_drop"),
                 e.recall_of("sentiment_shift"),
                 e.recall_of("engagement_spike"),
                 e.false_per_100_creator_weeks(),
                 e.false_alerts,
+                e.campaign_alerts,
             )
             .unwrap();
         }
