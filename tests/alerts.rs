@@ -273,13 +273,14 @@ fn choose_weekday_prior() {
             }
             writeln!(
                 table,
-                "weekly season {weekly:5} prior {prior:>10?}: ctr_drop {:.3} sentiment_shift {:.3} engagement_spike {:.3} false/100 creator-weeks {:.3} ({} false, {} campaign alerts)",
+                "weekly season {weekly:5} prior {prior:>10?}: ctr_drop {:.3} sentiment_shift {:.3} engagement_spike {:.3} false/100 creator-weeks {:.3} ({} false, {} campaign alerts, {} of them on a planted event of their campaign)",
                 e.recall_of("ctr_drop"),
                 e.recall_of("sentiment_shift"),
                 e.recall_of("engagement_spike"),
                 e.false_per_100_creator_weeks(),
                 e.false_alerts,
                 e.campaign_alerts,
+                e.campaign_explained,
             )
             .unwrap();
         }

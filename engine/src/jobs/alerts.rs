@@ -1207,8 +1207,13 @@ pub struct Evaluation {
     pub false_by_kind: BTreeMap<String, usize>,
     /// Creators with posts × weeks of the campaign period.
     pub creator_weeks: f64,
-    /// Campaign-level alerts (not scored: events are planted on creators).
+    /// Campaign-level alerts (not scored as false or found: events are planted on creators).
     pub campaign_alerts: usize,
+    /// Campaign-level alerts of the kind of a planted event recorded on that campaign (a
+    /// broken link on its sponsored posts) whose days overlap it (± 1 day): campaign alerts
+    /// a planted creator event accounts for. Events planted without a campaign (backlashes,
+    /// doublings on any post) never count here, so this is a lower bound.
+    pub campaign_explained: usize,
 }
 
 impl Evaluation {
@@ -1247,6 +1252,7 @@ impl Evaluation {
             *self.false_by_kind.entry(k.clone()).or_default() += v;
         }
         self.false_alerts += o.false_alerts;
+        self.campaign_explained += o.campaign_explained;
         self.creator_weeks += o.creator_weeks;
         self.campaign_alerts += o.campaign_alerts;
     }
@@ -1267,12 +1273,17 @@ pub fn evaluate(alerts: &[Alert], truth: &serde_json::Value, creators_with_posts
         / 7.0;
     let mut ev = Evaluation { creator_weeks: creators_with_posts as f64 * weeks, ..Evaluation::default() };
     let mut planted = Vec::new();
+    // (kind, campaign, start, end) of events planted on a campaign's posts.
+    let mut on_campaign: Vec<(String, String, i64, i64)> = Vec::new();
     for e in events {
         let kind = e["kind"].as_str().context("truth.json: event without a kind")?.to_owned();
         let creator = e["creator_id"].as_str().context("truth.json: event without a creator")?.to_owned();
         let start = day(&e["start"], "events[].start")?;
         let end = day(&e["end"], "events[].end")?;
         planted.push((kind, creator, start, end, e["posts"].as_u64().unwrap_or(0) as usize));
+        if let Some(c) = e["campaign_id"].as_str() {
+            on_campaign.push((planted.last().expect("just pushed").0.clone(), c.to_owned(), start, end));
+        }
     }
     for (kind, creator, start, end, posts) in &planted {
         let found = alerts.iter().any(|a| {
@@ -1295,6 +1306,12 @@ pub fn evaluate(alerts: &[Alert], truth: &serde_json::Value, creators_with_posts
     for a in alerts {
         if a.scope != "creator" {
             ev.campaign_alerts += 1;
+            ev.campaign_explained += usize::from(on_campaign.iter().any(|(kind, campaign, start, end)| {
+                a.kind == *kind
+                    && a.campaign_id.as_deref() == Some(campaign.as_str())
+                    && a.start_day <= end + 1
+                    && a.end_day >= start - 1
+            }));
             continue;
         }
         let explained = planted.iter().any(|(_, creator, start, end, _)| {
