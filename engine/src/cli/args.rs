@@ -669,9 +669,10 @@ pub struct AlertsArgs {
     /// A campaign is over pace when its projected spend exceeds the budget by this share.
     #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
     pub budget_tolerance: f64,
-    /// Weekday effects on rates (CTR, conversion rate, negative share): each weekday's
-    /// factor is shrunk toward 1 with this many pseudo-events; `off` judges every day
-    /// against one baseline rate (default: docs/monitoring.md says which and why).
+    /// Weekday effects on creators' rates (CTR, conversion rate, negative share): each
+    /// weekday's factor is shrunk toward 1 with this many pseudo-events; `off` judges every
+    /// day against one baseline rate (default 5; campaign series never use them:
+    /// docs/monitoring.md says why).
     #[arg(long, value_name = "EVENTS|off", value_parser = parse_weekday_prior)]
     pub weekday_prior: Option<WeekdayPrior>,
 }

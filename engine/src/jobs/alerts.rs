@@ -84,9 +84,10 @@ pub struct Config {
     /// A campaign is over pace when its projected spend exceeds its budget by this share.
     #[serde(default = "default_tolerance")]
     pub budget_tolerance: f64,
-    /// Weekday effects on the rates (CTR, conversion rate, negative share): the pseudo-events
-    /// each weekday's factor is shrunk toward 1 with ([`Settings::weekday_prior`]); `None`
-    /// judges every day against the same baseline rate.
+    /// Weekday effects on the creator rates (CTR, conversion rate, negative share): the
+    /// pseudo-events each weekday's factor is shrunk toward 1 with
+    /// ([`Settings::weekday_prior`]); `None` judges every day against the same baseline
+    /// rate. Campaign series are always judged without weekday factors.
     #[serde(default = "default_weekday_prior")]
     pub weekday_prior: Option<f64>,
 }
@@ -937,9 +938,14 @@ pub fn run(ctx: &Ctx, c: &Config) -> anyhow::Result<Summary> {
         bail!("invalid weekday prior {a}: expected a positive number of pseudo-events");
     }
     let settings = Settings { weekday_prior: c.weekday_prior, ..Settings::default() };
+    // Weekday factors on creator series only: on campaign series (their creators summed)
+    // they added alerts that no planted event accounts for (docs/monitoring.md).
+    let campaign_settings = Settings { weekday_prior: None, ..settings.clone() };
     let series = series_of(&mut inp, latest);
-    let judged: Vec<(Vec<(&'static str, Finding)>, Coverage)> =
-        series.par_iter().map(|s| judge(s, last_day, c.method, &settings)).collect();
+    let judged: Vec<(Vec<(&'static str, Finding)>, Coverage)> = series
+        .par_iter()
+        .map(|s| judge(s, last_day, c.method, if s.scope == "campaign" { &campaign_settings } else { &settings }))
+        .collect();
     manifest.stage_done("judge");
     let mut alerts = Vec::new();
     let mut coverage = Vec::new();
