@@ -62,10 +62,6 @@ fn creators_with_posts(dir: &Path) -> usize {
     ids.len()
 }
 
-fn evaluate(dir: &Path, truth: &serde_json::Value, method: alerts::Method) -> alerts::Evaluation {
-    evaluate_with(dir, truth, method, alerts::default_weekday_prior())
-}
-
 fn evaluate_with(
     dir: &Path,
     truth: &serde_json::Value,
@@ -81,18 +77,32 @@ fn evaluate_with(
     alerts::evaluate(&s.rows, truth, creators_with_posts(dir)).unwrap()
 }
 
+/// Per seed a demo world with planted events (`weekly`: with the weekly CTR season),
+/// judged once per `(method, weekday prior)`; the evaluations merged over the seeds, in
+/// the order of `judges`.
+fn evaluate_seeds(seeds: &[u64], weekly: bool, judges: &[(alerts::Method, Option<f64>)]) -> Vec<alerts::Evaluation> {
+    let mut out = vec![alerts::Evaluation::default(); judges.len()];
+    for &seed in seeds {
+        let dir = tempfile::tempdir().unwrap();
+        let truth = planted_world_with(dir.path(), seed, weekly);
+        for (e, &(method, prior)) in out.iter_mut().zip(judges) {
+            e.merge(&evaluate_with(dir.path(), &truth, method, prior));
+        }
+    }
+    out
+}
+
 /// The floors of issue 19 where the synthetic world's data can show an event, checked on
 /// held-out seeds; the naive baseline's numbers beside them (it must be the worse one).
 #[test]
 fn planted_events_are_found_on_held_out_seeds_with_few_false_alerts() {
-    let mut robust = alerts::Evaluation::default();
-    let mut naive = alerts::Evaluation::default();
-    for seed in HELD_OUT {
-        let dir = tempfile::tempdir().unwrap();
-        let truth = planted_world(dir.path(), seed);
-        robust.merge(&evaluate(dir.path(), &truth, alerts::Method::Robust));
-        naive.merge(&evaluate(dir.path(), &truth, alerts::Method::Naive));
-    }
+    let prior = alerts::default_weekday_prior();
+    let [robust, naive] = <[_; 2]>::try_from(evaluate_seeds(
+        &HELD_OUT,
+        false,
+        &[(alerts::Method::Robust, prior), (alerts::Method::Naive, prior)],
+    ))
+    .unwrap();
     let table = serde_json::json!({ "seeds": HELD_OUT, "robust": robust, "naive": naive,
         "robust_false_per_100_creator_weeks": robust.false_per_100_creator_weeks(),
         "naive_false_per_100_creator_weeks": naive.false_per_100_creator_weeks() });
@@ -118,14 +128,12 @@ fn planted_events_are_found_on_held_out_seeds_with_few_false_alerts() {
 /// ~40 % lower) on held-out seeds: the default weekday effects against none.
 #[test]
 fn weekday_effects_hold_on_a_seasonal_rate_on_held_out_seeds() {
-    let mut weekday = alerts::Evaluation::default();
-    let mut flat = alerts::Evaluation::default();
-    for seed in HELD_OUT {
-        let dir = tempfile::tempdir().unwrap();
-        let truth = planted_world_with(dir.path(), seed, true);
-        weekday.merge(&evaluate(dir.path(), &truth, alerts::Method::Robust));
-        flat.merge(&evaluate_with(dir.path(), &truth, alerts::Method::Robust, None));
-    }
+    let [weekday, flat] = <[_; 2]>::try_from(evaluate_seeds(
+        &HELD_OUT,
+        true,
+        &[(alerts::Method::Robust, alerts::default_weekday_prior()), (alerts::Method::Robust, None)],
+    ))
+    .unwrap();
     let table = serde_json::json!({ "seeds": HELD_OUT, "weekly_season": true,
         "weekday_effects": weekday, "no_weekday_effects": flat,
         "weekday_false_per_100_creator_weeks": weekday.false_per_100_creator_weeks(),
@@ -246,31 +254,23 @@ fn alerts_are_deterministic() {
     );
 }
 
-/// Seeds the weekday prior was chosen on (docs/monitoring.md); run by hand:
-/// `cargo test -p roicast-tests --test alerts -- --ignored choose_weekday_prior`, which
-/// writes `target/alerts-weekday-prior.txt`.
+/// Seeds the weekday prior was chosen on (docs/monitoring.md).
 const IN_DOMAIN: [u64; 3] = [1, 2, 3];
 
-/// How the weekday prior was chosen: on seeds 1–3 only, worlds with and without the
-/// generator's weekly CTR season, each prior's recall and false alerts printed.
+/// The weekday prior is the one the stated rule picks on seeds 1–3 (worlds with and
+/// without the generator's weekly CTR season): among off, 5, 20 and 80 pseudo-events, the
+/// best mean broken-link recall over the two kinds of world, among the priors whose
+/// creator false alerts per 100 creator-weeks exceed those without factors by at most
+/// 0.05 on both. Writes the table docs/monitoring.md quotes
+/// (`target/alerts-weekday-prior.txt`); fails if the default is not the rule's choice.
 #[test]
-#[ignore = "a measurement for choosing the default (writes a table); the floors are in the held-out tests"]
-fn choose_weekday_prior() {
+fn the_default_weekday_prior_is_the_one_chosen_on_in_domain_seeds() {
+    let priors = [None, Some(5.0), Some(20.0), Some(80.0)];
+    let judges: Vec<_> = priors.iter().map(|&p| (alerts::Method::Robust, p)).collect();
+    let by_world = [evaluate_seeds(&IN_DOMAIN, false, &judges), evaluate_seeds(&IN_DOMAIN, true, &judges)];
     let mut table = String::new();
-    for weekly in [false, true] {
-        let worlds: Vec<(tempfile::TempDir, serde_json::Value)> = IN_DOMAIN
-            .iter()
-            .map(|&seed| {
-                let dir = tempfile::tempdir().unwrap();
-                let truth = planted_world_with(dir.path(), seed, weekly);
-                (dir, truth)
-            })
-            .collect();
-        for prior in [None, Some(5.0), Some(20.0), Some(80.0)] {
-            let mut e = alerts::Evaluation::default();
-            for (dir, truth) in &worlds {
-                e.merge(&evaluate_with(dir.path(), truth, alerts::Method::Robust, prior));
-            }
+    for (weekly, evals) in [false, true].into_iter().zip(&by_world) {
+        for (prior, e) in priors.iter().zip(evals) {
             writeln!(
                 table,
                 "weekly season {weekly:5} prior {prior:>10?}: ctr_drop {:.3} sentiment_shift {:.3} engagement_spike {:.3} false/100 creator-weeks {:.3} ({} false, {} campaign alerts, {} of them on a planted event of their campaign)",
@@ -286,5 +286,18 @@ fn choose_weekday_prior() {
         }
     }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/alerts-weekday-prior.txt");
-    std::fs::write(out, table).unwrap();
+    std::fs::write(out, &table).unwrap();
+    let allowed = |k: usize| {
+        by_world.iter().all(|w| w[k].false_per_100_creator_weeks() <= w[0].false_per_100_creator_weeks() + 0.05)
+    };
+    let score = |k: usize| by_world.iter().map(|w| w[k].recall_of("ctr_drop")).sum::<f64>() / 2.0;
+    let mut best = 0;
+    for k in 1..priors.len() {
+        if allowed(k) && score(k) > score(best) {
+            best = k;
+        }
+    }
+    assert_eq!(priors[best], alerts::default_weekday_prior(), "{table}");
+    // The factors earn their place in-domain: more broken links found on a seasonal world.
+    assert!(by_world[1][best].recall_of("ctr_drop") > by_world[1][0].recall_of("ctr_drop"), "{table}");
 }

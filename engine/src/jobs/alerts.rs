@@ -97,7 +97,7 @@ fn default_tolerance() -> f64 {
 }
 
 /// The default of [`Config::weekday_prior`]: 5 pseudo-events, chosen on seeds 1–3 among
-/// off, 5, 20 and 80 (`choose_weekday_prior` in tests/alerts.rs; docs/monitoring.md).
+/// off, 5, 20 and 80 (`the_default_weekday_prior_is_the_one_chosen_on_in_domain_seeds` in tests/alerts.rs; docs/monitoring.md).
 #[must_use]
 pub fn default_weekday_prior() -> Option<f64> {
     Some(5.0)
